@@ -1,0 +1,15 @@
+//! gird's recording model: the record of SPEC.md §2, its validation, the merge of §1
+//! and the read view of §7. Pure: no I/O, so every rule is unit-testable.
+
+mod check;
+pub mod datetime;
+pub mod merge;
+pub mod record;
+pub mod stored;
+pub mod view;
+pub mod violation;
+
+pub use merge::MergeConflict;
+pub use record::{Event, MediaFile, MediaKey, Recording};
+pub use stored::{Merged, StoredRecording};
+pub use violation::{Violation, ViolationKind, Violations};

@@ -1,0 +1,208 @@
+//! HTTP Basic authentication of the ops user (SPEC.md §4).
+//!
+//! The password may be configured in clear or as an argon2/bcrypt hash. Clear passwords
+//! are compared as SHA-256 digests in constant time (so neither content nor length
+//! leaks). A hash is verified with its algorithm once; the digest of the password that
+//! passed is then cached, since argon2 per request would cost tens of milliseconds.
+
+use std::sync::{Arc, OnceLock};
+
+use argon2::{Argon2, PasswordHash, PasswordVerifier};
+use axum::extract::{Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::Response;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::error::ApiError;
+use crate::settings::Secret;
+
+/// Passwords a server must never run with.
+const WELL_KNOWN_PASSWORDS: &[&str] = &[
+    "",
+    "change-me",
+    "changeme",
+    "change_me",
+    "password",
+    "passw0rd",
+    "ops",
+    "admin",
+    "secret",
+    "changeit",
+    "default",
+    "123456",
+    "12345678",
+    "root",
+    "genesys",
+    "letmein",
+];
+
+#[derive(Debug)]
+enum Stored {
+    Plain([u8; 32]),
+    Argon2(String),
+    Bcrypt(String),
+}
+
+#[derive(Debug)]
+pub struct OpsCredentials {
+    user: [u8; 32],
+    password: Stored,
+    verified_hash_password: OnceLock<[u8; 32]>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CredentialsError {
+    #[error("the ops password is a well-known default; set serverSettings.opsUserPassword (or GIRD_OPS_PASSWORD) to a strong one, or remove it to have gird generate one")]
+    WellKnownPassword,
+    #[error("the ops password hash is not a valid {0} hash")]
+    BadHash(&'static str),
+}
+
+fn digest(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+impl OpsCredentials {
+    pub fn new(user: &str, password: &Secret) -> Result<OpsCredentials, CredentialsError> {
+        let text = password.expose();
+        let stored = if let Some(hash) = text.strip_prefix("{argon2}") {
+            PasswordHash::new(hash).map_err(|_| CredentialsError::BadHash("argon2"))?;
+            Stored::Argon2(hash.to_owned())
+        } else if let Some(hash) = text.strip_prefix("{bcrypt}") {
+            hash.parse::<bcrypt::HashParts>()
+                .map_err(|_| CredentialsError::BadHash("bcrypt"))?;
+            Stored::Bcrypt(hash.to_owned())
+        } else {
+            if is_well_known(text) {
+                return Err(CredentialsError::WellKnownPassword);
+            }
+            Stored::Plain(digest(text.as_bytes()))
+        };
+        Ok(OpsCredentials {
+            user: digest(user.as_bytes()),
+            password: stored,
+            verified_hash_password: OnceLock::new(),
+        })
+    }
+
+    pub fn verify(&self, user: &str, password: &str) -> bool {
+        let user_ok = self.user.ct_eq(&digest(user.as_bytes()));
+        let presented = digest(password.as_bytes());
+        let password_ok = match &self.password {
+            Stored::Plain(expected) => bool::from(expected.ct_eq(&presented)),
+            Stored::Argon2(_) | Stored::Bcrypt(_) => self.verify_hashed(password, &presented),
+        };
+        bool::from(user_ok) & password_ok
+    }
+
+    fn verify_hashed(&self, password: &str, presented: &[u8; 32]) -> bool {
+        if let Some(cached) = self.verified_hash_password.get() {
+            return cached.ct_eq(presented).into();
+        }
+        let valid = match &self.password {
+            Stored::Argon2(hash) => PasswordHash::new(hash).is_ok_and(|hash| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &hash)
+                    .is_ok()
+            }),
+            Stored::Bcrypt(hash) => bcrypt::verify(password, hash).unwrap_or(false),
+            Stored::Plain(_) => false,
+        };
+        if valid {
+            let _ = self.verified_hash_password.set(*presented);
+        }
+        valid
+    }
+}
+
+pub fn is_well_known(password: &str) -> bool {
+    WELL_KNOWN_PASSWORDS
+        .iter()
+        .any(|known| known.eq_ignore_ascii_case(password.trim()))
+}
+
+/// Splits `Authorization: Basic base64(user:password)`.
+fn basic_credentials(request: &Request) -> Option<(String, String)> {
+    let value = request
+        .headers()
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, encoded) = value.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
+    let (user, password) = decoded.split_once(':')?;
+    Some((user.to_owned(), password.to_owned()))
+}
+
+/// Middleware: only the ops user gets through.
+pub async fn require_ops(
+    State(credentials): State<Arc<OpsCredentials>>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let (user, password) = basic_credentials(&request).ok_or(ApiError::Unauthenticated)?;
+    if !credentials.verify(&user, &password) {
+        tracing::info!(user, "rejected ops credentials");
+        return Err(ApiError::Unauthenticated);
+    }
+    Ok(next.run(request).await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
+
+    #[test]
+    fn plain_passwords_must_match_exactly() {
+        let credentials = OpsCredentials::new("ops", &Secret::new("Zq9-strong")).unwrap();
+        assert!(credentials.verify("ops", "Zq9-strong"));
+        assert!(!credentials.verify("ops", "Zq9-stron"));
+        assert!(!credentials.verify("opsx", "Zq9-strong"));
+    }
+
+    #[test]
+    fn argon2_hashes_are_verified_and_then_cached() {
+        let salt = SaltString::generate(&mut OsRng);
+        let hash = Argon2::default()
+            .hash_password(b"Zq9-strong", &salt)
+            .unwrap()
+            .to_string();
+        let credentials =
+            OpsCredentials::new("ops", &Secret::new(format!("{{argon2}}{hash}"))).unwrap();
+        assert!(!credentials.verify("ops", "wrong"));
+        assert!(credentials.verify("ops", "Zq9-strong"));
+        assert!(credentials.verify("ops", "Zq9-strong"));
+        assert!(!credentials.verify("ops", "wrong"));
+    }
+
+    #[test]
+    fn bcrypt_hashes_are_verified() {
+        let hash = bcrypt::hash("Zq9-strong", 4).unwrap();
+        let credentials =
+            OpsCredentials::new("ops", &Secret::new(format!("{{bcrypt}}{hash}"))).unwrap();
+        assert!(credentials.verify("ops", "Zq9-strong"));
+        assert!(!credentials.verify("ops", "nope"));
+    }
+
+    #[test]
+    fn well_known_and_broken_passwords_are_refused() {
+        for weak in ["change-me", "PASSWORD", "", "ops"] {
+            assert!(matches!(
+                OpsCredentials::new("ops", &Secret::new(weak)),
+                Err(CredentialsError::WellKnownPassword)
+            ));
+        }
+        assert!(matches!(
+            OpsCredentials::new("ops", &Secret::new("{argon2}nope")),
+            Err(CredentialsError::BadHash(_))
+        ));
+    }
+}

@@ -1,0 +1,95 @@
+//! First-start preparation: secrets kept in the data folder and the storage backend.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use gird_store::sqlite::SqliteStore;
+use gird_store::{Store, INSERTION_FEATURE};
+use rand::RngCore;
+
+use crate::settings::{Database, Secret, Settings};
+
+pub const PASSWORD_FILE: &str = "ops-password";
+pub const CSRF_KEY_FILE: &str = "csrf-key";
+/// The contact center a new database starts with, so the first `curl` works at once.
+pub const DEFAULT_CONTACT_CENTER: &str = "default";
+
+#[derive(Debug, thiserror::Error)]
+pub enum BootstrapError {
+    #[error("{path}: {error}")]
+    Io {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("{0}")]
+    Storage(#[from] gird_store::StoreError),
+    #[error("the PostgreSQL backend is not available in this version of gird; use sqlite://PATH")]
+    PostgresNotAvailable,
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> BootstrapError + '_ {
+    move |error| BootstrapError::Io {
+        path: path.to_owned(),
+        error,
+    }
+}
+
+fn random_text(bytes: usize) -> String {
+    let mut buffer = vec![0u8; bytes];
+    rand::thread_rng().fill_bytes(&mut buffer);
+    URL_SAFE_NO_PAD.encode(buffer)
+}
+
+/// A secret from the settings, else from a file in the data folder, else a new one
+/// written there (readable by the owner only). The flag tells whether it is new.
+pub fn secret_in_data_dir(
+    configured: Option<&Secret>,
+    data_dir: &Path,
+    file: &str,
+) -> Result<(Secret, bool), BootstrapError> {
+    if let Some(secret) = configured {
+        return Ok((secret.clone(), false));
+    }
+    let path = data_dir.join(file);
+    match std::fs::read_to_string(&path) {
+        Ok(text) if !text.trim().is_empty() => return Ok((Secret::new(text.trim()), false)),
+        Ok(_) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => return Err(io_error(&path)(error)),
+    }
+    std::fs::create_dir_all(data_dir).map_err(io_error(data_dir))?;
+    let secret = random_text(18);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut handle = options.open(&path).map_err(io_error(&path))?;
+    handle
+        .write_all(format!("{secret}\n").as_bytes())
+        .and_then(|()| handle.sync_all())
+        .map_err(io_error(&path))?;
+    Ok((Secret::new(secret), true))
+}
+
+/// Opens the configured store; a new database gets the `default` contact center.
+pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, BootstrapError> {
+    let path = match &settings.database {
+        Database::Sqlite(path) => path.clone(),
+        Database::Postgres(_) => return Err(BootstrapError::PostgresNotAvailable),
+    };
+    let (store, created) = tokio::task::spawn_blocking(move || SqliteStore::open(&path))
+        .await
+        .map_err(|e| gird_store::StoreError::Unavailable(e.to_string()))??;
+    if created {
+        store
+            .create_contact_center(DEFAULT_CONTACT_CENTER, &[])
+            .await?;
+        store
+            .enable_features(DEFAULT_CONTACT_CENTER, &[INSERTION_FEATURE.to_owned()])
+            .await?;
+    }
+    Ok(Arc::new(store))
+}

@@ -1,0 +1,167 @@
+//! The one error type of the HTTP layer, mapped once to the GIR envelope
+//! `{"statusCode": N, "statusMessage": "..."}`.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use gird_model::Violations;
+use gird_store::StoreError;
+use serde_json::json;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiError {
+    /// statusCode 1: a required field is missing.
+    MissingField(String),
+    /// statusCode 2: malformed JSON, body not UTF-8.
+    InvalidState(String),
+    /// statusCode 2, HTTP 413.
+    PayloadTooLarge(usize),
+    /// statusCode 2, HTTP 415.
+    UnsupportedMediaType,
+    /// statusCode 2, HTTP 405.
+    MethodNotAllowed,
+    /// statusCode 3: feature not enabled, CSRF.
+    Forbidden(String),
+    /// statusCode 4, HTTP 500: details are logged, never sent.
+    Internal,
+    /// statusCode 4, HTTP 503 with Retry-After: storage unavailable.
+    Unavailable,
+    /// statusCode 5.
+    NoPermission,
+    /// statusCode 6.
+    NotFound(String),
+    /// statusCode 10: a value of the wrong type or out of range.
+    InvalidValue(String),
+    /// statusCode 18.
+    AlreadyExists(String),
+    /// statusCode 20.
+    Unauthenticated,
+}
+
+pub const CSRF_MESSAGE: &str = "Missing or invalid Csrf token";
+
+impl ApiError {
+    pub fn status(&self) -> (StatusCode, u32) {
+        match self {
+            ApiError::MissingField(_) => (StatusCode::BAD_REQUEST, 1),
+            ApiError::InvalidState(_) => (StatusCode::BAD_REQUEST, 2),
+            ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, 2),
+            ApiError::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, 2),
+            ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, 2),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, 3),
+            ApiError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, 4),
+            ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, 4),
+            ApiError::NoPermission => (StatusCode::FORBIDDEN, 5),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, 6),
+            ApiError::InvalidValue(_) => (StatusCode::BAD_REQUEST, 10),
+            ApiError::AlreadyExists(_) => (StatusCode::CONFLICT, 18),
+            ApiError::Unauthenticated => (StatusCode::UNAUTHORIZED, 20),
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            ApiError::MissingField(text)
+            | ApiError::InvalidState(text)
+            | ApiError::Forbidden(text)
+            | ApiError::NotFound(text)
+            | ApiError::InvalidValue(text)
+            | ApiError::AlreadyExists(text) => text.clone(),
+            ApiError::PayloadTooLarge(limit) => {
+                format!("the body is larger than the limit of {limit} bytes")
+            }
+            ApiError::UnsupportedMediaType => "Content-Type must be application/json".into(),
+            ApiError::MethodNotAllowed => "method not allowed on this path".into(),
+            ApiError::Internal => "internal error".into(),
+            ApiError::Unavailable => "storage is unavailable, retry later".into(),
+            ApiError::NoPermission => "no permission for this operation".into(),
+            ApiError::Unauthenticated => "authentication required".into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status();
+        let body = Json(json!({"statusCode": code, "statusMessage": self.message()}));
+        let mut response = (status, body).into_response();
+        let headers = response.headers_mut();
+        match self {
+            ApiError::Unauthenticated => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"gird\""),
+                );
+            }
+            ApiError::Unavailable => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+impl From<Violations> for ApiError {
+    fn from(violations: Violations) -> ApiError {
+        if violations.any_missing() {
+            ApiError::MissingField(violations.to_string())
+        } else {
+            ApiError::InvalidValue(violations.to_string())
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> ApiError {
+        tracing::error!(%error, "storage error");
+        match error {
+            StoreError::Unavailable(_) => ApiError::Unavailable,
+            StoreError::Corrupt(_) => ApiError::Internal,
+        }
+    }
+}
+
+/// The success answer of the Insertion API and of simple ops calls.
+pub fn success() -> Json<serde_json::Value> {
+    Json(json!({"statusCode": 0}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_variant_has_its_http_status_and_status_code() {
+        let cases = [
+            (ApiError::MissingField("x".into()), 400, 1),
+            (ApiError::InvalidState("x".into()), 400, 2),
+            (ApiError::PayloadTooLarge(1), 413, 2),
+            (ApiError::UnsupportedMediaType, 415, 2),
+            (ApiError::MethodNotAllowed, 405, 2),
+            (ApiError::Forbidden("x".into()), 403, 3),
+            (ApiError::Internal, 500, 4),
+            (ApiError::Unavailable, 503, 4),
+            (ApiError::NoPermission, 403, 5),
+            (ApiError::NotFound("x".into()), 404, 6),
+            (ApiError::InvalidValue("x".into()), 400, 10),
+            (ApiError::AlreadyExists("x".into()), 409, 18),
+            (ApiError::Unauthenticated, 401, 20),
+        ];
+        for (error, http, code) in cases {
+            let (status, status_code) = error.status();
+            assert_eq!((status.as_u16(), status_code), (http, code), "{error:?}");
+            let response = error.clone().into_response();
+            assert_eq!(response.status().as_u16(), http);
+        }
+    }
+
+    #[test]
+    fn storage_details_are_not_sent_to_clients() {
+        let error = ApiError::from(StoreError::Unavailable("disk /secret/path is full".into()));
+        assert_eq!(error, ApiError::Unavailable);
+        assert!(!error.message().contains("secret"));
+        let response = error.into_response();
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+    }
+}

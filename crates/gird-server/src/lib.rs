@@ -1,0 +1,128 @@
+//! gird's HTTP server: the GIR Insertion API, the ops API, authentication and CSRF.
+//!
+//! [`prepare`] turns settings into a ready [`App`]; [`serve`] runs it on a listener the
+//! caller bound, so tests and the binary alike can use port 0.
+
+mod auth;
+mod body;
+pub mod bootstrap;
+mod csrf;
+pub mod error;
+mod routes;
+pub mod settings;
+mod state;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::routing::{delete, get, post};
+use axum::{middleware, Router};
+use gird_store::Store;
+use tokio::net::TcpListener;
+
+use crate::auth::OpsCredentials;
+use crate::bootstrap::{secret_in_data_dir, CSRF_KEY_FILE, PASSWORD_FILE};
+use crate::csrf::Csrf;
+use crate::error::ApiError;
+use crate::routes::{contact_centers, insertion, recordings};
+pub use crate::settings::{Overrides, Secret, Settings};
+use crate::state::AppState;
+
+/// A server ready to run, and what start-up should tell the operator.
+pub struct App {
+    router: Router,
+    store: Arc<dyn Store>,
+    /// Set when this start generated the ops password: print it once.
+    pub generated_password: Option<Secret>,
+    pub ops_user: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Bootstrap(#[from] bootstrap::BootstrapError),
+    #[error(transparent)]
+    Credentials(#[from] auth::CredentialsError),
+}
+
+/// Resolves secrets (generating them on first start), opens the store, builds routes.
+pub async fn prepare(settings: &Settings) -> Result<App, StartError> {
+    let (password, generated) = secret_in_data_dir(
+        settings.ops_password.as_ref(),
+        &settings.data_dir,
+        PASSWORD_FILE,
+    )?;
+    let credentials = Arc::new(OpsCredentials::new(&settings.ops_user, &password)?);
+    let (csrf_key, _) = secret_in_data_dir(
+        settings.csrf_key.as_ref(),
+        &settings.data_dir,
+        CSRF_KEY_FILE,
+    )?;
+    let store = bootstrap::open_store(settings).await?;
+    let state = AppState {
+        store: Arc::clone(&store),
+        body_limit: settings.body_limit,
+        public_url: settings.public_url.as_deref().map(Arc::from),
+    };
+    let csrf = settings.csrf_enabled.then(|| Arc::new(Csrf::new(csrf_key)));
+    Ok(App {
+        router: router(state, credentials, csrf),
+        store,
+        generated_password: generated.then_some(password),
+        ops_user: settings.ops_user.clone(),
+    })
+}
+
+fn router(state: AppState, credentials: Arc<OpsCredentials>, csrf: Option<Arc<Csrf>>) -> Router {
+    let ops = "/api/v2/ops/contact-centers";
+    let mut routes = Router::new()
+        .route(
+            "/internal-api/contact-centers/{id}/recordings",
+            post(insertion::insert_recording),
+        )
+        .route(
+            ops,
+            post(contact_centers::create).get(contact_centers::list),
+        )
+        .route(
+            &format!("{ops}/{{id}}"),
+            get(contact_centers::get).delete(contact_centers::delete),
+        )
+        .route(
+            &format!("{ops}/{{id}}/features"),
+            post(contact_centers::add_features).get(contact_centers::list_features),
+        )
+        .route(
+            &format!("{ops}/{{id}}/features/{{name}}"),
+            delete(contact_centers::remove_feature),
+        )
+        .route(
+            &format!("{ops}/{{id}}/recordings/{{recording}}"),
+            get(recordings::get_recording),
+        )
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .with_state(state);
+    if let Some(csrf) = csrf {
+        routes = routes.layer(middleware::from_fn_with_state(csrf, csrf::protect));
+    }
+    routes
+        .layer(middleware::from_fn_with_state(
+            credentials,
+            auth::require_ops,
+        ))
+        .fallback(|| async { ApiError::NotFound("no such resource".into()) })
+}
+
+/// Serves until `shutdown` completes, then lets in-flight requests finish and commits
+/// what the store has pending.
+pub async fn serve(
+    listener: TcpListener,
+    app: App,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let result = axum::serve(listener, app.router)
+        .with_graceful_shutdown(shutdown)
+        .await;
+    app.store.close().await;
+    result
+}

@@ -1,0 +1,3 @@
+pub mod contact_centers;
+pub mod insertion;
+pub mod recordings;

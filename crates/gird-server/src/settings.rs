@@ -1,0 +1,286 @@
+//! Typed settings, built from defaults → `application.yaml` → environment → flags.
+//!
+//! The command line (with clap's `env` fallback) hands over [`Overrides`], which win
+//! over the file, which wins over the defaults. Nothing here is global.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATA_DIR: &str = "data";
+pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+pub const DEFAULT_OPS_USER: &str = "ops";
+
+/// A secret that never shows itself in logs or `Debug` output.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    Sqlite(PathBuf),
+    Postgres(Secret),
+}
+
+impl Database {
+    pub fn parse(url: &str) -> Result<Database, SettingsError> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err(SettingsError::Invalid(format!(
+                    "database {url:?} names no file"
+                )));
+            }
+            return Ok(Database::Sqlite(PathBuf::from(path)));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Database::Postgres(Secret::new(url)));
+        }
+        Err(SettingsError::Invalid(format!(
+            "database {url:?} must start with sqlite:// or postgres://"
+        )))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: String,
+    pub data_dir: PathBuf,
+    pub database: Database,
+    pub ops_user: String,
+    /// `None`: generate one on first start and keep it in the data folder.
+    pub ops_password: Option<Secret>,
+    pub csrf_enabled: bool,
+    /// `None`: generate one on first start and keep it in the data folder.
+    pub csrf_key: Option<Secret>,
+    pub body_limit: usize,
+    /// Base of absolute URLs in answers; `None`: `http://` + the request's Host.
+    pub public_url: Option<String>,
+}
+
+/// What the command line (or its environment variables) says; `None` means "not given".
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub database: Option<String>,
+    pub ops_user: Option<String>,
+    pub ops_password: Option<Secret>,
+    pub csrf_enabled: Option<bool>,
+    pub csrf_key: Option<Secret>,
+    pub body_limit: Option<usize>,
+    pub public_url: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("cannot read {path}: {error}")]
+    Read {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("{path}: {error}")]
+    Parse {
+        path: PathBuf,
+        error: serde_yaml::Error,
+    },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// `application.yaml` in the RWS shape. Other RWS keys are ignored, so an existing RWS
+/// file can be reused; keys under `gird:` are gird's own and a typo there is an error.
+#[derive(Debug, Default, Deserialize)]
+struct FileConfig {
+    #[serde(rename = "serverSettings", default)]
+    server_settings: ServerSettings,
+    #[serde(default)]
+    gird: GirdSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ServerSettings {
+    #[serde(rename = "opsUserName", alias = "opsUsername")]
+    ops_user_name: Option<String>,
+    #[serde(rename = "opsUserPassword")]
+    ops_user_password: Option<Secret>,
+    #[serde(rename = "enableCsrfProtection")]
+    enable_csrf_protection: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct GirdSection {
+    listen: Option<String>,
+    data_dir: Option<PathBuf>,
+    database: Option<String>,
+    csrf_key: Option<Secret>,
+    body_limit: Option<usize>,
+    public_url: Option<String>,
+}
+
+impl Settings {
+    /// Resolves the settings; `config` is the file to read, if any.
+    pub fn load(config: Option<&Path>, overrides: Overrides) -> Result<Settings, SettingsError> {
+        let file = match config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        Settings::resolve(file, overrides)
+    }
+
+    fn resolve(file: FileConfig, cli: Overrides) -> Result<Settings, SettingsError> {
+        let (server, gird) = (file.server_settings, file.gird);
+        let data_dir = cli
+            .data_dir
+            .or(gird.data_dir)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let database = match cli.database.or(gird.database) {
+            Some(url) => Database::parse(&url)?,
+            None => Database::Sqlite(data_dir.join("gird.db")),
+        };
+        let body_limit = cli
+            .body_limit
+            .or(gird.body_limit)
+            .unwrap_or(DEFAULT_BODY_LIMIT);
+        if body_limit == 0 {
+            return Err(SettingsError::Invalid(
+                "bodyLimit must be at least 1 byte".into(),
+            ));
+        }
+        let public_url = cli
+            .public_url
+            .or(gird.public_url)
+            .map(|url| url.trim_end_matches('/').to_owned());
+        let ops_user = cli
+            .ops_user
+            .or(server.ops_user_name)
+            .unwrap_or_else(|| DEFAULT_OPS_USER.into());
+        if ops_user.is_empty() || ops_user.contains(':') {
+            return Err(SettingsError::Invalid(format!(
+                "opsUserName {ops_user:?} must be non-empty and contain no ':'"
+            )));
+        }
+        Ok(Settings {
+            listen: cli
+                .listen
+                .or(gird.listen)
+                .unwrap_or_else(|| DEFAULT_LISTEN.into()),
+            data_dir,
+            database,
+            ops_user,
+            ops_password: cli.ops_password.or(server.ops_user_password),
+            csrf_enabled: cli
+                .csrf_enabled
+                .or(server.enable_csrf_protection)
+                .unwrap_or(false),
+            csrf_key: cli.csrf_key.or(gird.csrf_key),
+            body_limit,
+            public_url,
+        })
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, SettingsError> {
+    let text = std::fs::read_to_string(path).map_err(|error| SettingsError::Read {
+        path: path.to_owned(),
+        error,
+    })?;
+    if text.trim().is_empty() {
+        return Ok(FileConfig::default());
+    }
+    serde_yaml::from_str(&text).map_err(|error| SettingsError::Parse {
+        path: path.to_owned(),
+        error,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(yaml: &str) -> FileConfig {
+        serde_yaml::from_str(yaml).unwrap()
+    }
+
+    #[test]
+    fn defaults_put_sqlite_in_the_data_folder() {
+        let settings = Settings::resolve(FileConfig::default(), Overrides::default()).unwrap();
+        assert_eq!(settings.listen, DEFAULT_LISTEN);
+        assert_eq!(
+            settings.database,
+            Database::Sqlite(PathBuf::from("data/gird.db"))
+        );
+        assert_eq!(settings.ops_user, "ops");
+        assert!(settings.ops_password.is_none());
+        assert!(!settings.csrf_enabled);
+        assert_eq!(settings.body_limit, DEFAULT_BODY_LIMIT);
+    }
+
+    #[test]
+    fn the_file_wins_over_defaults_and_flags_win_over_the_file() {
+        let yaml = "serverSettings:\n  opsUsername: admin2\n  opsUserPassword: from-file\n  enableCsrfProtection: true\n  externalApiUrlV2: http://ignored\ngird:\n  listen: 0.0.0.0:9000\n  bodyLimit: 10\n";
+        let settings = Settings::resolve(file(yaml), Overrides::default()).unwrap();
+        assert_eq!(
+            (settings.ops_user.as_str(), settings.listen.as_str()),
+            ("admin2", "0.0.0.0:9000")
+        );
+        assert_eq!(settings.ops_password, Some(Secret::new("from-file")));
+        assert!(settings.csrf_enabled);
+        let cli = Overrides {
+            ops_password: Some(Secret::new("from-flag")),
+            csrf_enabled: Some(false),
+            body_limit: Some(20),
+            ..Overrides::default()
+        };
+        let settings = Settings::resolve(file(yaml), cli).unwrap();
+        assert_eq!(settings.ops_password, Some(Secret::new("from-flag")));
+        assert!(!settings.csrf_enabled);
+        assert_eq!(settings.body_limit, 20);
+    }
+
+    #[test]
+    fn a_typo_under_gird_is_an_error() {
+        assert!(serde_yaml::from_str::<FileConfig>("gird:\n  lisen: x\n").is_err());
+    }
+
+    #[test]
+    fn secrets_do_not_show_in_debug_output() {
+        let settings = Settings::resolve(
+            FileConfig::default(),
+            Overrides {
+                ops_password: Some(Secret::new("hunter2")),
+                ..Overrides::default()
+            },
+        )
+        .unwrap();
+        assert!(!format!("{settings:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn database_urls() {
+        assert!(matches!(
+            Database::parse("postgres://u@h/db"),
+            Ok(Database::Postgres(_))
+        ));
+        assert!(Database::parse("mysql://x").is_err());
+        assert!(Database::parse("sqlite://").is_err());
+    }
+}

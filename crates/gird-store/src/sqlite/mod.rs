@@ -1,0 +1,183 @@
+//! The embedded SQLite backend: one writer thread that group-commits, and a small pool
+//! of reader connections.
+//!
+//! SQLite allows one writer at a time, and every commit costs an fsync (WAL with
+//! `synchronous=FULL`, so an acknowledged record survives a power cut). The writer
+//! thread therefore takes every insert that is waiting, runs each in its own savepoint
+//! of one transaction, commits once, and only then answers all of them.
+
+mod migrations;
+mod reads;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use gird_model::{Recording, StoredRecording};
+use rusqlite::{Connection, OpenFlags};
+
+use crate::{ContactCenter, InsertOutcome, Removal, Store, StoreError};
+use writer::Writer;
+
+pub struct SqliteStore {
+    path: PathBuf,
+    readers: Arc<Mutex<Vec<Connection>>>,
+    writer: Writer,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and runs the migrations. The flag
+    /// tells whether the database was created by this call.
+    pub fn open(path: &Path) -> Result<(SqliteStore, bool), StoreError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                StoreError::Unavailable(format!("cannot create {}: {e}", parent.display()))
+            })?;
+        }
+        let mut connection = open_connection(path, true)?;
+        let created = migrations::run(&mut connection).map_err(unavailable)?;
+        let store = SqliteStore {
+            path: path.to_owned(),
+            readers: Arc::default(),
+            writer: Writer::start(connection)?,
+        };
+        Ok((store, created))
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let readers = Arc::clone(&self.readers);
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || {
+            let pooled = readers
+                .lock()
+                .map_err(|_| unavailable("reader pool poisoned"))?
+                .pop();
+            let connection = match pooled {
+                Some(connection) => connection,
+                None => open_connection(&path, false)?,
+            };
+            let result = work(&connection).map_err(unavailable);
+            if let Ok(mut pool) = readers.lock() {
+                pool.push(connection);
+            }
+            result
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("reader task failed: {e}")))?
+    }
+}
+
+fn unavailable(error: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(error.to_string())
+}
+
+fn open_connection(path: &Path, writer: bool) -> Result<Connection, StoreError> {
+    let flags = if writer {
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+    } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let connection = Connection::open_with_flags(path, flags)
+        .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
+    connection
+        .execute_batch(
+            "PRAGMA busy_timeout = 5000;
+             PRAGMA foreign_keys = ON;",
+        )
+        .map_err(unavailable)?;
+    if writer {
+        // WAL + FULL: a commit is on disk (WAL fsynced) before the writer answers.
+        connection
+            .execute_batch(
+                "PRAGMA journal_mode = WAL;
+                 PRAGMA synchronous = FULL;",
+            )
+            .map_err(unavailable)?;
+    }
+    Ok(connection)
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_contact_center(
+        &self,
+        id: &str,
+        domains: &[String],
+    ) -> Result<bool, StoreError> {
+        let (id, domains) = (id.to_owned(), domains.to_vec());
+        self.writer
+            .run(move |tx| writer::create_contact_center(tx, &id, &domains))
+            .await
+    }
+
+    async fn contact_center(&self, id: &str) -> Result<Option<ContactCenter>, StoreError> {
+        let id = id.to_owned();
+        self.read(move |db| reads::contact_center(db, &id)).await
+    }
+
+    async fn contact_center_ids(&self) -> Result<Vec<String>, StoreError> {
+        self.read(reads::contact_center_ids).await
+    }
+
+    async fn delete_contact_center(&self, id: &str) -> Result<Removal, StoreError> {
+        let id = id.to_owned();
+        self.writer
+            .run(move |tx| writer::delete_contact_center(tx, &id))
+            .await
+    }
+
+    async fn enable_features(&self, id: &str, features: &[String]) -> Result<bool, StoreError> {
+        let (id, features) = (id.to_owned(), features.to_vec());
+        self.writer
+            .run(move |tx| writer::enable_features(tx, &id, &features))
+            .await
+    }
+
+    async fn disable_feature(&self, id: &str, feature: &str) -> Result<Removal, StoreError> {
+        let (id, feature) = (id.to_owned(), feature.to_owned());
+        self.writer
+            .run(move |tx| writer::disable_feature(tx, &id, &feature))
+            .await
+    }
+
+    async fn insert_or_merge(
+        &self,
+        contact_center: &str,
+        recording: Recording,
+    ) -> Result<InsertOutcome, StoreError> {
+        let contact_center = contact_center.to_owned();
+        self.writer
+            .run(move |tx| writer::insert_or_merge(tx, &contact_center, recording))
+            .await
+    }
+
+    async fn recording(
+        &self,
+        contact_center: &str,
+        id: &str,
+    ) -> Result<Option<StoredRecording>, StoreError> {
+        let (contact_center, id) = (contact_center.to_owned(), id.to_owned());
+        let body = self
+            .read(move |db| reads::recording_body(db, &contact_center, &id))
+            .await?;
+        body.map(|text| serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(e.to_string())))
+            .transpose()
+    }
+
+    async fn close(&self) {
+        self.writer.stop().await;
+    }
+}
+
+#[cfg(test)]
+mod tests;
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> StoreError {
+        StoreError::Unavailable(error.to_string())
+    }
+}

@@ -1,0 +1,317 @@
+//! The single writer thread and the write operations it runs.
+
+use std::thread::JoinHandle;
+
+use gird_model::datetime::now_text;
+use gird_model::{Recording, StoredRecording};
+use rusqlite::{params, Connection, OptionalExtension};
+use tokio::sync::{mpsc, oneshot, Mutex};
+
+use crate::{InsertOutcome, Removal, StoreError};
+
+/// How many waiting writes one transaction takes at most.
+const MAX_BATCH: usize = 512;
+/// How many writes may wait before callers are held back.
+const QUEUE_DEPTH: usize = 4096;
+
+/// Runs inside the batch transaction, in its own savepoint; answers the closure to call
+/// once the batch's commit is known.
+type Job = Box<dyn FnOnce(&Connection) -> Completion + Send>;
+type Completion = Box<dyn FnOnce(Option<&StoreError>) + Send>;
+
+enum Message {
+    Write(Job),
+    Stop,
+}
+
+pub(super) struct Writer {
+    sender: mpsc::Sender<Message>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Writer {
+    pub(super) fn start(connection: Connection) -> Result<Writer, StoreError> {
+        let (sender, receiver) = mpsc::channel(QUEUE_DEPTH);
+        let thread = std::thread::Builder::new()
+            .name("gird-sqlite-writer".into())
+            .spawn(move || write_loop(connection, receiver))
+            .map_err(|e| StoreError::Unavailable(format!("cannot start the writer: {e}")))?;
+        Ok(Writer {
+            sender,
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    /// Runs `work` in the next batch; answers after that batch is committed.
+    pub(super) async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        let job: Job = Box::new(move |connection| {
+            let result = in_savepoint(connection, work);
+            Box::new(move |commit_error: Option<&StoreError>| {
+                let outcome = match commit_error {
+                    Some(error) => Err(StoreError::Unavailable(error.to_string())),
+                    None => result,
+                };
+                let _ = reply.send(outcome);
+            })
+        });
+        self.sender
+            .send(Message::Write(job))
+            .await
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+
+    pub(super) async fn stop(&self) {
+        let _ = self.sender.send(Message::Stop).await;
+        if let Some(thread) = self.thread.lock().await.take() {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+    }
+}
+
+fn stopped() -> StoreError {
+    StoreError::Unavailable("the database writer has stopped".into())
+}
+
+fn in_savepoint<T>(
+    connection: &Connection,
+    work: impl FnOnce(&Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    connection.execute_batch("SAVEPOINT job")?;
+    let result = work(connection);
+    let end = if result.is_ok() {
+        "RELEASE job"
+    } else {
+        "ROLLBACK TO job; RELEASE job"
+    };
+    connection.execute_batch(end)?;
+    result
+}
+
+fn write_loop(connection: Connection, mut receiver: mpsc::Receiver<Message>) {
+    let mut stopping = false;
+    while !stopping {
+        let Some(first) = receiver.blocking_recv() else {
+            break;
+        };
+        let mut jobs = Vec::new();
+        let mut next = Some(first);
+        while let Some(message) = next.take() {
+            match message {
+                Message::Write(job) => jobs.push(job),
+                Message::Stop => stopping = true,
+            }
+            if !stopping && jobs.len() < MAX_BATCH {
+                next = receiver.try_recv().ok();
+            }
+        }
+        if !jobs.is_empty() {
+            commit_batch(&connection, jobs);
+        }
+    }
+    // Whatever arrived after the stop is refused, not left hanging.
+    receiver.close();
+    while let Ok(Message::Write(job)) = receiver.try_recv() {
+        drop(job);
+    }
+    if let Err(error) = connection.close() {
+        tracing::warn!(error = %error.1, "closing the database failed");
+    }
+}
+
+fn commit_batch(connection: &Connection, jobs: Vec<Job>) {
+    if let Err(error) = connection.execute_batch("BEGIN IMMEDIATE") {
+        let error = StoreError::from(error);
+        for job in jobs {
+            drop(job);
+            tracing::error!(%error, "cannot begin a write transaction");
+        }
+        return;
+    }
+    let completions: Vec<Completion> = jobs.into_iter().map(|job| job(connection)).collect();
+    let commit_error = connection
+        .execute_batch("COMMIT")
+        .err()
+        .map(StoreError::from);
+    if let Some(error) = &commit_error {
+        tracing::error!(%error, batch = completions.len(), "commit failed");
+        let _ = connection.execute_batch("ROLLBACK");
+    }
+    for completion in completions {
+        completion(commit_error.as_ref());
+    }
+}
+
+pub(super) fn create_contact_center(
+    db: &Connection,
+    id: &str,
+    domains: &[String],
+) -> Result<bool, StoreError> {
+    let domains = serde_json::to_string(domains).unwrap_or_else(|_| "[]".into());
+    let inserted = db.execute(
+        "INSERT INTO contact_centers (id, domains, created_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (id) DO NOTHING",
+        params![id, domains, now_text()],
+    )?;
+    Ok(inserted == 1)
+}
+
+pub(super) fn delete_contact_center(db: &Connection, id: &str) -> Result<Removal, StoreError> {
+    if !contact_center_exists(db, id)? {
+        return Ok(Removal::NotFound);
+    }
+    let has_recordings: bool = db.query_row(
+        "SELECT EXISTS (SELECT 1 FROM recordings WHERE contact_center_id = ?1)",
+        [id],
+        |row| row.get(0),
+    )?;
+    if has_recordings {
+        return Ok(Removal::NotEmpty);
+    }
+    db.execute(
+        "DELETE FROM contact_center_features WHERE contact_center_id = ?1",
+        [id],
+    )?;
+    db.execute("DELETE FROM contact_centers WHERE id = ?1", [id])?;
+    Ok(Removal::Removed)
+}
+
+pub(super) fn enable_features(
+    db: &Connection,
+    id: &str,
+    features: &[String],
+) -> Result<bool, StoreError> {
+    if !contact_center_exists(db, id)? {
+        return Ok(false);
+    }
+    let mut insert = db.prepare_cached(
+        "INSERT INTO contact_center_features (contact_center_id, feature) VALUES (?1, ?2)
+         ON CONFLICT DO NOTHING",
+    )?;
+    for feature in features {
+        insert.execute(params![id, feature])?;
+    }
+    Ok(true)
+}
+
+pub(super) fn disable_feature(
+    db: &Connection,
+    id: &str,
+    feature: &str,
+) -> Result<Removal, StoreError> {
+    let removed = db.execute(
+        "DELETE FROM contact_center_features WHERE contact_center_id = ?1 AND feature = ?2",
+        params![id, feature],
+    )?;
+    Ok(if removed == 1 {
+        Removal::Removed
+    } else {
+        Removal::NotFound
+    })
+}
+
+fn contact_center_exists(db: &Connection, id: &str) -> Result<bool, StoreError> {
+    let mut query =
+        db.prepare_cached("SELECT EXISTS (SELECT 1 FROM contact_centers WHERE id = ?1)")?;
+    Ok(query.query_row([id], |row| row.get(0))?)
+}
+
+pub(super) fn insert_or_merge(
+    db: &Connection,
+    contact_center: &str,
+    recording: Recording,
+) -> Result<InsertOutcome, StoreError> {
+    if !contact_center_exists(db, contact_center)? {
+        return Ok(InsertOutcome::ContactCenterMissing);
+    }
+    if let Some(taken) = media_id_owned_elsewhere(db, contact_center, &recording)? {
+        return Ok(taken);
+    }
+    let existing: Option<String> = db
+        .prepare_cached("SELECT body FROM recordings WHERE contact_center_id = ?1 AND id = ?2")?
+        .query_row(params![contact_center, recording.id], |row| row.get(0))
+        .optional()?;
+    let existing: Option<StoredRecording> = existing
+        .map(|text| serde_json::from_str(&text))
+        .transpose()
+        .map_err(|e| StoreError::Corrupt(format!("recording {:?}: {e}", recording.id)))?;
+    let now = now_text();
+    let merged = StoredRecording::merge(existing.as_ref(), recording, &now)
+        .map_err(|violations| StoreError::Corrupt(violations.to_string()))?;
+    if !merged.changed {
+        return Ok(InsertOutcome::Unchanged);
+    }
+    let merged_recording = &merged.recording;
+    let body =
+        serde_json::to_string(&merged.stored).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let (start, stop) = merged_recording.time_span();
+    db.prepare_cached(
+        "INSERT INTO recordings (contact_center_id, id, body, start_ms, stop_ms,
+             caller_phone_number, dialed_phone_number, region, call_type, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)
+         ON CONFLICT (contact_center_id, id) DO UPDATE SET
+             body = excluded.body, start_ms = excluded.start_ms, stop_ms = excluded.stop_ms,
+             caller_phone_number = excluded.caller_phone_number,
+             dialed_phone_number = excluded.dialed_phone_number,
+             region = excluded.region, call_type = excluded.call_type,
+             updated_at = excluded.updated_at",
+    )?
+    .execute(params![
+        contact_center,
+        merged_recording.id,
+        body,
+        start,
+        stop,
+        merged_recording.text_field("callerPhoneNumber"),
+        merged_recording.text_field("dialedPhoneNumber"),
+        merged_recording.text_field("region"),
+        merged_recording.text_field("callType"),
+        now,
+    ])?;
+    let mut claim = db.prepare_cached(
+        "INSERT INTO media_files (contact_center_id, media_id, recording_id) VALUES (?1, ?2, ?3)
+         ON CONFLICT DO NOTHING",
+    )?;
+    for media_id in merged_recording
+        .media_files
+        .iter()
+        .filter_map(|m| m.key.media_id())
+    {
+        claim.execute(params![contact_center, media_id, merged_recording.id])?;
+    }
+    Ok(if existing.is_some() {
+        InsertOutcome::Merged
+    } else {
+        InsertOutcome::Created
+    })
+}
+
+fn media_id_owned_elsewhere(
+    db: &Connection,
+    contact_center: &str,
+    recording: &Recording,
+) -> Result<Option<InsertOutcome>, StoreError> {
+    let mut owner_of = db.prepare_cached(
+        "SELECT recording_id FROM media_files WHERE contact_center_id = ?1 AND media_id = ?2",
+    )?;
+    for media_id in recording
+        .media_files
+        .iter()
+        .filter_map(|m| m.key.media_id())
+    {
+        let owner: Option<String> = owner_of
+            .query_row(params![contact_center, media_id], |row| row.get(0))
+            .optional()?;
+        if let Some(owner) = owner.filter(|owner| *owner != recording.id) {
+            return Ok(Some(InsertOutcome::MediaIdTaken {
+                media_id: media_id.to_owned(),
+                owner,
+            }));
+        }
+    }
+    Ok(None)
+}

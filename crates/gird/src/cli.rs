@@ -1,0 +1,184 @@
+//! Command-line parsing: flags, with environment variables as their fallback.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use gird_server::{Overrides, Secret, Settings};
+use tokio::net::TcpListener;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "gird",
+    version,
+    about = "A recording-metadata server speaking the GIR Insertion API"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// application.yaml (RWS shape); default: ./application.yaml if it exists.
+    #[arg(long, env = "GIRD_CONFIG")]
+    config: Option<PathBuf>,
+    /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free port).
+    #[arg(long, env = "GIRD_LISTEN")]
+    listen: Option<String>,
+    /// sqlite://PATH (default: sqlite://<data-dir>/gird.db).
+    #[arg(long, env = "GIRD_DATABASE")]
+    database: Option<String>,
+    /// Folder for the database, the generated ops password and the CSRF key.
+    #[arg(long, env = "GIRD_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    #[arg(long, env = "GIRD_OPS_USER")]
+    ops_user: Option<String>,
+    /// Clear text, or {argon2}$argon2id$... / {bcrypt}$2b$...
+    #[arg(long, env = "GIRD_OPS_PASSWORD", hide_env_values = true)]
+    ops_password: Option<String>,
+    /// Require the CSRF token on POST, PUT and DELETE.
+    #[arg(long, env = "GIRD_CSRF")]
+    csrf: Option<bool>,
+    /// Key of the CSRF token MAC; instances sharing it accept each other's tokens.
+    #[arg(long, env = "GIRD_CSRF_KEY", hide_env_values = true)]
+    csrf_key: Option<String>,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "GIRD_BODY_LIMIT")]
+    body_limit: Option<usize>,
+    /// Base of absolute URLs in answers (default: http:// + the request's Host).
+    #[arg(long, env = "GIRD_PUBLIC_URL")]
+    public_url: Option<String>,
+}
+
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}
+
+impl Cli {
+    pub async fn run(self) -> anyhow::Result<()> {
+        match self.command {
+            Command::Serve(args) => serve(args).await,
+        }
+    }
+}
+
+impl ServeArgs {
+    fn config_file(&self) -> Option<PathBuf> {
+        let default = Path::new("application.yaml");
+        self.config
+            .clone()
+            .or_else(|| default.exists().then(|| default.to_owned()))
+    }
+
+    fn overrides(self) -> Overrides {
+        Overrides {
+            listen: self.listen,
+            data_dir: self.data_dir,
+            database: self.database,
+            ops_user: self.ops_user,
+            ops_password: self.ops_password.map(Secret::new),
+            csrf_enabled: self.csrf,
+            csrf_key: self.csrf_key.map(Secret::new),
+            body_limit: self.body_limit,
+            public_url: self.public_url,
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let config = args.config_file();
+    let settings = Settings::load(config.as_deref(), args.overrides())?;
+    let app = gird_server::prepare(&settings).await?;
+    let listener = TcpListener::bind(&settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let address = listener.local_addr()?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "gird: listening on http://{address}")?;
+    if let Some(password) = &app.generated_password {
+        print_first_start(
+            &mut out,
+            &app.ops_user,
+            password,
+            &settings,
+            &address.to_string(),
+        )?;
+    }
+    out.flush()?;
+    drop(out);
+    tracing::info!(%address, database = ?settings.database, csrf = settings.csrf_enabled, "gird started");
+    gird_server::serve(listener, app, shutdown_signal()).await?;
+    tracing::info!("gird stopped");
+    Ok(())
+}
+
+fn print_first_start(
+    out: &mut impl Write,
+    user: &str,
+    password: &Secret,
+    settings: &Settings,
+    address: &str,
+) -> std::io::Result<()> {
+    let password_file = settings
+        .data_dir
+        .join(gird_server::bootstrap::PASSWORD_FILE);
+    let contact_center = gird_server::bootstrap::DEFAULT_CONTACT_CENTER;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "First start: generated the ops password (kept in {}):",
+        password_file.display()
+    )?;
+    writeln!(out, "  user:     {user}")?;
+    writeln!(out, "  password: {}", password.expose())?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "Insert the public sample into the contact center '{contact_center}':"
+    )?;
+    writeln!(
+        out,
+        "  curl -u '{user}:{}' -H 'Content-Type: application/json' --data-binary @examples/seed-sample.json http://{address}/internal-api/contact-centers/{contact_center}/recordings",
+        password.expose()
+    )?;
+    if settings.csrf_enabled {
+        writeln!(out, "  (CSRF protection is on: GET any API path first and send back the JSESSIONID cookie and X-CSRF-TOKEN header.)")?;
+    }
+    writeln!(out)
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
