@@ -1,0 +1,124 @@
+//! Insert benchmark: gird against a no-op HTTP handler, measured in interleaved rounds
+//! so that a noisy machine shows up in both numbers and cancels out of their ratio.
+
+mod bench;
+mod body;
+mod histogram;
+mod load;
+mod noop;
+mod ops;
+mod report;
+mod server;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "gird-bench",
+    about = "Insert benchmark: gird against a no-op HTTP handler, in one run",
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    options: BenchOptions,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// The no-op baseline server; started by the benchmark itself.
+    #[command(hide = true)]
+    Noop {
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: SocketAddr,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct BenchOptions {
+    /// Concurrent keep-alive connections, one request at a time on each.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub connections: u32,
+    /// Measured rounds; each is one no-op phase followed by one gird phase.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub rounds: u32,
+    /// Length of each measured phase (the no-op phases always, gird's unless --inserts).
+    #[arg(long, default_value_t = 5.0, value_parser = positive_seconds)]
+    pub seconds: f64,
+    /// Fixed number of inserts per gird round instead of --seconds.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub inserts: Option<u64>,
+    /// Warm-up length for each server before the first round (0 to skip).
+    #[arg(long, default_value_t = 2.0, value_parser = non_negative_seconds)]
+    pub warmup_seconds: f64,
+    /// The gird binary [default: `gird` next to this executable].
+    #[arg(long, env = "GIRD_BENCH_GIRD_BIN")]
+    pub gird_bin: Option<PathBuf>,
+    /// Keep gird's data in DIR instead of a temporary folder that is deleted at the end.
+    #[arg(long, value_name = "DIR")]
+    pub keep_data: Option<PathBuf>,
+    /// Benchmark an already running server at this base URL instead of starting gird.
+    #[arg(long, value_name = "URL", requires = "password")]
+    pub target: Option<String>,
+    /// Ops user for --target.
+    #[arg(long, default_value = "ops", env = "GIRD_BENCH_USER")]
+    pub user: String,
+    /// Ops password for --target.
+    #[arg(long, env = "GIRD_BENCH_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+    /// Contact center the records go to; created if it does not exist.
+    #[arg(long, default_value = "bench")]
+    pub contact_center: String,
+    /// Extra argument for `gird serve` (repeatable), e.g. --gird-arg=--database=postgres://...
+    #[arg(long = "gird-arg", value_name = "ARG", allow_hyphen_values = true)]
+    pub gird_args: Vec<String>,
+    /// Show the servers' standard error and extra progress.
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
+impl BenchOptions {
+    pub fn phase_length(&self) -> Duration {
+        Duration::from_secs_f64(self.seconds)
+    }
+
+    pub fn warmup_length(&self) -> Duration {
+        Duration::from_secs_f64(self.warmup_seconds)
+    }
+}
+
+fn positive_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(value) if value.is_finite() && value > 0.0 => Ok(value),
+        _ => Err(format!("{text:?} is not a positive number of seconds")),
+    }
+}
+
+fn non_negative_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(value) if value.is_finite() && value >= 0.0 => Ok(value),
+        _ => Err(format!("{text:?} is not a number of seconds >= 0")),
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Some(Command::Noop { listen }) => noop::run(listen).map(|()| bench::Outcome::Clean),
+        None => bench::run(cli.options),
+    };
+    // Exit only here, after every child and temporary folder has been dropped.
+    match outcome {
+        Ok(bench::Outcome::Clean) => std::process::ExitCode::SUCCESS,
+        Ok(bench::Outcome::RequestErrors) => std::process::ExitCode::from(1),
+        Err(error) => {
+            eprintln!("gird-bench: error: {error:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
