@@ -119,3 +119,137 @@ impl Recording {
         self.fields.get(name).and_then(Value::as_str)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::violation::ViolationKind::{self, Invalid, Missing};
+    use serde_json::json;
+
+    fn sample() -> Value {
+        serde_json::from_str(include_str!("../../../examples/seed-sample.json")).unwrap()
+    }
+
+    fn violations_of(body: Value) -> Vec<(String, ViolationKind)> {
+        match Recording::from_json(body.as_object().unwrap().clone()) {
+            Ok(_) => Vec::new(),
+            Err(violations) => violations.0.into_iter().map(|v| (v.path, v.kind)).collect(),
+        }
+    }
+
+    #[test]
+    fn the_public_sample_is_valid() {
+        let recording = Recording::from_json(sample().as_object().unwrap().clone()).unwrap();
+        assert_eq!(recording.id, "alex-test-id");
+        assert_eq!(recording.media_files.len(), 2);
+        assert_eq!(recording.events.len(), 2);
+        assert_eq!(
+            recording.time_span(),
+            (1_434_412_680_000, 1_434_412_799_000)
+        );
+    }
+
+    #[test]
+    fn each_rule_names_its_path_and_kind() {
+        let cases: Vec<(&str, Value, ViolationKind)> = vec![
+            ("/id", json!(null), Missing),
+            ("/id", json!(""), Invalid),
+            ("/id", json!("x".repeat(257)), Invalid),
+            ("/callerPhoneNumber", json!(5), Invalid),
+            ("/region", json!(null), Missing),
+            ("/callType", json!("Sideways"), Invalid),
+            ("/mediaFiles", json!([]), Invalid),
+            ("/mediaFiles", json!({}), Invalid),
+            ("/mediaFiles/0/callUUID", json!(null), Missing),
+            (
+                "/mediaFiles/0/stopTime",
+                json!("2015-06-15T23:58:59.000"),
+                Invalid,
+            ),
+            (
+                "/mediaFiles/0/startTime",
+                json!("2015-13-01T00:00:00"),
+                Invalid,
+            ),
+            ("/mediaFiles/0/duration", json!("-1"), Invalid),
+            ("/mediaFiles/0/size", json!(true), Invalid),
+            ("/mediaFiles/0/type", json!("mp3"), Invalid),
+            ("/mediaFiles/0/masks/0/type", json!("stopped"), Invalid),
+            ("/mediaFiles/0/masks/0/time", json!(null), Missing),
+            ("/mediaFiles/0/parameters/username", json!(7), Invalid),
+            ("/mediaFiles/0/partitions", json!(["a", 1]), Invalid),
+            (
+                "/mediaFiles/0/mediaDescriptor/storage",
+                json!("s3"),
+                Invalid,
+            ),
+            (
+                "/mediaFiles/0/mediaDescriptor/path",
+                json!("ftp://x/y"),
+                Invalid,
+            ),
+            ("/mediaFiles/0/mediaDescriptor", json!(null), Missing),
+            ("/eventHistory/1/contact/userName", json!(null), Missing),
+            ("/eventHistory/1/contact/type", json!("Robot"), Invalid),
+            ("/eventHistory/0/eventId", json!(null), Missing),
+            ("/eventHistory/0/data", json!("text"), Invalid),
+            ("/eventHistory/0/event", json!("Moved"), Invalid),
+            ("/eventHistory/0/occurredAt", json!("noon"), Invalid),
+        ];
+        for (pointer, value, kind) in cases {
+            let mut body = sample();
+            let (parent, name) = pointer.rsplit_once('/').unwrap();
+            let target = body.pointer_mut(parent).unwrap();
+            if value.is_null() {
+                target.as_object_mut().unwrap().remove(name);
+            } else if let Ok(index) = name.parse::<usize>() {
+                target[index] = value;
+            } else {
+                target[name] = value;
+            }
+            let path = pointer[1..].split('/').fold(String::new(), |path, part| {
+                match part.parse::<usize>() {
+                    Ok(index) => format!("{path}[{index}]"),
+                    Err(_) if path.is_empty() => part.to_owned(),
+                    Err(_) => format!("{path}.{part}"),
+                }
+            });
+            let found = violations_of(body);
+            assert!(
+                found
+                    .iter()
+                    .any(|(p, k)| p.starts_with(&path) && *k == kind),
+                "{pointer}: expected {kind:?} at {path}, got {found:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn call_type_is_canonicalised() {
+        let mut body = sample();
+        body["callType"] = json!("oUtBoUnD");
+        let recording = Recording::from_json(body.as_object().unwrap().clone()).unwrap();
+        assert_eq!(recording.text_field("callType"), Some("Outbound"));
+    }
+
+    #[test]
+    fn duplicate_keys_in_one_request() {
+        let mut body = sample();
+        let first = body["mediaFiles"][0].clone();
+        body["mediaFiles"]
+            .as_array_mut()
+            .unwrap()
+            .push(first.clone());
+        assert_eq!(
+            Recording::from_json(body.as_object().unwrap().clone())
+                .unwrap()
+                .media_files
+                .len(),
+            2
+        );
+        let mut changed = first;
+        changed["size"] = json!("1");
+        body["mediaFiles"].as_array_mut().unwrap().push(changed);
+        assert_eq!(violations_of(body), [("mediaFiles[3]".to_owned(), Invalid)]);
+    }
+}

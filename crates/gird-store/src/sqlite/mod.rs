@@ -20,6 +20,9 @@ use rusqlite::{Connection, OpenFlags};
 use crate::{ContactCenter, InsertOutcome, Removal, Store, StoreError};
 use writer::Writer;
 
+/// Idle read connections kept open; more are opened under load and closed after.
+const MAX_IDLE_READERS: usize = 8;
+
 pub struct SqliteStore {
     path: PathBuf,
     readers: Arc<Mutex<Vec<Connection>>>,
@@ -62,7 +65,9 @@ impl SqliteStore {
             };
             let result = work(&connection).map_err(unavailable);
             if let Ok(mut pool) = readers.lock() {
-                pool.push(connection);
+                if pool.len() < MAX_IDLE_READERS {
+                    pool.push(connection);
+                }
             }
             result
         })

@@ -125,11 +125,8 @@ fn write_loop(connection: Connection, mut receiver: mpsc::Receiver<Message>) {
 
 fn commit_batch(connection: &Connection, jobs: Vec<Job>) {
     if let Err(error) = connection.execute_batch("BEGIN IMMEDIATE") {
-        let error = StoreError::from(error);
-        for job in jobs {
-            drop(job);
-            tracing::error!(%error, "cannot begin a write transaction");
-        }
+        // Dropping the jobs answers their callers with "unavailable".
+        tracing::error!(%error, batch = jobs.len(), "cannot begin a write transaction");
         return;
     }
     let completions: Vec<Completion> = jobs.into_iter().map(|job| job(connection)).collect();
