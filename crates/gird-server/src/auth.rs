@@ -119,6 +119,19 @@ impl OpsCredentials {
     }
 }
 
+/// An argon2id hash of `password` in the form the settings accept: `{argon2}$argon2id$...`.
+pub fn hash_password(password: &str) -> Result<String, CredentialsError> {
+    use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
+    if is_well_known(password) {
+        return Err(CredentialsError::WellKnownPassword);
+    }
+    let salt = SaltString::generate(&mut OsRng);
+    let hash = Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map_err(|_| CredentialsError::BadHash("argon2"))?;
+    Ok(format!("{{argon2}}{hash}"))
+}
+
 pub fn is_well_known(password: &str) -> bool {
     WELL_KNOWN_PASSWORDS
         .iter()
@@ -158,7 +171,6 @@ pub async fn require_ops(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
 
     #[test]
     fn plain_passwords_must_match_exactly() {

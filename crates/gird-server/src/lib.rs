@@ -3,7 +3,7 @@
 //! [`prepare`] turns settings into a ready [`App`]; [`serve`] runs it on a listener the
 //! caller bound, so tests and the binary alike can use port 0.
 
-mod auth;
+pub mod auth;
 mod body;
 pub mod bootstrap;
 mod csrf;

@@ -23,6 +23,8 @@ pub struct Cli {
 enum Command {
     /// Run the server.
     Serve(ServeArgs),
+    /// Read a password on standard input and print its argon2 hash for opsUserPassword.
+    HashPassword,
 }
 
 #[derive(Debug, clap::Args)]
@@ -72,6 +74,7 @@ impl Cli {
     pub async fn run(self) -> anyhow::Result<()> {
         match self.command {
             Command::Serve(args) => serve(args).await,
+            Command::HashPassword => hash_password(),
         }
     }
 }
@@ -97,6 +100,14 @@ impl ServeArgs {
             public_url: self.public_url,
         }
     }
+}
+
+fn hash_password() -> anyhow::Result<()> {
+    let mut password = String::new();
+    std::io::stdin().read_line(&mut password)?;
+    let password = password.trim_end_matches(['\r', '\n']);
+    println!("{}", gird_server::auth::hash_password(password)?);
+    Ok(())
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
