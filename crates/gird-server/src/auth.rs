@@ -182,13 +182,8 @@ mod tests {
 
     #[test]
     fn argon2_hashes_are_verified_and_then_cached() {
-        let salt = SaltString::generate(&mut OsRng);
-        let hash = Argon2::default()
-            .hash_password(b"Zq9-strong", &salt)
-            .unwrap()
-            .to_string();
-        let credentials =
-            OpsCredentials::new("ops", &Secret::new(format!("{{argon2}}{hash}"))).unwrap();
+        let hash = hash_password("Zq9-strong").unwrap();
+        let credentials = OpsCredentials::new("ops", &Secret::new(hash)).unwrap();
         assert!(!credentials.verify("ops", "wrong"));
         assert!(credentials.verify("ops", "Zq9-strong"));
         assert!(credentials.verify("ops", "Zq9-strong"));

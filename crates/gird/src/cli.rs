@@ -22,7 +22,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Read a password on standard input and print its argon2 hash for opsUserPassword.
     HashPassword,
 }
@@ -73,7 +73,7 @@ pub fn init_logging() {
 impl Cli {
     pub async fn run(self) -> anyhow::Result<()> {
         match self.command {
-            Command::Serve(args) => serve(args).await,
+            Command::Serve(args) => serve(*args).await,
             Command::HashPassword => hash_password(),
         }
     }
