@@ -7,6 +7,7 @@ pub mod auth;
 mod body;
 pub mod bootstrap;
 mod csrf;
+mod drain;
 pub mod error;
 mod routes;
 pub mod settings;
@@ -111,6 +112,7 @@ fn router(state: AppState, credentials: Arc<OpsCredentials>, csrf: Option<Arc<Cs
             auth::require_ops,
         ))
         .fallback(|| async { ApiError::NotFound("no such resource".into()) })
+        .layer(middleware::from_fn(drain::drain_unread_body))
 }
 
 /// Serves until `shutdown` completes, then lets in-flight requests finish and commits

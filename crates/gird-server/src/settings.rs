@@ -123,6 +123,26 @@ struct ServerSettings {
     ops_user_password: Option<Secret>,
     #[serde(rename = "enableCsrfProtection")]
     enable_csrf_protection: Option<bool>,
+    /// The many RWS settings gird does not use.
+    #[serde(flatten)]
+    other: std::collections::BTreeMap<String, serde_yaml::Value>,
+}
+
+impl ServerSettings {
+    /// An RWS file may hold settings gird ignores, but a misspelt ops or CSRF setting
+    /// would silently leave a default in force, so those are refused.
+    fn check_spelling(&self) -> Result<(), SettingsError> {
+        let suspicious = self.other.keys().find(|key| {
+            let key = key.to_ascii_lowercase();
+            key.starts_with("ops") || key.contains("csrf")
+        });
+        match suspicious {
+            Some(key) => Err(SettingsError::Invalid(format!(
+                "serverSettings.{key} is not a setting gird knows (opsUserName, opsUsername, opsUserPassword, enableCsrfProtection)"
+            ))),
+            None => Ok(()),
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -148,6 +168,7 @@ impl Settings {
 
     fn resolve(file: FileConfig, cli: Overrides) -> Result<Settings, SettingsError> {
         let (server, gird) = (file.server_settings, file.gird);
+        server.check_spelling()?;
         let data_dir = cli
             .data_dir
             .or(gird.data_dir)
@@ -257,8 +278,11 @@ mod tests {
     }
 
     #[test]
-    fn a_typo_under_gird_is_an_error() {
+    fn a_typo_under_gird_or_in_an_ops_setting_is_an_error() {
         assert!(serde_yaml::from_str::<FileConfig>("gird:\n  lisen: x\n").is_err());
+        let typo = file("serverSettings:\n  opsUserPasword: x\n");
+        let error = Settings::resolve(typo, Overrides::default()).unwrap_err();
+        assert!(error.to_string().contains("opsUserPasword"));
     }
 
     #[test]

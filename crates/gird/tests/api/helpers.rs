@@ -1,0 +1,336 @@
+//! Starts the real `gird` binary on a random port with a fresh data folder; the typed
+//! requests are in `client` and re-exported here.
+
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+use std::path::PathBuf;
+use std::process::{ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tempfile::TempDir;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::mpsc;
+use tokio::time::timeout;
+
+pub use crate::client::*;
+
+/// How long a broken server may take before the test fails instead of hanging.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+const LISTENING: &str = "gird: listening on ";
+
+/// A name no other test uses, e.g. `cc-4711-3`.
+pub fn unique(prefix: &str) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A random password no well-known list contains.
+pub fn strong_password() -> String {
+    let state = RandomState::new();
+    format!(
+        "Pw-{:016x}-{:016x}",
+        state.hash_one(1u8),
+        state.hash_one(unique("pw"))
+    )
+}
+
+/// How one `gird serve` is started; `spawn` can be called again for a restart.
+#[derive(Clone)]
+pub struct AppBuilder {
+    root: Arc<TempDir>,
+    listen_flag: bool,
+    password_flag: Option<String>,
+    ops_user: String,
+    ops_password: String,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+}
+
+impl AppBuilder {
+    pub fn new() -> AppBuilder {
+        let password = strong_password();
+        AppBuilder {
+            root: Arc::new(TempDir::new().expect("temporary folder")),
+            listen_flag: true,
+            password_flag: Some(password.clone()),
+            ops_user: "ops".into(),
+            ops_password: password,
+            args: Vec::new(),
+            env: Vec::new(),
+        }
+    }
+
+    pub fn arg(mut self, name: &str, value: &str) -> AppBuilder {
+        self.args.extend([name.to_owned(), value.to_owned()]);
+        self
+    }
+
+    pub fn env(mut self, name: &str, value: &str) -> AppBuilder {
+        self.env.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    pub fn csrf(self) -> AppBuilder {
+        self.arg("--csrf", "true")
+    }
+
+    pub fn body_limit(self, bytes: usize) -> AppBuilder {
+        self.arg("--body-limit", &bytes.to_string())
+    }
+
+    /// Passes `--ops-password` and uses it for requests.
+    pub fn password_flag(mut self, password: &str) -> AppBuilder {
+        self.password_flag = Some(password.to_owned());
+        self.ops_password = password.to_owned();
+        self
+    }
+
+    /// Starts without `--ops-password` (the password comes from elsewhere, or is generated).
+    pub fn no_password_flag(mut self) -> AppBuilder {
+        self.password_flag = None;
+        self
+    }
+
+    /// Starts without `--listen` (the address comes from the file or the environment).
+    pub fn no_listen_flag(mut self) -> AppBuilder {
+        self.listen_flag = false;
+        self
+    }
+
+    /// Passes `--ops-user` and uses it for requests.
+    pub fn ops_user_flag(mut self, user: &str) -> AppBuilder {
+        self.ops_user = user.to_owned();
+        self.arg("--ops-user", user)
+    }
+
+    /// The credentials the test client sends.
+    pub fn credentials(mut self, user: &str, password: &str) -> AppBuilder {
+        self.ops_user = user.to_owned();
+        self.ops_password = password.to_owned();
+        self
+    }
+
+    /// Writes `yaml` to a file in the test's folder and passes it with `--config`.
+    pub fn config_file(self, yaml: &str) -> AppBuilder {
+        let path = self.write_file("gird-test.yaml", yaml);
+        let path = path.to_str().expect("UTF-8 path").to_owned();
+        self.arg("--config", &path)
+    }
+
+    /// Writes `yaml` to `application.yaml` in the working directory, without `--config`.
+    pub fn default_config_file(self, yaml: &str) -> AppBuilder {
+        self.write_file("application.yaml", yaml);
+        self
+    }
+
+    /// Writes a file into the test's folder (the server's working directory).
+    pub fn write_file(&self, name: &str, contents: &str) -> PathBuf {
+        let path = self.root.path().join(name);
+        std::fs::write(&path, contents).expect("write config file");
+        path
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.root.path().join("data")
+    }
+
+    fn command(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_gird"));
+        command.arg("serve");
+        if self.listen_flag {
+            command.args(["--listen", "127.0.0.1:0"]);
+        }
+        command.arg("--data-dir").arg(self.data_dir());
+        if let Some(password) = &self.password_flag {
+            command.args(["--ops-password", password]);
+        }
+        command.args(&self.args).current_dir(self.root.path());
+        for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("GIRD_")) {
+            command.env_remove(name);
+        }
+        command.envs(self.env.iter().map(|(k, v)| (k, v)));
+        let stderr = match std::env::var_os("TEST_LOG") {
+            Some(_) => Stdio::inherit(),
+            None => Stdio::null(),
+        };
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .kill_on_drop(true);
+        command
+    }
+
+    /// Starts the server and waits for its `gird: listening on` line.
+    pub async fn spawn(&self) -> TestApp {
+        let mut child = self.command().spawn().expect("start gird");
+        let mut stdout = read_lines(&mut child);
+        let mut startup_lines = Vec::new();
+        let address = loop {
+            let line = match timeout(PATIENCE, stdout.recv()).await {
+                Ok(Some(line)) => line,
+                Ok(None) => panic!("gird exited before listening; stdout: {startup_lines:?}"),
+                Err(_) => {
+                    panic!("gird did not listen within {PATIENCE:?}; stdout: {startup_lines:?}")
+                }
+            };
+            startup_lines.push(line.clone());
+            if let Some(address) = line.strip_prefix(LISTENING) {
+                break address.trim().to_owned();
+            }
+        };
+        assert!(
+            address.starts_with("http://127.0.0.1:") && !address.ends_with(":0"),
+            "the listening line names the bound address: {address}"
+        );
+        let client = reqwest::Client::builder()
+            .timeout(PATIENCE)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("HTTP client");
+        let mut api = Api {
+            address,
+            client,
+            ops_user: self.ops_user.clone(),
+            ops_password: self.ops_password.clone(),
+            csrf: None,
+        };
+        if self.args.windows(2).any(|pair| pair == ["--csrf", "true"]) {
+            api.csrf = Some(api.csrf_session().await);
+        }
+        TestApp {
+            api,
+            data_dir: self.data_dir(),
+            child,
+            stdout,
+            startup_lines,
+            builder: self.clone(),
+        }
+    }
+
+    /// Starts the server expecting it to refuse to start; answers its exit and output,
+    /// or `None` when it started listening after all (it is then killed).
+    pub async fn spawn_expecting_failure(&self) -> Option<(ExitStatus, String)> {
+        let mut command = self.command();
+        command.stderr(Stdio::piped());
+        let mut child = command.spawn().expect("start gird");
+        let mut stderr = child.stderr.take().expect("piped stderr");
+        let errors = tokio::spawn(async move {
+            let mut text = String::new();
+            let _ = tokio::io::AsyncReadExt::read_to_string(&mut stderr, &mut text).await;
+            text
+        });
+        let mut stdout = read_lines(&mut child);
+        let mut output = String::new();
+        loop {
+            match timeout(PATIENCE, stdout.recv()).await {
+                Ok(Some(line)) if line.starts_with(LISTENING) => return None,
+                Ok(Some(line)) => output.push_str(&format!("{line}\n")),
+                Ok(None) => break,
+                Err(_) => panic!("gird neither listened nor exited within {PATIENCE:?}"),
+            }
+        }
+        let status = timeout(PATIENCE, child.wait())
+            .await
+            .expect("gird exits")
+            .expect("wait for gird");
+        output.push_str(&errors.await.expect("stderr reader"));
+        Some((status, output))
+    }
+}
+
+/// Forwards the child's standard output, line by line, for as long as it runs.
+fn read_lines(child: &mut Child) -> mpsc::UnboundedReceiver<String> {
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (sender, receiver) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(stdout).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    receiver
+}
+
+pub async fn spawn_app() -> TestApp {
+    AppBuilder::new().spawn().await
+}
+/// A running `gird serve`; killed when dropped.
+pub struct TestApp {
+    pub api: Api,
+    pub data_dir: PathBuf,
+    pub child: Child,
+    stdout: mpsc::UnboundedReceiver<String>,
+    /// Standard output up to and including the listening line.
+    pub startup_lines: Vec<String>,
+    builder: AppBuilder,
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = Api;
+
+    fn deref(&self) -> &Api {
+        &self.api
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
+impl TestApp {
+    /// `kill -9` (unless it has exited already), then waits for the process to be gone.
+    pub async fn kill(&mut self) {
+        if self.child.try_wait().expect("poll gird").is_none() {
+            self.child.start_kill().expect("kill gird");
+        }
+        self.child.wait().await.expect("wait for gird");
+    }
+
+    /// Sends SIGTERM without waiting.
+    pub fn send_sigterm(&self) {
+        let pid = self.child.id().expect("gird is running");
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success());
+    }
+
+    /// Waits (at most [`PATIENCE`]) for the process to exit.
+    pub async fn wait_for_exit(&mut self) -> ExitStatus {
+        timeout(PATIENCE, self.child.wait())
+            .await
+            .expect("gird should exit after SIGTERM")
+            .expect("wait for gird")
+    }
+
+    /// SIGTERM, then the exit status and everything printed after the listening line.
+    pub async fn stop(mut self) -> (ExitStatus, Vec<String>) {
+        self.send_sigterm();
+        let status = self.wait_for_exit().await;
+        let mut lines = Vec::new();
+        while let Ok(Some(line)) = timeout(PATIENCE, self.stdout.recv()).await {
+            lines.push(line);
+        }
+        (status, lines)
+    }
+
+    /// Kills this process and starts a new one on the same data folder.
+    pub async fn restart(mut self) -> TestApp {
+        self.kill().await;
+        let builder = self.builder.clone();
+        drop(self);
+        builder.spawn().await
+    }
+}

@@ -1,0 +1,17 @@
+//! Black-box tests of the `gird` binary over HTTP: each test starts the real server on
+//! a random port with a fresh data folder (see `helpers`).
+
+mod auth;
+mod body;
+mod client;
+mod config;
+mod csrf;
+mod datetimes;
+mod durability;
+mod helpers;
+mod insertion;
+mod limits;
+mod merge;
+mod ops;
+mod read;
+mod validation;
