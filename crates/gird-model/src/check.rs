@@ -135,8 +135,13 @@ impl Checker {
         if !self.violations.is_empty() {
             return None;
         }
-        object.remove("mediaFiles");
-        object.remove("eventHistory");
+        // The validated values are moved, not copied, into the typed record.
+        let media_files = attach(object.remove("mediaFiles"), media_files, |m, json| {
+            m.json = json
+        });
+        let events = attach(object.remove("eventHistory"), events, |e, json| {
+            e.json = json
+        });
         if let Some(call_type) = call_type {
             object.insert("callType".into(), Value::String(call_type.into()));
         }
@@ -173,7 +178,8 @@ impl Checker {
         canonical
     }
 
-    fn media_files(&mut self, object: &Map<String, Value>) -> Option<Vec<MediaFile>> {
+    /// The distinct media files, each with the index of its JSON value in the request.
+    fn media_files(&mut self, object: &Map<String, Value>) -> Option<Vec<(usize, MediaFile)>> {
         let list = self.required_value(object, "mediaFiles")?;
         let list = self.array(list, "mediaFiles")?;
         if list.is_empty() {
@@ -181,7 +187,7 @@ impl Checker {
                 .invalid("mediaFiles", "must hold at least one media file");
             return None;
         }
-        let mut media_files: Vec<MediaFile> = Vec::with_capacity(list.len());
+        let mut media_files: Vec<(usize, MediaFile)> = Vec::with_capacity(list.len());
         let mut all_valid = true;
         for (index, value) in list.iter().enumerate() {
             let path = format!("mediaFiles[{index}]");
@@ -189,10 +195,10 @@ impl Checker {
                 all_valid = false;
                 continue;
             };
-            match media_files.iter().position(|m| m.key == media_file.key) {
-                None => media_files.push(media_file),
-                Some(first) if media_files[first].json == media_file.json => {}
-                Some(first) => self.violations.invalid(
+            match media_files.iter().find(|(_, m)| m.key == media_file.key) {
+                None => media_files.push((index, media_file)),
+                Some(&(first, _)) if list[first] == *value => {}
+                Some(&(first, _)) => self.violations.invalid(
                     &path,
                     format!("has the same key as mediaFiles[{first}] but different content"),
                 ),
@@ -255,7 +261,7 @@ impl Checker {
             key,
             start,
             stop,
-            json: value.clone(),
+            json: Value::Null,
         })
     }
 
@@ -337,14 +343,18 @@ impl Checker {
         Some(location)
     }
 
-    fn event_history(&mut self, object: &Map<String, Value>) -> (Option<Vec<Event>>, bool) {
+    /// The distinct events, each with the index of its JSON value in the request.
+    fn event_history(
+        &mut self,
+        object: &Map<String, Value>,
+    ) -> (Option<Vec<(usize, Event)>>, bool) {
         let Some(value) = field(object, "eventHistory") else {
             return (Some(Vec::new()), false);
         };
         let Some(list) = self.array(value, "eventHistory") else {
             return (None, true);
         };
-        let mut events: Vec<Event> = Vec::with_capacity(list.len());
+        let mut events: Vec<(usize, Event)> = Vec::with_capacity(list.len());
         let mut all_valid = true;
         for (index, value) in list.iter().enumerate() {
             let path = format!("eventHistory[{index}]");
@@ -355,16 +365,17 @@ impl Checker {
             let same_id = event.data_event_id.as_ref().and_then(|id| {
                 events
                     .iter()
-                    .position(|e| e.data_event_id.as_ref() == Some(id))
+                    .find(|(_, e)| e.data_event_id.as_ref() == Some(id))
+                    .map(|&(first, _)| first)
             });
             match same_id {
-                Some(first) if events[first].json != event.json => self.violations.invalid(
+                Some(first) if list[first] != *value => self.violations.invalid(
                     &format!("{path}.eventId"),
                     format!("is already used by eventHistory[{first}] with different content"),
                 ),
                 Some(_) => {}
-                None if events.iter().any(|e| e.json == event.json) => {}
-                None => events.push(event),
+                None if events.iter().any(|&(other, _)| list[other] == *value) => {}
+                None => events.push((index, event)),
             }
         }
         (all_valid.then_some(events), true)
@@ -393,7 +404,7 @@ impl Checker {
         Some(Event {
             occurred_at: occurred_at?,
             data_event_id,
-            json: value.clone(),
+            json: Value::Null,
         })
     }
 
@@ -419,6 +430,21 @@ impl Checker {
             self.optional_string(contact, name, &at(name));
         }
     }
+}
+
+/// Moves each validated item's JSON value out of the request's array into the item.
+fn attach<T>(list: Option<Value>, items: Vec<(usize, T)>, set: impl Fn(&mut T, Value)) -> Vec<T> {
+    let mut list = match list {
+        Some(Value::Array(list)) => list,
+        _ => Vec::new(),
+    };
+    items
+        .into_iter()
+        .map(|(index, mut item)| {
+            set(&mut item, std::mem::take(&mut list[index]));
+            item
+        })
+        .collect()
 }
 
 fn is_decimal(text: &str) -> bool {

@@ -1,5 +1,6 @@
 //! The stored form of a recording and the merge of a new POST into it.
 
+use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -9,23 +10,19 @@ use crate::violation::Violations;
 
 /// What gird keeps for one recording: the merged record in the shape clients post, and
 /// what could not be merged.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct StoredRecording {
     pub recording: Map<String, Value>,
-    #[serde(
-        rename = "mergeConflicts",
-        default,
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(rename = "mergeConflicts", default)]
     pub merge_conflicts: Vec<MergeConflict>,
 }
 
 /// The outcome of merging one POST into what was stored.
 #[derive(Debug, Clone)]
 pub struct Merged {
-    pub stored: StoredRecording,
-    /// The merged record, typed (for the columns a store indexes).
+    /// The merged record, typed.
     pub recording: Recording,
+    pub merge_conflicts: Vec<MergeConflict>,
     /// False when the POST brought nothing new (a retry): nothing needs writing.
     pub changed: bool,
 }
@@ -42,25 +39,77 @@ impl StoredRecording {
         mut incoming: Recording,
         received_at: &str,
     ) -> Result<Merged, Violations> {
-        let (recording, merge_conflicts, changed) = match existing {
-            None => {
-                sort_canonically(&mut incoming);
-                (incoming, Vec::new(), true)
-            }
-            Some(stored) => {
-                let mut base = stored.to_recording()?;
-                let mut conflicts = stored.merge_conflicts.clone();
-                let changed = merge(&mut base, &mut conflicts, incoming, received_at);
-                (base, conflicts, changed)
-            }
+        let Some(stored) = existing else {
+            sort_canonically(&mut incoming);
+            return Ok(Merged {
+                recording: incoming,
+                merge_conflicts: Vec::new(),
+                changed: true,
+            });
         };
+        let mut recording = stored.to_recording()?;
+        let mut merge_conflicts = stored.merge_conflicts.clone();
+        let changed = merge(&mut recording, &mut merge_conflicts, incoming, received_at);
         Ok(Merged {
-            stored: StoredRecording {
-                recording: recording.to_json(),
-                merge_conflicts,
-            },
             recording,
+            merge_conflicts,
             changed,
         })
+    }
+}
+
+impl Merged {
+    /// The stored form as JSON text, written straight from the typed record (no copy of
+    /// the JSON tree is made on the way).
+    pub fn to_stored_json(&self) -> serde_json::Result<String> {
+        serde_json::to_string(&StoredForm(self))
+    }
+}
+
+struct StoredForm<'a>(&'a Merged);
+struct RecordingForm<'a>(&'a Recording);
+
+impl Serialize for StoredForm<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("recording", &RecordingForm(&self.0.recording))?;
+        if !self.0.merge_conflicts.is_empty() {
+            map.serialize_entry("mergeConflicts", &self.0.merge_conflicts)?;
+        }
+        map.end()
+    }
+}
+
+impl Serialize for RecordingForm<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let recording = self.0;
+        let mut map = serializer.serialize_map(None)?;
+        for (name, value) in &recording.fields {
+            map.serialize_entry(name, value)?;
+        }
+        let media: Vec<&Value> = recording.media_files.iter().map(|m| &m.json).collect();
+        map.serialize_entry("mediaFiles", &media)?;
+        if recording.has_event_history || !recording.events.is_empty() {
+            let events: Vec<&Value> = recording.events.iter().map(|e| &e.json).collect();
+            map.serialize_entry("eventHistory", &events)?;
+        }
+        map.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stored_json_reads_back_as_the_same_record() {
+        let sample: Value =
+            serde_json::from_str(include_str!("../../../examples/seed-sample.json")).unwrap();
+        let recording = Recording::from_json(sample.as_object().unwrap().clone()).unwrap();
+        let merged = StoredRecording::merge(None, recording, "now").unwrap();
+        let stored: StoredRecording =
+            serde_json::from_str(&merged.to_stored_json().unwrap()).unwrap();
+        assert_eq!(stored.recording, merged.recording.to_json());
+        assert_eq!(stored.to_recording().unwrap(), merged.recording);
     }
 }

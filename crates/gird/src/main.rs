@@ -4,6 +4,11 @@ mod cli;
 
 use clap::Parser;
 
+// glibc's allocator spent a quarter of an insert's CPU time (blocks allocated on a
+// request thread are freed on the writer thread); mimalloc handles that pattern well.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
     cli::init_logging();

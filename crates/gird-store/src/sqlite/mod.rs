@@ -10,8 +10,10 @@ mod migrations;
 mod reads;
 mod writer;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 
 use async_trait::async_trait;
 use gird_model::{Recording, StoredRecording};
@@ -27,6 +29,37 @@ pub struct SqliteStore {
     path: PathBuf,
     readers: Arc<Mutex<Vec<Connection>>>,
     writer: Writer,
+    contact_centers: ContactCenterCache,
+}
+
+/// Every insert checks its contact center; they change rarely and only through this
+/// process, so they are read once and kept until one of them changes.
+#[derive(Default)]
+struct ContactCenterCache {
+    generation: AtomicU64,
+    all: RwLock<Option<Arc<HashMap<String, ContactCenter>>>>,
+}
+
+impl ContactCenterCache {
+    fn get(&self) -> Option<Arc<HashMap<String, ContactCenter>>> {
+        self.all.read().ok()?.clone()
+    }
+
+    /// Keeps what was loaded unless a change happened since `generation`.
+    fn fill(&self, generation: u64, all: Arc<HashMap<String, ContactCenter>>) {
+        if let Ok(mut slot) = self.all.write() {
+            if self.generation.load(Ordering::SeqCst) == generation {
+                *slot = Some(all);
+            }
+        }
+    }
+
+    fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        if let Ok(mut slot) = self.all.write() {
+            *slot = None;
+        }
+    }
 }
 
 impl SqliteStore {
@@ -44,8 +77,29 @@ impl SqliteStore {
             path: path.to_owned(),
             readers: Arc::default(),
             writer: Writer::start(connection)?,
+            contact_centers: ContactCenterCache::default(),
         };
         Ok((store, created))
+    }
+
+    async fn all_contact_centers(&self) -> Result<Arc<HashMap<String, ContactCenter>>, StoreError> {
+        if let Some(all) = self.contact_centers.get() {
+            return Ok(all);
+        }
+        let generation = self.contact_centers.generation.load(Ordering::SeqCst);
+        let all = Arc::new(self.read(reads::contact_centers).await?);
+        self.contact_centers.fill(generation, Arc::clone(&all));
+        Ok(all)
+    }
+
+    /// Runs a write that changes contact centers or their features.
+    async fn change_contact_centers<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let result = self.writer.run(work).await;
+        self.contact_centers.invalidate();
+        result
     }
 
     async fn read<T: Send + 'static>(
@@ -114,38 +168,35 @@ impl Store for SqliteStore {
         domains: &[String],
     ) -> Result<bool, StoreError> {
         let (id, domains) = (id.to_owned(), domains.to_vec());
-        self.writer
-            .run(move |tx| writer::create_contact_center(tx, &id, &domains))
+        self.change_contact_centers(move |tx| writer::create_contact_center(tx, &id, &domains))
             .await
     }
 
     async fn contact_center(&self, id: &str) -> Result<Option<ContactCenter>, StoreError> {
-        let id = id.to_owned();
-        self.read(move |db| reads::contact_center(db, &id)).await
+        Ok(self.all_contact_centers().await?.get(id).cloned())
     }
 
     async fn contact_center_ids(&self) -> Result<Vec<String>, StoreError> {
-        self.read(reads::contact_center_ids).await
+        let mut ids: Vec<String> = self.all_contact_centers().await?.keys().cloned().collect();
+        ids.sort();
+        Ok(ids)
     }
 
     async fn delete_contact_center(&self, id: &str) -> Result<Removal, StoreError> {
         let id = id.to_owned();
-        self.writer
-            .run(move |tx| writer::delete_contact_center(tx, &id))
+        self.change_contact_centers(move |tx| writer::delete_contact_center(tx, &id))
             .await
     }
 
     async fn enable_features(&self, id: &str, features: &[String]) -> Result<bool, StoreError> {
         let (id, features) = (id.to_owned(), features.to_vec());
-        self.writer
-            .run(move |tx| writer::enable_features(tx, &id, &features))
+        self.change_contact_centers(move |tx| writer::enable_features(tx, &id, &features))
             .await
     }
 
     async fn disable_feature(&self, id: &str, feature: &str) -> Result<Removal, StoreError> {
         let (id, feature) = (id.to_owned(), feature.to_owned());
-        self.writer
-            .run(move |tx| writer::disable_feature(tx, &id, &feature))
+        self.change_contact_centers(move |tx| writer::disable_feature(tx, &id, &feature))
             .await
     }
 
@@ -155,8 +206,9 @@ impl Store for SqliteStore {
         recording: Recording,
     ) -> Result<InsertOutcome, StoreError> {
         let contact_center = contact_center.to_owned();
+        let prepared = writer::PreparedInsert::new(recording)?;
         self.writer
-            .run(move |tx| writer::insert_or_merge(tx, &contact_center, recording))
+            .run(move |tx| writer::insert_or_merge(tx, &contact_center, prepared))
             .await
     }
 

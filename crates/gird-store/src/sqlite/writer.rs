@@ -3,7 +3,7 @@
 use std::thread::JoinHandle;
 
 use gird_model::datetime::now_text;
-use gird_model::{Recording, StoredRecording};
+use gird_model::{Merged, Recording, StoredRecording};
 use rusqlite::{params, Connection, OptionalExtension};
 use tokio::sync::{mpsc, oneshot, Mutex};
 
@@ -81,14 +81,12 @@ fn in_savepoint<T>(
     connection: &Connection,
     work: impl FnOnce(&Connection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
-    connection.execute_batch("SAVEPOINT job")?;
+    connection.prepare_cached("SAVEPOINT job")?.execute([])?;
     let result = work(connection);
-    let end = if result.is_ok() {
-        "RELEASE job"
-    } else {
-        "ROLLBACK TO job; RELEASE job"
-    };
-    connection.execute_batch(end)?;
+    if result.is_err() {
+        connection.prepare_cached("ROLLBACK TO job")?.execute([])?;
+    }
+    connection.prepare_cached("RELEASE job")?.execute([])?;
     result
 }
 
@@ -217,35 +215,75 @@ fn contact_center_exists(db: &Connection, id: &str) -> Result<bool, StoreError> 
     Ok(query.query_row([id], |row| row.get(0))?)
 }
 
+/// A POST made ready for the writer outside of it: sorted and serialized as if it were a
+/// new record, which it usually is, so the single writer thread does as little as it can.
+pub(super) struct PreparedInsert {
+    recording: Recording,
+    body: String,
+}
+
+impl PreparedInsert {
+    pub(super) fn new(recording: Recording) -> Result<PreparedInsert, StoreError> {
+        let fresh = StoredRecording::merge(None, recording, "")
+            .map_err(|violations| StoreError::Corrupt(violations.to_string()))?;
+        Ok(PreparedInsert {
+            body: serialize(&fresh)?,
+            recording: fresh.recording,
+        })
+    }
+}
+
+fn serialize(merged: &Merged) -> Result<String, StoreError> {
+    merged
+        .to_stored_json()
+        .map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
 pub(super) fn insert_or_merge(
     db: &Connection,
     contact_center: &str,
-    recording: Recording,
+    prepared: PreparedInsert,
 ) -> Result<InsertOutcome, StoreError> {
     if !contact_center_exists(db, contact_center)? {
         return Ok(InsertOutcome::ContactCenterMissing);
     }
-    if let Some(taken) = media_id_owned_elsewhere(db, contact_center, &recording)? {
+    if let Some(taken) = media_id_owned_elsewhere(db, contact_center, &prepared.recording)? {
         return Ok(taken);
     }
     let existing: Option<String> = db
         .prepare_cached("SELECT body FROM recordings WHERE contact_center_id = ?1 AND id = ?2")?
-        .query_row(params![contact_center, recording.id], |row| row.get(0))
+        .query_row(params![contact_center, prepared.recording.id], |row| {
+            row.get(0)
+        })
         .optional()?;
-    let existing: Option<StoredRecording> = existing
-        .map(|text| serde_json::from_str(&text))
-        .transpose()
-        .map_err(|e| StoreError::Corrupt(format!("recording {:?}: {e}", recording.id)))?;
     let now = now_text();
-    let merged = StoredRecording::merge(existing.as_ref(), recording, &now)
-        .map_err(|violations| StoreError::Corrupt(violations.to_string()))?;
-    if !merged.changed {
-        return Ok(InsertOutcome::Unchanged);
-    }
-    let merged_recording = &merged.recording;
-    let body =
-        serde_json::to_string(&merged.stored).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let (start, stop) = merged_recording.time_span();
+    let (recording, body, outcome) = match existing {
+        None => (prepared.recording, prepared.body, InsertOutcome::Created),
+        Some(text) => {
+            let existing: StoredRecording = serde_json::from_str(&text).map_err(|e| {
+                StoreError::Corrupt(format!("recording {:?}: {e}", prepared.recording.id))
+            })?;
+            let merged = StoredRecording::merge(Some(&existing), prepared.recording, &now)
+                .map_err(|violations| StoreError::Corrupt(violations.to_string()))?;
+            if !merged.changed {
+                return Ok(InsertOutcome::Unchanged);
+            }
+            let body = serialize(&merged)?;
+            (merged.recording, body, InsertOutcome::Merged)
+        }
+    };
+    write_recording(db, contact_center, &recording, &body, &now)?;
+    Ok(outcome)
+}
+
+fn write_recording(
+    db: &Connection,
+    contact_center: &str,
+    recording: &Recording,
+    body: &str,
+    now: &str,
+) -> Result<(), StoreError> {
+    let (start, stop) = recording.time_span();
     db.prepare_cached(
         "INSERT INTO recordings (contact_center_id, id, body, start_ms, stop_ms,
              caller_phone_number, dialed_phone_number, region, call_type, created_at, updated_at)
@@ -259,32 +297,28 @@ pub(super) fn insert_or_merge(
     )?
     .execute(params![
         contact_center,
-        merged_recording.id,
+        recording.id,
         body,
         start,
         stop,
-        merged_recording.text_field("callerPhoneNumber"),
-        merged_recording.text_field("dialedPhoneNumber"),
-        merged_recording.text_field("region"),
-        merged_recording.text_field("callType"),
+        recording.text_field("callerPhoneNumber"),
+        recording.text_field("dialedPhoneNumber"),
+        recording.text_field("region"),
+        recording.text_field("callType"),
         now,
     ])?;
     let mut claim = db.prepare_cached(
         "INSERT INTO media_files (contact_center_id, media_id, recording_id) VALUES (?1, ?2, ?3)
          ON CONFLICT DO NOTHING",
     )?;
-    for media_id in merged_recording
+    for media_id in recording
         .media_files
         .iter()
         .filter_map(|m| m.key.media_id())
     {
-        claim.execute(params![contact_center, media_id, merged_recording.id])?;
+        claim.execute(params![contact_center, media_id, recording.id])?;
     }
-    Ok(if existing.is_some() {
-        InsertOutcome::Merged
-    } else {
-        InsertOutcome::Created
-    })
+    Ok(())
 }
 
 fn media_id_owned_elsewhere(
