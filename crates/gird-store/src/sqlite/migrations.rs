@@ -32,7 +32,7 @@ const MIGRATIONS: &[&str] = &["
         media_id TEXT NOT NULL,
         recording_id TEXT NOT NULL,
         PRIMARY KEY (contact_center_id, media_id)
-    );
+    ) WITHOUT ROWID;
 "];
 
 /// Brings the schema up to date; answers true when the database was new.

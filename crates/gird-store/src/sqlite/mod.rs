@@ -6,6 +6,7 @@
 //! thread therefore takes every insert that is waiting, runs each in its own savepoint
 //! of one transaction, commits once, and only then answers all of them.
 
+mod checkpoint;
 mod migrations;
 mod reads;
 mod writer;
@@ -29,6 +30,7 @@ pub struct SqliteStore {
     path: PathBuf,
     readers: Arc<Mutex<Vec<Connection>>>,
     writer: Writer,
+    checkpointer: Mutex<checkpoint::Checkpointer>,
     contact_centers: ContactCenterCache,
 }
 
@@ -77,6 +79,7 @@ impl SqliteStore {
             path: path.to_owned(),
             readers: Arc::default(),
             writer: Writer::start(connection)?,
+            checkpointer: Mutex::new(checkpoint::Checkpointer::start(path)?),
             contact_centers: ContactCenterCache::default(),
         };
         Ok((store, created))
@@ -153,7 +156,8 @@ fn open_connection(path: &Path, writer: bool) -> Result<Connection, StoreError> 
         connection
             .execute_batch(
                 "PRAGMA journal_mode = WAL;
-                 PRAGMA synchronous = FULL;",
+                 PRAGMA synchronous = FULL;
+                 PRAGMA wal_autocheckpoint = 0;",
             )
             .map_err(unavailable)?;
     }
@@ -207,9 +211,11 @@ impl Store for SqliteStore {
     ) -> Result<InsertOutcome, StoreError> {
         let contact_center = contact_center.to_owned();
         let prepared = writer::PreparedInsert::new(recording)?;
-        self.writer
+        let (outcome, _freed_here) = self
+            .writer
             .run(move |tx| writer::insert_or_merge(tx, &contact_center, prepared))
-            .await
+            .await?;
+        Ok(outcome)
     }
 
     async fn recording(
@@ -227,6 +233,9 @@ impl Store for SqliteStore {
 
     async fn close(&self) {
         self.writer.stop().await;
+        if let Ok(mut checkpointer) = self.checkpointer.lock() {
+            checkpointer.stop();
+        }
     }
 }
 

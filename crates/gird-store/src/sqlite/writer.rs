@@ -4,7 +4,7 @@ use std::thread::JoinHandle;
 
 use gird_model::datetime::now_text;
 use gird_model::{Merged, Recording, StoredRecording};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 use tokio::sync::{mpsc, oneshot, Mutex};
 
 use crate::{InsertOutcome, Removal, StoreError};
@@ -239,66 +239,104 @@ fn serialize(merged: &Merged) -> Result<String, StoreError> {
         .map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
+/// Answers the outcome and the record itself, so that the caller's thread, not the
+/// single writer, spends the time freeing it.
 pub(super) fn insert_or_merge(
     db: &Connection,
     contact_center: &str,
     prepared: PreparedInsert,
-) -> Result<InsertOutcome, StoreError> {
-    if !contact_center_exists(db, contact_center)? {
-        return Ok(InsertOutcome::ContactCenterMissing);
-    }
-    if let Some(taken) = media_id_owned_elsewhere(db, contact_center, &prepared.recording)? {
-        return Ok(taken);
-    }
-    let existing: Option<String> = db
-        .prepare_cached("SELECT body FROM recordings WHERE contact_center_id = ?1 AND id = ?2")?
-        .query_row(params![contact_center, prepared.recording.id], |row| {
-            row.get(0)
-        })
-        .optional()?;
+) -> Result<(InsertOutcome, Option<Recording>), StoreError> {
     let now = now_text();
-    let (recording, body, outcome) = match existing {
-        None => (prepared.recording, prepared.body, InsertOutcome::Created),
-        Some(text) => {
-            let existing: StoredRecording = serde_json::from_str(&text).map_err(|e| {
-                StoreError::Corrupt(format!("recording {:?}: {e}", prepared.recording.id))
-            })?;
-            let merged = StoredRecording::merge(Some(&existing), prepared.recording, &now)
-                .map_err(|violations| StoreError::Corrupt(violations.to_string()))?;
-            if !merged.changed {
-                return Ok(InsertOutcome::Unchanged);
-            }
-            let body = serialize(&merged)?;
-            (merged.recording, body, InsertOutcome::Merged)
+    // The common case, a new recording, costs one insert and no look-up first.
+    let inserted = match insert_new(db, contact_center, &prepared, &now) {
+        Err(error) if is_foreign_key_violation(&error) => {
+            return Ok((
+                InsertOutcome::ContactCenterMissing,
+                Some(prepared.recording),
+            ))
+        }
+        other => other?,
+    };
+    let (recording, outcome) = if inserted {
+        (prepared.recording, InsertOutcome::Created)
+    } else {
+        match merge_into_existing(db, contact_center, prepared.recording, &now)? {
+            Some(merged) => (merged, InsertOutcome::Merged),
+            None => return Ok((InsertOutcome::Unchanged, None)),
         }
     };
-    write_recording(db, contact_center, &recording, &body, &now)?;
-    Ok(outcome)
+    if let Some(taken) = claim_media_ids(db, contact_center, &recording)? {
+        db.prepare_cached("ROLLBACK TO job")?.execute([])?;
+        return Ok((taken, Some(recording)));
+    }
+    Ok((outcome, Some(recording)))
 }
 
-fn write_recording(
+fn is_foreign_key_violation(error: &rusqlite::Error) -> bool {
+    matches!(error, rusqlite::Error::SqliteFailure(failure, _)
+        if failure.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY)
+}
+
+/// Inserts the recording unless its id exists; answers whether it was inserted.
+fn insert_new(
     db: &Connection,
     contact_center: &str,
-    recording: &Recording,
-    body: &str,
+    prepared: &PreparedInsert,
     now: &str,
-) -> Result<(), StoreError> {
+) -> rusqlite::Result<bool> {
+    let recording = &prepared.recording;
+    let (start, stop) = recording.time_span();
+    let inserted = db
+        .prepare_cached(
+            "INSERT INTO recordings (contact_center_id, id, body, start_ms, stop_ms,
+                 caller_phone_number, dialed_phone_number, region, call_type, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)
+             ON CONFLICT (contact_center_id, id) DO NOTHING",
+        )?
+        .execute(params![
+            contact_center,
+            recording.id,
+            prepared.body,
+            start,
+            stop,
+            recording.text_field("callerPhoneNumber"),
+            recording.text_field("dialedPhoneNumber"),
+            recording.text_field("region"),
+            recording.text_field("callType"),
+            now,
+        ])?;
+    Ok(inserted == 1)
+}
+
+/// Merges into the stored recording; `None` when the POST brought nothing new.
+fn merge_into_existing(
+    db: &Connection,
+    contact_center: &str,
+    incoming: Recording,
+    now: &str,
+) -> Result<Option<Recording>, StoreError> {
+    let text: String = db
+        .prepare_cached("SELECT body FROM recordings WHERE contact_center_id = ?1 AND id = ?2")?
+        .query_row(params![contact_center, incoming.id], |row| row.get(0))?;
+    let existing: StoredRecording = serde_json::from_str(&text)
+        .map_err(|e| StoreError::Corrupt(format!("recording {:?}: {e}", incoming.id)))?;
+    let merged = StoredRecording::merge(Some(&existing), incoming, now)
+        .map_err(|violations| StoreError::Corrupt(violations.to_string()))?;
+    if !merged.changed {
+        return Ok(None);
+    }
+    let recording = &merged.recording;
     let (start, stop) = recording.time_span();
     db.prepare_cached(
-        "INSERT INTO recordings (contact_center_id, id, body, start_ms, stop_ms,
-             caller_phone_number, dialed_phone_number, region, call_type, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)
-         ON CONFLICT (contact_center_id, id) DO UPDATE SET
-             body = excluded.body, start_ms = excluded.start_ms, stop_ms = excluded.stop_ms,
-             caller_phone_number = excluded.caller_phone_number,
-             dialed_phone_number = excluded.dialed_phone_number,
-             region = excluded.region, call_type = excluded.call_type,
-             updated_at = excluded.updated_at",
+        "UPDATE recordings SET body = ?3, start_ms = ?4, stop_ms = ?5,
+             caller_phone_number = ?6, dialed_phone_number = ?7, region = ?8, call_type = ?9,
+             updated_at = ?10
+         WHERE contact_center_id = ?1 AND id = ?2",
     )?
     .execute(params![
         contact_center,
         recording.id,
-        body,
+        serialize(&merged)?,
         start,
         stop,
         recording.text_field("callerPhoneNumber"),
@@ -307,25 +345,19 @@ fn write_recording(
         recording.text_field("callType"),
         now,
     ])?;
-    let mut claim = db.prepare_cached(
-        "INSERT INTO media_files (contact_center_id, media_id, recording_id) VALUES (?1, ?2, ?3)
-         ON CONFLICT DO NOTHING",
-    )?;
-    for media_id in recording
-        .media_files
-        .iter()
-        .filter_map(|m| m.key.media_id())
-    {
-        claim.execute(params![contact_center, media_id, recording.id])?;
-    }
-    Ok(())
+    Ok(Some(merged.recording))
 }
 
-fn media_id_owned_elsewhere(
+/// Claims the recording's media ids; answers the first one another recording owns.
+fn claim_media_ids(
     db: &Connection,
     contact_center: &str,
     recording: &Recording,
 ) -> Result<Option<InsertOutcome>, StoreError> {
+    let mut claim = db.prepare_cached(
+        "INSERT INTO media_files (contact_center_id, media_id, recording_id) VALUES (?1, ?2, ?3)
+         ON CONFLICT DO NOTHING",
+    )?;
     let mut owner_of = db.prepare_cached(
         "SELECT recording_id FROM media_files WHERE contact_center_id = ?1 AND media_id = ?2",
     )?;
@@ -334,10 +366,12 @@ fn media_id_owned_elsewhere(
         .iter()
         .filter_map(|m| m.key.media_id())
     {
-        let owner: Option<String> = owner_of
-            .query_row(params![contact_center, media_id], |row| row.get(0))
-            .optional()?;
-        if let Some(owner) = owner.filter(|owner| *owner != recording.id) {
+        if claim.execute(params![contact_center, media_id, recording.id])? == 1 {
+            continue;
+        }
+        let owner: String =
+            owner_of.query_row(params![contact_center, media_id], |row| row.get(0))?;
+        if owner != recording.id {
             return Ok(Some(InsertOutcome::MediaIdTaken {
                 media_id: media_id.to_owned(),
                 owner,
