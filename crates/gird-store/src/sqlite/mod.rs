@@ -157,7 +157,8 @@ fn open_connection(path: &Path, writer: bool) -> Result<Connection, StoreError> 
             .execute_batch(
                 "PRAGMA journal_mode = WAL;
                  PRAGMA synchronous = FULL;
-                 PRAGMA wal_autocheckpoint = 0;",
+                 PRAGMA wal_autocheckpoint = 8192;
+                 PRAGMA journal_size_limit = 67108864;",
             )
             .map_err(unavailable)?;
     }
