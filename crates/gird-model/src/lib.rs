@@ -5,6 +5,7 @@ mod check;
 pub mod datetime;
 pub mod merge;
 pub mod record;
+pub mod search;
 pub mod stored;
 pub mod view;
 pub mod violation;

@@ -14,6 +14,7 @@ use crate::settings::{Database, Secret, Settings};
 
 pub const PASSWORD_FILE: &str = "ops-password";
 pub const CSRF_KEY_FILE: &str = "csrf-key";
+pub const STORAGE_KEY_FILE: &str = "storage-key";
 /// The contact center a new database starts with, so the first `curl` works at once.
 pub const DEFAULT_CONTACT_CENTER: &str = "default";
 

@@ -26,6 +26,12 @@ pub enum ApiError {
     Internal,
     /// statusCode 4, HTTP 503 with Retry-After: storage unavailable.
     Unavailable,
+    /// statusCode 4, HTTP 502: WebDAV failed or refused.
+    BadGateway(String),
+    /// statusCode 4, HTTP 504: WebDAV did not answer in time.
+    GatewayTimeout(String),
+    /// statusCode 10, HTTP 416.
+    RangeNotSatisfiable,
     /// statusCode 5.
     NoPermission,
     /// statusCode 6.
@@ -51,6 +57,9 @@ impl ApiError {
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, 3),
             ApiError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, 4),
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, 4),
+            ApiError::BadGateway(_) => (StatusCode::BAD_GATEWAY, 4),
+            ApiError::GatewayTimeout(_) => (StatusCode::GATEWAY_TIMEOUT, 4),
+            ApiError::RangeNotSatisfiable => (StatusCode::RANGE_NOT_SATISFIABLE, 10),
             ApiError::NoPermission => (StatusCode::FORBIDDEN, 5),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, 6),
             ApiError::InvalidValue(_) => (StatusCode::BAD_REQUEST, 10),
@@ -66,7 +75,10 @@ impl ApiError {
             | ApiError::Forbidden(text)
             | ApiError::NotFound(text)
             | ApiError::InvalidValue(text)
-            | ApiError::AlreadyExists(text) => text.clone(),
+            | ApiError::AlreadyExists(text)
+            | ApiError::BadGateway(text)
+            | ApiError::GatewayTimeout(text) => text.clone(),
+            ApiError::RangeNotSatisfiable => "the requested range cannot be satisfied".into(),
             ApiError::PayloadTooLarge(limit) => {
                 format!("the body is larger than the limit of {limit} bytes")
             }
@@ -142,6 +154,9 @@ mod tests {
             (ApiError::Forbidden("x".into()), 403, 3),
             (ApiError::Internal, 500, 4),
             (ApiError::Unavailable, 503, 4),
+            (ApiError::BadGateway("x".into()), 502, 4),
+            (ApiError::GatewayTimeout("x".into()), 504, 4),
+            (ApiError::RangeNotSatisfiable, 416, 10),
             (ApiError::NoPermission, 403, 5),
             (ApiError::NotFound("x".into()), 404, 6),
             (ApiError::InvalidValue("x".into()), 400, 10),

@@ -10,24 +10,30 @@ mod csrf;
 mod drain;
 pub mod error;
 mod routes;
+mod scope;
+mod seal;
+mod search_params;
 pub mod settings;
 mod state;
+mod webdav;
 
 use std::future::Future;
 use std::sync::Arc;
 
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::{middleware, Router};
 use gird_store::Store;
 use tokio::net::TcpListener;
 
 use crate::auth::OpsCredentials;
-use crate::bootstrap::{secret_in_data_dir, CSRF_KEY_FILE, PASSWORD_FILE};
+use crate::bootstrap::{secret_in_data_dir, CSRF_KEY_FILE, PASSWORD_FILE, STORAGE_KEY_FILE};
 use crate::csrf::Csrf;
 use crate::error::ApiError;
-use crate::routes::{contact_centers, insertion, recordings};
+use crate::routes::{contact_centers, deletion, insertion, playback, recordings, storage};
+use crate::seal::Sealer;
 pub use crate::settings::{Overrides, Secret, Settings};
 use crate::state::AppState;
+use crate::webdav::WebDav;
 
 /// A server ready to run, and what start-up should tell the operator.
 pub struct App {
@@ -60,10 +66,17 @@ pub async fn prepare(settings: &Settings) -> Result<App, StartError> {
         CSRF_KEY_FILE,
     )?;
     let store = bootstrap::open_store(settings).await?;
+    let (storage_key, _) = secret_in_data_dir(
+        settings.storage_key.as_ref(),
+        &settings.data_dir,
+        STORAGE_KEY_FILE,
+    )?;
     let state = AppState {
         store: Arc::clone(&store),
         body_limit: settings.body_limit,
         public_url: settings.public_url.as_deref().map(Arc::from),
+        sealer: Arc::new(Sealer::new(&storage_key)),
+        webdav: WebDav::new(settings.webdav_timeout),
     };
     let csrf = settings.csrf_enabled.then(|| Arc::new(Csrf::new(csrf_key)));
     Ok(App {
@@ -98,8 +111,30 @@ fn router(state: AppState, credentials: Arc<OpsCredentials>, csrf: Option<Arc<Cs
             delete(contact_centers::remove_feature),
         )
         .route(
+            &format!("{ops}/{{id}}/storage"),
+            put(storage::put).get(storage::get).delete(storage::delete),
+        )
+        .route(&format!("{ops}/{{id}}/recordings"), get(recordings::search))
+        .route(
             &format!("{ops}/{{id}}/recordings/{{recording}}"),
-            get(recordings::get_recording),
+            get(recordings::get_recording)
+                .delete(deletion::delete)
+                .post(deletion::operation),
+        )
+        .route(
+            &format!("{ops}/{{id}}/recordings/{{recording}}/play/{{file}}"),
+            get(playback::play),
+        )
+        .route("/api/v2/recordings", get(recordings::search))
+        .route(
+            "/api/v2/recordings/{recording}",
+            get(recordings::get_recording)
+                .delete(deletion::delete)
+                .post(deletion::operation),
+        )
+        .route(
+            "/api/v2/recordings/{recording}/play/{file}",
+            get(playback::play),
         )
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state);

@@ -12,6 +12,7 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "data";
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 pub const DEFAULT_OPS_USER: &str = "ops";
+pub const DEFAULT_WEBDAV_TIMEOUT_SECONDS: u64 = 10;
 
 /// A secret that never shows itself in logs or `Debug` output.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
@@ -73,6 +74,10 @@ pub struct Settings {
     pub body_limit: usize,
     /// Base of absolute URLs in answers; `None`: `http://` + the request's Host.
     pub public_url: Option<String>,
+    /// Key that seals stored WebDAV passwords; `None`: generated on first start.
+    pub storage_key: Option<Secret>,
+    /// How long to wait for WebDAV to answer.
+    pub webdav_timeout: std::time::Duration,
 }
 
 /// What the command line (or its environment variables) says; `None` means "not given".
@@ -87,6 +92,8 @@ pub struct Overrides {
     pub csrf_key: Option<Secret>,
     pub body_limit: Option<usize>,
     pub public_url: Option<String>,
+    pub storage_key: Option<Secret>,
+    pub webdav_timeout_seconds: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -154,6 +161,8 @@ struct GirdSection {
     csrf_key: Option<Secret>,
     body_limit: Option<usize>,
     public_url: Option<String>,
+    storage_key: Option<Secret>,
+    webdav_timeout_seconds: Option<u64>,
 }
 
 impl Settings {
@@ -215,6 +224,13 @@ impl Settings {
             csrf_key: cli.csrf_key.or(gird.csrf_key),
             body_limit,
             public_url,
+            storage_key: cli.storage_key.or(gird.storage_key),
+            webdav_timeout: std::time::Duration::from_secs(
+                cli.webdav_timeout_seconds
+                    .or(gird.webdav_timeout_seconds)
+                    .unwrap_or(DEFAULT_WEBDAV_TIMEOUT_SECONDS)
+                    .max(1),
+            ),
         })
     }
 }

@@ -6,12 +6,16 @@ use axum::http::{header, HeaderMap};
 use gird_store::{ContactCenter, Store, INSERTION_FEATURE};
 
 use crate::error::ApiError;
+use crate::seal::Sealer;
+use crate::webdav::{Storage, WebDav};
 
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub body_limit: usize,
     pub public_url: Option<Arc<str>>,
+    pub sealer: Arc<Sealer>,
+    pub webdav: WebDav,
 }
 
 impl AppState {
@@ -31,6 +35,24 @@ impl AppState {
             )));
         }
         Ok(contact_center)
+    }
+
+    /// The contact center's storage with its password opened, if it has one.
+    pub async fn storage(&self, contact_center: &str) -> Result<Option<Storage>, ApiError> {
+        let Some(settings) = self.store.storage(contact_center).await? else {
+            return Ok(None);
+        };
+        let password = match &settings.sealed_password {
+            None => None,
+            Some(sealed) => Some(self.sealer.open(sealed).ok_or_else(|| {
+                tracing::error!(
+                    contact_center,
+                    "the storage password does not open with the storage key"
+                );
+                ApiError::Internal
+            })?),
+        };
+        Ok(Some(Storage::from_settings(settings, password)))
     }
 
     /// Base of absolute URLs: the configured public URL, else this request's Host.

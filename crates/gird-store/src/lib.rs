@@ -4,6 +4,7 @@
 //! into statusCode 4 so clients retry instead of believing a record is absent.
 
 use async_trait::async_trait;
+use gird_model::search::PhoneMatch;
 use gird_model::{Recording, StoredRecording};
 
 pub mod sqlite;
@@ -57,6 +58,91 @@ pub enum Removal {
     NotEmpty,
 }
 
+/// Where a contact center's media files are, and the credentials for it (the password
+/// sealed by the server; the store never sees it in clear).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StorageSettings {
+    pub base_url: String,
+    pub username: Option<String>,
+    pub sealed_password: Option<String>,
+}
+
+/// A stored recording with the state kept beside it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FoundRecording {
+    pub id: String,
+    pub start_ms: i64,
+    pub stored: StoredRecording,
+    pub legal_hold: LegalHold,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LegalHold {
+    None,
+    /// `applyNonDelete`: nothing may delete the recording.
+    Held,
+    /// A deletion (with its media files) has begun and not finished.
+    Deleting,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Towards older recordings (`next`).
+    Older,
+    /// Towards newer recordings (`previous`).
+    Newer,
+}
+
+/// A position in the newest-first order: the start instant and id of a recording.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub direction: Direction,
+    pub start_ms: i64,
+    pub id: String,
+}
+
+/// Every filter is optional; all given ones must match.
+#[derive(Debug, Clone, Default)]
+pub struct SearchQuery {
+    pub contact_center: String,
+    /// Recordings overlapping `[from, to)`.
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    pub caller: Option<PhoneMatch>,
+    pub dialed: Option<PhoneMatch>,
+    /// `(kind, value)` of [`gird_model::search`] terms; agents in lower case.
+    pub terms: Vec<(&'static str, String)>,
+    pub media_id: Option<String>,
+    pub region: Option<String>,
+    pub call_type: Option<String>,
+    pub limit: usize,
+    pub cursor: Option<Cursor>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SearchPage {
+    /// Newest first.
+    pub recordings: Vec<FoundRecording>,
+    pub more_older: bool,
+    pub more_newer: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeletionStart {
+    /// The recording is marked as being deleted; here it is, to delete its media files.
+    Ready(Recording),
+    NotFound,
+    OnHold,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HoldChange {
+    Done,
+    NotFound,
+    /// A deletion has begun: finish it (DELETE again) or cancel it with `removeNonDelete`.
+    DeletionInProgress,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Answers false when the id is taken.
@@ -79,7 +165,35 @@ pub trait Store: Send + Sync + 'static {
         &self,
         contact_center: &str,
         id: &str,
-    ) -> Result<Option<StoredRecording>, StoreError>;
+    ) -> Result<Option<FoundRecording>, StoreError>;
+    /// The contact centers that have a recording with this id.
+    async fn contact_centers_with_recording(&self, id: &str) -> Result<Vec<String>, StoreError>;
+    async fn search(&self, query: SearchQuery) -> Result<SearchPage, StoreError>;
+    /// Marks the recording as being deleted unless it is on legal hold.
+    async fn begin_deletion(
+        &self,
+        contact_center: &str,
+        id: &str,
+    ) -> Result<DeletionStart, StoreError>;
+    /// Deletes a recording marked by [`Store::begin_deletion`]; false when the mark was
+    /// cancelled meanwhile.
+    async fn finish_deletion(&self, contact_center: &str, id: &str) -> Result<bool, StoreError>;
+    /// Clears the mark of [`Store::begin_deletion`] after its media could not be deleted.
+    async fn abort_deletion(&self, contact_center: &str, id: &str) -> Result<(), StoreError>;
+    async fn set_legal_hold(
+        &self,
+        contact_center: &str,
+        id: &str,
+        hold: bool,
+    ) -> Result<HoldChange, StoreError>;
+    /// Answers false when the contact center does not exist.
+    async fn put_storage(
+        &self,
+        contact_center: &str,
+        settings: StorageSettings,
+    ) -> Result<bool, StoreError>;
+    async fn storage(&self, contact_center: &str) -> Result<Option<StorageSettings>, StoreError>;
+    async fn delete_storage(&self, contact_center: &str) -> Result<Removal, StoreError>;
     /// Commits what is pending and stops accepting writes.
     async fn close(&self);
 }

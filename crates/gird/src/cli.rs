@@ -58,6 +58,12 @@ struct ServeArgs {
     /// Base of absolute URLs in answers (default: http:// + the request's Host).
     #[arg(long, env = "GIRD_PUBLIC_URL")]
     public_url: Option<String>,
+    /// Key that seals the WebDAV passwords stored per contact center.
+    #[arg(long, env = "GIRD_STORAGE_KEY", hide_env_values = true)]
+    storage_key: Option<String>,
+    /// How long to wait for WebDAV to answer, in seconds.
+    #[arg(long, env = "GIRD_WEBDAV_TIMEOUT_SECONDS")]
+    webdav_timeout_seconds: Option<u64>,
 }
 
 pub fn init_logging() {
@@ -98,6 +104,8 @@ impl ServeArgs {
             csrf_key: self.csrf_key.map(Secret::new),
             body_limit: self.body_limit,
             public_url: self.public_url,
+            storage_key: self.storage_key.map(Secret::new),
+            webdav_timeout_seconds: self.webdav_timeout_seconds,
         }
     }
 }

@@ -1,3 +1,6 @@
 pub mod contact_centers;
+pub mod deletion;
 pub mod insertion;
+pub mod playback;
 pub mod recordings;
+pub mod storage;

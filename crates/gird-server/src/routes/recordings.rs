@@ -1,38 +1,93 @@
-//! Reading a stored recording back (SPEC.md §7).
+//! Reading recordings: one by id (SPEC.md §7) and the search (docs/API.md).
 
-use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, Uri};
 use axum::Json;
 use gird_model::view::render;
+use gird_store::{FoundRecording, LegalHold};
 use serde_json::{json, Value};
 
 use crate::error::ApiError;
+use crate::scope::Scope;
+use crate::search_params::{cursor_text, SearchParams};
 use crate::state::AppState;
+
+/// The read view of a found recording, with its legal-hold flag.
+pub fn recording_view(
+    found: &FoundRecording,
+    contact_center: &str,
+    public_url: &str,
+) -> Result<Value, ApiError> {
+    let recording = found.stored.to_recording().map_err(|violations| {
+        tracing::error!(%violations, contact_center, id = found.id, "a stored recording no longer validates");
+        ApiError::Internal
+    })?;
+    let mut view = render(&found.stored, &recording, contact_center, public_url);
+    if found.legal_hold == LegalHold::Held {
+        view["nonDelete"] = Value::Bool(true);
+    }
+    Ok(view)
+}
+
+pub async fn found(app: &AppState, scope: &Scope) -> Result<FoundRecording, ApiError> {
+    app.store
+        .recording(&scope.contact_center, scope.recording_id())
+        .await?
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "recording {:?} does not exist in contact center {:?}",
+                scope.recording_id(),
+                scope.contact_center
+            ))
+        })
+}
 
 pub async fn get_recording(
     State(app): State<AppState>,
-    Path((contact_center, id)): Path<(String, String)>,
+    scope: Scope,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let not_found = || {
-        ApiError::NotFound(format!(
-            "recording {id:?} does not exist in contact center {contact_center:?}"
-        ))
-    };
-    let stored = app
-        .store
-        .recording(&contact_center, &id)
-        .await?
-        .ok_or_else(not_found)?;
-    let recording = stored.to_recording().map_err(|violations| {
-        tracing::error!(%violations, contact_center, id, "a stored recording no longer validates");
-        ApiError::Internal
-    })?;
-    let view = render(
-        &stored,
-        &recording,
-        &contact_center,
-        &app.public_url(&headers),
-    );
+    let found = found(&app, &scope).await?;
+    let view = recording_view(&found, &scope.contact_center, &app.public_url(&headers))?;
     Ok(Json(json!({"statusCode": 0, "recording": view})))
+}
+
+pub async fn search(
+    State(app): State<AppState>,
+    scope: Scope,
+    Query(parameters): Query<Vec<(String, String)>>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let params = SearchParams::parse(&parameters)?;
+    let page = app
+        .store
+        .search(params.query(&scope.contact_center))
+        .await?;
+    let public_url = app.public_url(&headers);
+    let recordings = page
+        .recordings
+        .iter()
+        .map(|found| recording_view(found, &scope.contact_center, &public_url))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut answer = json!({"statusCode": 0, "recordings": recordings});
+    let link = |newest: bool| {
+        let edge = if newest {
+            page.recordings.first()
+        } else {
+            page.recordings.last()
+        };
+        let cursor = match edge {
+            Some(found) => cursor_text(!newest, found.start_ms, &found.id),
+            None => params.cursor_text()?,
+        };
+        Some(params.link(uri.path(), &parameters, &cursor))
+    };
+    if page.more_older {
+        answer["next"] = link(false).into();
+    }
+    if page.more_newer {
+        answer["previous"] = link(true).into();
+    }
+    Ok(Json(answer))
 }

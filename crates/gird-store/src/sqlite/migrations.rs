@@ -13,6 +13,17 @@ const MIGRATIONS: &[&str] = &["
         feature TEXT NOT NULL,
         PRIMARY KEY (contact_center_id, feature)
     );
+    CREATE TABLE contact_center_storage (
+        contact_center_id TEXT PRIMARY KEY REFERENCES contact_centers (id),
+        base_url TEXT NOT NULL,
+        username TEXT,
+        sealed_password TEXT
+    );
+    -- The longest recording per contact center bounds time-window scans of the start index.
+    CREATE TABLE contact_center_stats (
+        contact_center_id TEXT PRIMARY KEY,
+        max_duration_ms INTEGER NOT NULL
+    ) WITHOUT ROWID;
     CREATE TABLE recordings (
         contact_center_id TEXT NOT NULL REFERENCES contact_centers (id),
         id TEXT NOT NULL,
@@ -21,12 +32,31 @@ const MIGRATIONS: &[&str] = &["
         stop_ms INTEGER NOT NULL,
         caller_phone_number TEXT,
         dialed_phone_number TEXT,
+        caller_key TEXT NOT NULL,
+        caller_rkey TEXT NOT NULL,
+        dialed_key TEXT NOT NULL,
+        dialed_rkey TEXT NOT NULL,
         region TEXT,
         call_type TEXT,
+        non_delete INTEGER NOT NULL DEFAULT 0,
         created_at TEXT NOT NULL,
         updated_at TEXT NOT NULL,
         PRIMARY KEY (contact_center_id, id)
     );
+    CREATE INDEX recordings_by_start ON recordings (contact_center_id, start_ms, id);
+    CREATE INDEX recordings_by_caller ON recordings (contact_center_id, caller_key, start_ms);
+    CREATE INDEX recordings_by_caller_reversed ON recordings (contact_center_id, caller_rkey, start_ms);
+    CREATE INDEX recordings_by_dialed ON recordings (contact_center_id, dialed_key, start_ms);
+    CREATE INDEX recordings_by_dialed_reversed ON recordings (contact_center_id, dialed_rkey, start_ms);
+    -- Agents, call UUIDs, partitions and access groups of each recording, by start time.
+    CREATE TABLE search_terms (
+        contact_center_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        value TEXT NOT NULL,
+        start_ms INTEGER NOT NULL,
+        recording_id TEXT NOT NULL,
+        PRIMARY KEY (contact_center_id, kind, value, start_ms, recording_id)
+    ) WITHOUT ROWID;
     CREATE TABLE media_files (
         contact_center_id TEXT NOT NULL,
         media_id TEXT NOT NULL,

@@ -6,9 +6,12 @@
 //! thread therefore takes every insert that is waiting, runs each in its own savepoint
 //! of one transaction, commits once, and only then answers all of them.
 
+mod cc_writes;
 mod checkpoint;
 mod migrations;
 mod reads;
+mod recording_writes;
+mod search;
 mod writer;
 
 use std::collections::HashMap;
@@ -17,10 +20,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use async_trait::async_trait;
-use gird_model::{Recording, StoredRecording};
+use gird_model::Recording;
 use rusqlite::{Connection, OpenFlags};
 
-use crate::{ContactCenter, InsertOutcome, Removal, Store, StoreError};
+use crate::{
+    ContactCenter, DeletionStart, FoundRecording, HoldChange, InsertOutcome, Removal, SearchPage,
+    SearchQuery, StorageSettings, Store, StoreError,
+};
 use writer::Writer;
 
 /// Idle read connections kept open; more are opened under load and closed after.
@@ -105,6 +111,14 @@ impl SqliteStore {
         result
     }
 
+    /// Like [`SqliteStore::read`], for work that also parses what it read.
+    async fn read_parsed<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        self.read(move |db| Ok(work(db))).await?
+    }
+
     async fn read<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
@@ -173,7 +187,7 @@ impl Store for SqliteStore {
         domains: &[String],
     ) -> Result<bool, StoreError> {
         let (id, domains) = (id.to_owned(), domains.to_vec());
-        self.change_contact_centers(move |tx| writer::create_contact_center(tx, &id, &domains))
+        self.change_contact_centers(move |tx| cc_writes::create_contact_center(tx, &id, &domains))
             .await
     }
 
@@ -189,19 +203,19 @@ impl Store for SqliteStore {
 
     async fn delete_contact_center(&self, id: &str) -> Result<Removal, StoreError> {
         let id = id.to_owned();
-        self.change_contact_centers(move |tx| writer::delete_contact_center(tx, &id))
+        self.change_contact_centers(move |tx| cc_writes::delete_contact_center(tx, &id))
             .await
     }
 
     async fn enable_features(&self, id: &str, features: &[String]) -> Result<bool, StoreError> {
         let (id, features) = (id.to_owned(), features.to_vec());
-        self.change_contact_centers(move |tx| writer::enable_features(tx, &id, &features))
+        self.change_contact_centers(move |tx| cc_writes::enable_features(tx, &id, &features))
             .await
     }
 
     async fn disable_feature(&self, id: &str, feature: &str) -> Result<Removal, StoreError> {
         let (id, feature) = (id.to_owned(), feature.to_owned());
-        self.change_contact_centers(move |tx| writer::disable_feature(tx, &id, &feature))
+        self.change_contact_centers(move |tx| cc_writes::disable_feature(tx, &id, &feature))
             .await
     }
 
@@ -211,10 +225,10 @@ impl Store for SqliteStore {
         recording: Recording,
     ) -> Result<InsertOutcome, StoreError> {
         let contact_center = contact_center.to_owned();
-        let prepared = writer::PreparedInsert::new(recording)?;
+        let prepared = recording_writes::PreparedInsert::new(recording)?;
         let (outcome, _freed_here) = self
             .writer
-            .run(move |tx| writer::insert_or_merge(tx, &contact_center, prepared))
+            .run(move |tx| recording_writes::insert_or_merge(tx, &contact_center, prepared))
             .await?;
         Ok(outcome)
     }
@@ -223,13 +237,81 @@ impl Store for SqliteStore {
         &self,
         contact_center: &str,
         id: &str,
-    ) -> Result<Option<StoredRecording>, StoreError> {
+    ) -> Result<Option<FoundRecording>, StoreError> {
         let (contact_center, id) = (contact_center.to_owned(), id.to_owned());
-        let body = self
-            .read(move |db| reads::recording_body(db, &contact_center, &id))
-            .await?;
-        body.map(|text| serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(e.to_string())))
-            .transpose()
+        self.read_parsed(move |db| reads::recording(db, &contact_center, &id))
+            .await
+    }
+
+    async fn contact_centers_with_recording(&self, id: &str) -> Result<Vec<String>, StoreError> {
+        let id = id.to_owned();
+        self.read(move |db| reads::contact_centers_with_recording(db, &id))
+            .await
+    }
+
+    async fn search(&self, query: SearchQuery) -> Result<SearchPage, StoreError> {
+        self.read_parsed(move |db| search::search(db, &query)).await
+    }
+
+    async fn begin_deletion(
+        &self,
+        contact_center: &str,
+        id: &str,
+    ) -> Result<DeletionStart, StoreError> {
+        let (contact_center, id) = (contact_center.to_owned(), id.to_owned());
+        self.writer
+            .run(move |tx| recording_writes::begin_deletion(tx, &contact_center, &id))
+            .await
+    }
+
+    async fn finish_deletion(&self, contact_center: &str, id: &str) -> Result<bool, StoreError> {
+        let (contact_center, id) = (contact_center.to_owned(), id.to_owned());
+        self.writer
+            .run(move |tx| recording_writes::finish_deletion(tx, &contact_center, &id))
+            .await
+    }
+
+    async fn abort_deletion(&self, contact_center: &str, id: &str) -> Result<(), StoreError> {
+        let (contact_center, id) = (contact_center.to_owned(), id.to_owned());
+        self.writer
+            .run(move |tx| recording_writes::abort_deletion(tx, &contact_center, &id))
+            .await
+    }
+
+    async fn set_legal_hold(
+        &self,
+        contact_center: &str,
+        id: &str,
+        hold: bool,
+    ) -> Result<HoldChange, StoreError> {
+        let (contact_center, id) = (contact_center.to_owned(), id.to_owned());
+        self.writer
+            .run(move |tx| recording_writes::set_legal_hold(tx, &contact_center, &id, hold))
+            .await
+    }
+
+    async fn put_storage(
+        &self,
+        contact_center: &str,
+        settings: StorageSettings,
+    ) -> Result<bool, StoreError> {
+        let contact_center = contact_center.to_owned();
+        self.writer
+            .run(move |tx| cc_writes::put_storage(tx, &contact_center, &settings))
+            .await
+    }
+
+    async fn storage(&self, contact_center: &str) -> Result<Option<StorageSettings>, StoreError> {
+        let contact_center = contact_center.to_owned();
+        self.read(move |db| reads::storage(db, &contact_center))
+            .await
+    }
+
+    async fn delete_storage(&self, contact_center: &str) -> Result<Removal, StoreError> {
+        let contact_center = contact_center.to_owned();
+        self.writer
+            .run(move |tx| cc_writes::delete_storage(tx, &contact_center))
+            .await
     }
 
     async fn close(&self) {

@@ -4,7 +4,8 @@ use std::collections::HashMap;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::ContactCenter;
+use super::recording_writes::legal_hold;
+use crate::{ContactCenter, FoundRecording, StorageSettings, StoreError};
 
 pub(super) fn contact_centers(db: &Connection) -> rusqlite::Result<HashMap<String, ContactCenter>> {
     let mut all: HashMap<String, ContactCenter> = db
@@ -34,12 +35,80 @@ pub(super) fn contact_centers(db: &Connection) -> rusqlite::Result<HashMap<Strin
     Ok(all)
 }
 
-pub(super) fn recording_body(
+pub(super) fn recording(
     db: &Connection,
     contact_center: &str,
     id: &str,
-) -> rusqlite::Result<Option<String>> {
-    db.prepare_cached("SELECT body FROM recordings WHERE contact_center_id = ?1 AND id = ?2")?
-        .query_row(params![contact_center, id], |row| row.get(0))
-        .optional()
+) -> Result<Option<FoundRecording>, StoreError> {
+    let row = db
+        .prepare_cached(
+            "SELECT id, start_ms, body, non_delete FROM recordings
+             WHERE contact_center_id = ?1 AND id = ?2",
+        )?
+        .query_row(params![contact_center, id], RawRecording::from_row)
+        .optional()?;
+    row.map(RawRecording::parse).transpose()
+}
+
+/// A recording row as read, before its body is parsed.
+pub(super) struct RawRecording {
+    id: String,
+    start_ms: i64,
+    body: String,
+    hold_state: i64,
+}
+
+impl RawRecording {
+    /// Reads the columns `id, start_ms, body, non_delete`, in that order.
+    pub(super) fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawRecording> {
+        Ok(RawRecording {
+            id: row.get(0)?,
+            start_ms: row.get(1)?,
+            body: row.get(2)?,
+            hold_state: row.get(3)?,
+        })
+    }
+
+    pub(super) fn parse(self) -> Result<FoundRecording, StoreError> {
+        let stored = serde_json::from_str(&self.body)
+            .map_err(|e| StoreError::Corrupt(format!("recording {:?}: {e}", self.id)))?;
+        Ok(FoundRecording {
+            id: self.id,
+            start_ms: self.start_ms,
+            stored,
+            legal_hold: legal_hold(self.hold_state),
+        })
+    }
+}
+
+pub(super) fn contact_centers_with_recording(
+    db: &Connection,
+    id: &str,
+) -> rusqlite::Result<Vec<String>> {
+    // One primary-key look-up per contact center, instead of a scan for the id.
+    db.prepare_cached(
+        "SELECT c.id FROM contact_centers c
+         WHERE EXISTS (SELECT 1 FROM recordings r WHERE r.contact_center_id = c.id AND r.id = ?1)
+         ORDER BY c.id",
+    )?
+    .query_map([id], |row| row.get(0))?
+    .collect()
+}
+
+pub(super) fn storage(
+    db: &Connection,
+    contact_center: &str,
+) -> rusqlite::Result<Option<StorageSettings>> {
+    db.prepare_cached(
+        "SELECT base_url, username, sealed_password FROM contact_center_storage
+         WHERE contact_center_id = ?1",
+    )?
+    .query_row([contact_center], |row| {
+        Ok(StorageSettings {
+            base_url: row.get(0)?,
+            username: row.get(1)?,
+            sealed_password: row.get(2)?,
+        })
+    })
+    .optional()
 }

@@ -4,7 +4,11 @@ use gird_model::Recording;
 use serde_json::json;
 
 use super::SqliteStore;
-use crate::{InsertOutcome, Removal, Store};
+use crate::{
+    Cursor, DeletionStart, Direction, HoldChange, InsertOutcome, LegalHold, Removal, SearchQuery,
+    Store,
+};
+use gird_model::search::{phone_match, AGENT};
 
 fn segment(id: &str, media_id: &str, minute: u32) -> Recording {
     let body = json!({
@@ -53,7 +57,7 @@ async fn inserts_merges_and_reads_back() {
             InsertOutcome::Unchanged
         )
     );
-    let stored = store.recording("cc", "r1").await.unwrap().unwrap();
+    let stored = store.recording("cc", "r1").await.unwrap().unwrap().stored;
     let media_ids: Vec<_> = stored.recording["mediaFiles"]
         .as_array()
         .unwrap()
@@ -104,7 +108,7 @@ async fn concurrent_segments_of_one_call_are_all_kept() {
     for task in tasks {
         task.await.unwrap().unwrap();
     }
-    let stored = store.recording("cc", "call").await.unwrap().unwrap();
+    let stored = store.recording("cc", "call").await.unwrap().unwrap().stored;
     assert_eq!(stored.recording["mediaFiles"].as_array().unwrap().len(), 60);
 }
 
@@ -168,4 +172,212 @@ async fn contact_centers_and_features() {
         Removal::NotFound
     );
     assert_eq!(store.contact_center_ids().await.unwrap(), ["cc"]);
+}
+
+fn call(id: &str, caller: &str, agent: &str, minute: u32) -> Recording {
+    let body = json!({
+        "id": id, "callerPhoneNumber": caller, "dialedPhoneNumber": "+2", "region": "r",
+        "mediaFiles": [{
+            "callUUID": format!("c-{id}"), "mediaId": format!("m-{id}"),
+            "startTime": format!("2015-06-15T{:02}:{:02}:00Z", minute / 60, minute % 60),
+            "stopTime": format!("2015-06-15T{:02}:{:02}:30Z", minute / 60, minute % 60),
+            "parameters": {"username": agent},
+            "mediaDescriptor": {"storage": "webDAV", "path": "a.mp3"}
+        }]
+    });
+    Recording::from_json(body.as_object().unwrap().clone()).unwrap()
+}
+
+fn query(limit: usize) -> SearchQuery {
+    SearchQuery {
+        contact_center: "cc".into(),
+        limit,
+        ..SearchQuery::default()
+    }
+}
+
+async fn ids(store: &SqliteStore, query: SearchQuery) -> (Vec<String>, bool, bool) {
+    let page = store.search(query).await.unwrap();
+    let ids = page.recordings.iter().map(|r| r.id.clone()).collect();
+    (ids, page.more_older, page.more_newer)
+}
+
+#[tokio::test]
+async fn searches_filter_and_page_newest_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_with_contact_center(&dir).await;
+    for n in 0..10u32 {
+        let agent = if n % 2 == 0 { "Even@x" } else { "odd@x" };
+        store
+            .insert_or_merge(
+                "cc",
+                call(
+                    &format!("r{n}"),
+                    &format!("+1 (416) 555-00{n:02}"),
+                    agent,
+                    n,
+                ),
+            )
+            .await
+            .unwrap();
+    }
+    let (first, older, newer) = ids(&store, query(4)).await;
+    assert_eq!(first, ["r9", "r8", "r7", "r6"]);
+    assert_eq!((older, newer), (true, false));
+    let next = SearchQuery {
+        cursor: Some(Cursor {
+            direction: Direction::Older,
+            start_ms: 1_434_326_760_000,
+            id: "r6".into(),
+        }),
+        ..query(4)
+    };
+    let (second, older, newer) = ids(&store, next).await;
+    assert_eq!(second, ["r5", "r4", "r3", "r2"]);
+    assert_eq!((older, newer), (true, true));
+    let back = SearchQuery {
+        cursor: Some(Cursor {
+            direction: Direction::Newer,
+            start_ms: 1_434_326_700_000,
+            id: "r5".into(),
+        }),
+        ..query(4)
+    };
+    assert_eq!(
+        ids(&store, back).await,
+        (
+            vec!["r9".into(), "r8".into(), "r7".into(), "r6".into()],
+            true,
+            false
+        )
+    );
+
+    let by_agent = SearchQuery {
+        terms: vec![(AGENT, "even@x".into())],
+        ..query(100)
+    };
+    assert_eq!(
+        ids(&store, by_agent).await.0,
+        ["r8", "r6", "r4", "r2", "r0"]
+    );
+    let suffix = SearchQuery {
+        caller: Some(phone_match("*0007")),
+        ..query(100)
+    };
+    assert_eq!(ids(&store, suffix).await.0, ["r7"]);
+    let exact = SearchQuery {
+        caller: Some(phone_match("14165550003")),
+        ..query(100)
+    };
+    assert_eq!(ids(&store, exact).await.0, ["r3"]);
+    let window = SearchQuery {
+        from: Some(1_434_326_530_000),
+        to: Some(1_434_326_700_000),
+        ..query(100)
+    };
+    assert_eq!(
+        ids(&store, window).await.0,
+        ["r4", "r3", "r2"],
+        "r2 spans the window start"
+    );
+    let media = SearchQuery {
+        media_id: Some("m-r5".into()),
+        ..query(100)
+    };
+    assert_eq!(ids(&store, media).await.0, ["r5"]);
+}
+
+#[tokio::test]
+async fn common_searches_use_an_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_with_contact_center(&dir).await;
+    let connection = rusqlite::Connection::open(dir.path().join("gird.db")).unwrap();
+    let cases = [
+        SearchQuery {
+            caller: Some(phone_match("14165550003")),
+            ..query(100)
+        },
+        SearchQuery {
+            caller: Some(phone_match("*5550003")),
+            ..query(100)
+        },
+        SearchQuery {
+            dialed: Some(phone_match("1416*")),
+            ..query(100)
+        },
+        SearchQuery {
+            terms: vec![(AGENT, "a".into())],
+            from: Some(0),
+            to: Some(86_400_000),
+            ..query(100)
+        },
+        SearchQuery {
+            from: Some(0),
+            to: Some(86_400_000),
+            ..query(100)
+        },
+        SearchQuery {
+            media_id: Some("m".into()),
+            ..query(100)
+        },
+    ];
+    for case in cases {
+        let plan = super::search::explain(&connection, &case);
+        assert!(
+            plan.iter()
+                .all(|step| !step.starts_with("SCAN") || step.contains("USING")),
+            "{case:?} scans: {plan:?}"
+        );
+    }
+    drop(store);
+}
+
+#[tokio::test]
+async fn a_held_recording_cannot_be_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_with_contact_center(&dir).await;
+    store
+        .insert_or_merge("cc", segment("r1", "m1", 1))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.set_legal_hold("cc", "r1", true).await.unwrap(),
+        HoldChange::Done
+    );
+    assert_eq!(
+        store.begin_deletion("cc", "r1").await.unwrap(),
+        DeletionStart::OnHold
+    );
+    assert_eq!(
+        store
+            .recording("cc", "r1")
+            .await
+            .unwrap()
+            .unwrap()
+            .legal_hold,
+        LegalHold::Held
+    );
+    store.set_legal_hold("cc", "r1", false).await.unwrap();
+    assert!(matches!(
+        store.begin_deletion("cc", "r1").await.unwrap(),
+        DeletionStart::Ready(_)
+    ));
+    assert_eq!(
+        store.set_legal_hold("cc", "r1", true).await.unwrap(),
+        HoldChange::DeletionInProgress
+    );
+    assert!(store.finish_deletion("cc", "r1").await.unwrap());
+    assert!(store.recording("cc", "r1").await.unwrap().is_none());
+    assert_eq!(
+        store.begin_deletion("cc", "r1").await.unwrap(),
+        DeletionStart::NotFound
+    );
+    // The media id is free again.
+    assert_eq!(
+        store
+            .insert_or_merge("cc", segment("r2", "m1", 1))
+            .await
+            .unwrap(),
+        InsertOutcome::Created
+    );
 }

@@ -1,0 +1,112 @@
+//! Deleting recordings (with their media files on request) and the legal hold.
+
+use axum::body::Body;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::Json;
+use gird_store::{DeletionStart, HoldChange};
+use serde_json::Value;
+
+use crate::body::json_object;
+use crate::error::{success, ApiError};
+use crate::scope::Scope;
+use crate::state::AppState;
+use crate::webdav::locate;
+
+fn flag(parameters: &[(String, String)], name: &str) -> Result<bool, ApiError> {
+    match parameters
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+    {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(ApiError::InvalidValue(format!(
+            "{name}: {other:?} is neither true nor false"
+        ))),
+    }
+}
+
+pub async fn delete(
+    State(app): State<AppState>,
+    scope: Scope,
+    Query(parameters): Query<Vec<(String, String)>>,
+) -> Result<Json<Value>, ApiError> {
+    let delete_media = flag(&parameters, "deleteMedia")?;
+    let (cc, id) = (scope.contact_center.as_str(), scope.recording_id());
+    let recording = match app.store.begin_deletion(cc, id).await? {
+        DeletionStart::Ready(recording) => recording,
+        DeletionStart::NotFound => {
+            return Err(ApiError::NotFound(format!(
+                "recording {id:?} does not exist in contact center {cc:?}"
+            )))
+        }
+        DeletionStart::OnHold => {
+            return Err(ApiError::Forbidden(format!(
+                "recording {id:?} is on legal hold (nonDelete)"
+            )))
+        }
+    };
+    if delete_media {
+        if let Err(error) = delete_media_files(&app, cc, &recording).await {
+            app.store.abort_deletion(cc, id).await?;
+            return Err(error);
+        }
+    }
+    if !app.store.finish_deletion(cc, id).await? {
+        return Err(ApiError::AlreadyExists(format!(
+            "the deletion of recording {id:?} was cancelled by removeNonDelete"
+        )));
+    }
+    tracing::info!(contact_center = cc, id, delete_media, "recording deleted");
+    Ok(success())
+}
+
+async fn delete_media_files(
+    app: &AppState,
+    contact_center: &str,
+    recording: &gird_model::Recording,
+) -> Result<(), ApiError> {
+    let storage = app.storage(contact_center).await?;
+    for media_file in &recording.media_files {
+        let location = media_file.json["mediaDescriptor"]["path"]
+            .as_str()
+            .unwrap_or_default();
+        let (url, with_credentials) = locate(location, storage.as_ref())?;
+        app.webdav
+            .delete(&url, storage.as_ref(), with_credentials)
+            .await?;
+    }
+    Ok(())
+}
+
+/// `{"operationName": "applyNonDelete" | "removeNonDelete"}`.
+pub async fn operation(
+    State(app): State<AppState>,
+    scope: Scope,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
+    let request = json_object(&headers, body, app.body_limit).await?;
+    let hold = match request.get("operationName").filter(|v| !v.is_null()) {
+        None => return Err(ApiError::MissingField("operationName: is required".into())),
+        Some(Value::String(name)) if name == "applyNonDelete" => true,
+        Some(Value::String(name)) if name == "removeNonDelete" => false,
+        Some(other) => {
+            return Err(ApiError::InvalidValue(format!(
+                "operationName: {other} is not applyNonDelete or removeNonDelete"
+            )))
+        }
+    };
+    let (cc, id) = (scope.contact_center.as_str(), scope.recording_id());
+    match app.store.set_legal_hold(cc, id, hold).await? {
+        HoldChange::Done => {
+            tracing::info!(contact_center = cc, id, hold, "legal hold changed");
+            Ok(success())
+        }
+        HoldChange::NotFound => Err(ApiError::NotFound(format!("recording {id:?} does not exist in contact center {cc:?}"))),
+        HoldChange::DeletionInProgress => Err(ApiError::AlreadyExists(format!(
+            "recording {id:?} is being deleted; DELETE it again to finish, or removeNonDelete to cancel"
+        ))),
+    }
+}

@@ -1,0 +1,59 @@
+//! `GET .../recordings/{id}/play/{uuid}.{ext}`: streams a media file from WebDAV.
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
+use gird_model::view::play_uuid;
+
+use super::recordings::found;
+use crate::error::ApiError;
+use crate::scope::Scope;
+use crate::state::AppState;
+use crate::webdav::{locate, playback_headers};
+
+pub async fn play(
+    State(app): State<AppState>,
+    scope: Scope,
+    Path(path): Path<std::collections::HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let file = path.get("file").map(String::as_str).unwrap_or_default();
+    let uuid = file.split('.').next().unwrap_or_default();
+    let recording = found(&app, &scope)
+        .await?
+        .stored
+        .to_recording()
+        .map_err(|violations| {
+            tracing::error!(%violations, "a stored recording no longer validates");
+            ApiError::Internal
+        })?;
+    let media_file = recording
+        .media_files
+        .iter()
+        .find(|m| play_uuid(&scope.contact_center, &recording.id, m).to_string() == uuid)
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "recording {:?} has no media file {file:?}",
+                recording.id
+            ))
+        })?;
+    let location = media_file.json["mediaDescriptor"]["path"]
+        .as_str()
+        .unwrap_or_default();
+    let storage = app.storage(&scope.contact_center).await?;
+    let (url, with_credentials) = locate(location, storage.as_ref())?;
+    let upstream = app
+        .webdav
+        .get(
+            &url,
+            storage.as_ref(),
+            with_credentials,
+            headers.get(header::RANGE),
+        )
+        .await?;
+    let status = upstream.status();
+    let answer_headers = playback_headers(upstream.headers(), media_file.json["type"].as_str());
+    let body = Body::from_stream(upstream.bytes_stream());
+    Ok((status, answer_headers, body).into_response())
+}

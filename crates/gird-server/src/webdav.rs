@@ -1,0 +1,204 @@
+//! The WebDAV side: where a media file is, and fetching or deleting it with the contact
+//! center's credentials.
+
+use std::time::Duration;
+
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use gird_store::StorageSettings;
+
+use crate::error::ApiError;
+
+/// A contact center's storage, with its password opened.
+#[derive(Clone)]
+pub struct Storage {
+    pub base_url: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+}
+
+impl Storage {
+    pub fn from_settings(settings: StorageSettings, password: Option<String>) -> Storage {
+        Storage {
+            base_url: settings.base_url,
+            username: settings.username,
+            password,
+        }
+    }
+}
+
+/// Where a media file is and whether the storage credentials go with the request: only
+/// to URLs under the storage's base URL, never to any other host a record names.
+pub fn locate(path: &str, storage: Option<&Storage>) -> Result<(String, bool), ApiError> {
+    let lower = path.to_ascii_lowercase();
+    if lower.starts_with("http://") || lower.starts_with("https://") {
+        let under_base = storage.is_some_and(|s| path.starts_with(&s.base_url));
+        return Ok((path.to_owned(), under_base));
+    }
+    let storage = storage.ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "media path {path:?} is relative and the contact center has no storage baseUrl"
+        ))
+    })?;
+    let base = storage.base_url.trim_end_matches('/');
+    let relative = path.trim_start_matches('/');
+    Ok((format!("{base}/{relative}"), true))
+}
+
+#[derive(Clone)]
+pub struct WebDav {
+    client: reqwest::Client,
+    timeout: Duration,
+}
+
+impl WebDav {
+    pub fn new(timeout: Duration) -> WebDav {
+        let client = reqwest::Client::builder()
+            .connect_timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("the HTTP client builds with default TLS-less settings");
+        WebDav { client, timeout }
+    }
+
+    fn request(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        storage: Option<&Storage>,
+        with_credentials: bool,
+    ) -> reqwest::RequestBuilder {
+        let mut request = self.client.request(method, url);
+        if let (true, Some(storage)) = (with_credentials, storage) {
+            if let Some(user) = &storage.username {
+                request = request.basic_auth(user, storage.password.as_deref());
+            }
+        }
+        request
+    }
+
+    /// Starts a GET; the body is left to stream. Only the wait for the answer's head is
+    /// bounded by the timeout, so a long recording can still stream to a slow player.
+    pub async fn get(
+        &self,
+        url: &str,
+        storage: Option<&Storage>,
+        with_credentials: bool,
+        range: Option<&HeaderValue>,
+    ) -> Result<reqwest::Response, ApiError> {
+        let mut request = self.request(reqwest::Method::GET, url, storage, with_credentials);
+        if let Some(range) = range {
+            request = request.header(header::RANGE, range.clone());
+        }
+        let response = tokio::time::timeout(self.timeout, request.send())
+            .await
+            .map_err(|_| timed_out(url))?
+            .map_err(|error| unreachable(url, &error))?;
+        match response.status() {
+            status if status.is_success() => Ok(response),
+            StatusCode::NOT_FOUND | StatusCode::GONE => {
+                Err(ApiError::NotFound("media file not found on WebDAV".into()))
+            }
+            StatusCode::RANGE_NOT_SATISFIABLE => Err(ApiError::RangeNotSatisfiable),
+            status => Err(refused(url, status)),
+        }
+    }
+
+    /// Deletes a media file; one that is already missing counts as deleted.
+    pub async fn delete(
+        &self,
+        url: &str,
+        storage: Option<&Storage>,
+        with_credentials: bool,
+    ) -> Result<(), ApiError> {
+        let request = self.request(reqwest::Method::DELETE, url, storage, with_credentials);
+        let response = tokio::time::timeout(self.timeout, request.send())
+            .await
+            .map_err(|_| timed_out(url))?
+            .map_err(|error| unreachable(url, &error))?;
+        match response.status() {
+            status if status.is_success() => Ok(()),
+            StatusCode::NOT_FOUND | StatusCode::GONE => Ok(()),
+            status => Err(refused(url, status)),
+        }
+    }
+}
+
+fn timed_out(url: &str) -> ApiError {
+    tracing::warn!(url, "WebDAV did not answer in time");
+    ApiError::GatewayTimeout("WebDAV did not answer in time".into())
+}
+
+fn unreachable(url: &str, error: &reqwest::Error) -> ApiError {
+    tracing::warn!(url, %error, "WebDAV unreachable");
+    ApiError::BadGateway("WebDAV is unreachable".into())
+}
+
+fn refused(url: &str, status: StatusCode) -> ApiError {
+    tracing::warn!(url, %status, "WebDAV refused the request");
+    let reason = match status {
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+            "WebDAV refused the storage credentials".to_owned()
+        }
+        status => format!("WebDAV answered HTTP {}", status.as_u16()),
+    };
+    ApiError::BadGateway(reason)
+}
+
+/// The headers of a playback answer, taken from WebDAV's where they describe the bytes.
+pub fn playback_headers(upstream: &HeaderMap, content_type: Option<&str>) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    for name in [
+        header::CONTENT_LENGTH,
+        header::CONTENT_RANGE,
+        header::LAST_MODIFIED,
+        header::ETAG,
+    ] {
+        if let Some(value) = upstream.get(&name) {
+            headers.insert(name, value.clone());
+        }
+    }
+    headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    let content_type = content_type
+        .and_then(|t| HeaderValue::from_str(t).ok())
+        .or_else(|| upstream.get(header::CONTENT_TYPE).cloned())
+        .unwrap_or_else(|| HeaderValue::from_static("application/octet-stream"));
+    headers.insert(header::CONTENT_TYPE, content_type);
+    headers
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn storage() -> Storage {
+        Storage {
+            base_url: "http://dav.example/rec/".into(),
+            username: Some("u".into()),
+            password: Some("p".into()),
+        }
+    }
+
+    #[test]
+    fn relative_paths_join_the_base_and_credentials_stay_under_it() {
+        let storage = storage();
+        assert_eq!(
+            locate("2015/a.mp3", Some(&storage)).unwrap(),
+            ("http://dav.example/rec/2015/a.mp3".into(), true)
+        );
+        assert_eq!(
+            locate("/2015/a.mp3", Some(&storage)).unwrap(),
+            ("http://dav.example/rec/2015/a.mp3".into(), true)
+        );
+        assert!(
+            locate("http://dav.example/rec/x.mp3", Some(&storage))
+                .unwrap()
+                .1
+        );
+        assert!(
+            !locate("http://elsewhere.example/x.mp3", Some(&storage))
+                .unwrap()
+                .1
+        );
+        assert!(locate("a.mp3", None).is_err());
+    }
+}

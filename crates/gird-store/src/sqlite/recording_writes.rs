@@ -1,0 +1,393 @@
+//! Writes of recordings: insert or merge with their search index, delete, legal hold.
+
+use gird_model::datetime::now_text;
+use gird_model::search::{phone_key, reversed, search_terms};
+use gird_model::{Merged, Recording, StoredRecording};
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::{DeletionStart, HoldChange, InsertOutcome, LegalHold, StoreError};
+
+/// A POST made ready for the writer outside of it: sorted and serialized as if it were a
+/// new record, which it usually is, so the single writer thread does as little as it can.
+pub(super) struct PreparedInsert {
+    recording: Recording,
+    body: String,
+}
+
+impl PreparedInsert {
+    pub(super) fn new(recording: Recording) -> Result<PreparedInsert, StoreError> {
+        let fresh = StoredRecording::merge(None, recording, "")
+            .map_err(|violations| StoreError::Corrupt(violations.to_string()))?;
+        Ok(PreparedInsert {
+            body: serialize(&fresh)?,
+            recording: fresh.recording,
+        })
+    }
+}
+
+fn serialize(merged: &Merged) -> Result<String, StoreError> {
+    merged
+        .to_stored_json()
+        .map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// Answers the outcome and the record itself, so that the caller's thread, not the
+/// single writer, spends the time freeing it.
+pub(super) fn insert_or_merge(
+    db: &Connection,
+    contact_center: &str,
+    prepared: PreparedInsert,
+) -> Result<(InsertOutcome, Option<Recording>), StoreError> {
+    let now = now_text();
+    // The common case, a new recording, costs one insert and no look-up first.
+    let inserted = match insert_new(db, contact_center, &prepared, &now) {
+        Err(error) if is_foreign_key_violation(&error) => {
+            return Ok((
+                InsertOutcome::ContactCenterMissing,
+                Some(prepared.recording),
+            ))
+        }
+        other => other?,
+    };
+    let (recording, outcome) = if inserted {
+        (prepared.recording, InsertOutcome::Created)
+    } else {
+        match merge_into_existing(db, contact_center, prepared.recording, &now)? {
+            Some(merged) => (merged, InsertOutcome::Merged),
+            None => return Ok((InsertOutcome::Unchanged, None)),
+        }
+    };
+    if let Some(taken) = claim_media_ids(db, contact_center, &recording)? {
+        db.prepare_cached("ROLLBACK TO job")?.execute([])?;
+        return Ok((taken, Some(recording)));
+    }
+    Ok((outcome, Some(recording)))
+}
+
+fn is_foreign_key_violation(error: &rusqlite::Error) -> bool {
+    matches!(error, rusqlite::Error::SqliteFailure(failure, _)
+        if failure.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY)
+}
+
+/// The indexed columns of a recording row.
+struct Columns<'a> {
+    start: i64,
+    stop: i64,
+    caller: Option<&'a str>,
+    dialed: Option<&'a str>,
+    caller_key: String,
+    dialed_key: String,
+    region: Option<&'a str>,
+    call_type: Option<&'a str>,
+}
+
+impl<'a> Columns<'a> {
+    fn of(recording: &'a Recording) -> Columns<'a> {
+        let (start, stop) = recording.time_span();
+        let caller = recording.text_field("callerPhoneNumber");
+        let dialed = recording.text_field("dialedPhoneNumber");
+        Columns {
+            start,
+            stop,
+            caller,
+            dialed,
+            caller_key: phone_key(caller.unwrap_or_default()),
+            dialed_key: phone_key(dialed.unwrap_or_default()),
+            region: recording.text_field("region"),
+            call_type: recording.text_field("callType"),
+        }
+    }
+}
+
+/// Inserts the recording unless its id exists; answers whether it was inserted.
+fn insert_new(
+    db: &Connection,
+    contact_center: &str,
+    prepared: &PreparedInsert,
+    now: &str,
+) -> rusqlite::Result<bool> {
+    let recording = &prepared.recording;
+    let c = Columns::of(recording);
+    let inserted = db
+        .prepare_cached(
+            "INSERT INTO recordings (contact_center_id, id, body, start_ms, stop_ms,
+                 caller_phone_number, dialed_phone_number, caller_key, caller_rkey,
+                 dialed_key, dialed_rkey, region, call_type, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14)
+             ON CONFLICT (contact_center_id, id) DO NOTHING",
+        )?
+        .execute(params![
+            contact_center,
+            recording.id,
+            prepared.body,
+            c.start,
+            c.stop,
+            c.caller,
+            c.dialed,
+            c.caller_key,
+            reversed(&c.caller_key),
+            c.dialed_key,
+            reversed(&c.dialed_key),
+            c.region,
+            c.call_type,
+            now,
+        ])?;
+    if inserted == 1 {
+        index_terms(db, contact_center, recording)?;
+    }
+    Ok(inserted == 1)
+}
+
+/// Merges into the stored recording; `None` when the POST brought nothing new.
+fn merge_into_existing(
+    db: &Connection,
+    contact_center: &str,
+    incoming: Recording,
+    now: &str,
+) -> Result<Option<Recording>, StoreError> {
+    let existing = stored_recording(db, contact_center, &incoming.id)?
+        .ok_or_else(|| StoreError::Corrupt(format!("recording {:?} vanished", incoming.id)))?;
+    let merged = StoredRecording::merge(Some(&existing), incoming, now)
+        .map_err(|violations| StoreError::Corrupt(violations.to_string()))?;
+    if !merged.changed {
+        return Ok(None);
+    }
+    let before = existing
+        .to_recording()
+        .map_err(|violations| StoreError::Corrupt(violations.to_string()))?;
+    unindex_terms(db, contact_center, &before)?;
+    let recording = &merged.recording;
+    let c = Columns::of(recording);
+    db.prepare_cached(
+        "UPDATE recordings SET body = ?3, start_ms = ?4, stop_ms = ?5,
+             caller_phone_number = ?6, dialed_phone_number = ?7, caller_key = ?8,
+             caller_rkey = ?9, dialed_key = ?10, dialed_rkey = ?11, region = ?12,
+             call_type = ?13, updated_at = ?14
+         WHERE contact_center_id = ?1 AND id = ?2",
+    )?
+    .execute(params![
+        contact_center,
+        recording.id,
+        serialize(&merged)?,
+        c.start,
+        c.stop,
+        c.caller,
+        c.dialed,
+        c.caller_key,
+        reversed(&c.caller_key),
+        c.dialed_key,
+        reversed(&c.dialed_key),
+        c.region,
+        c.call_type,
+        now,
+    ])?;
+    index_terms(db, contact_center, recording)?;
+    Ok(Some(merged.recording))
+}
+
+pub(super) fn stored_recording(
+    db: &Connection,
+    contact_center: &str,
+    id: &str,
+) -> Result<Option<StoredRecording>, StoreError> {
+    let text: Option<String> = db
+        .prepare_cached("SELECT body FROM recordings WHERE contact_center_id = ?1 AND id = ?2")?
+        .query_row(params![contact_center, id], |row| row.get(0))
+        .optional()?;
+    text.map(|text| {
+        serde_json::from_str(&text)
+            .map_err(|e| StoreError::Corrupt(format!("recording {id:?}: {e}")))
+    })
+    .transpose()
+}
+
+/// Adds the recording's search terms and widens the contact center's longest duration.
+fn index_terms(
+    db: &Connection,
+    contact_center: &str,
+    recording: &Recording,
+) -> rusqlite::Result<()> {
+    let (start, stop) = recording.time_span();
+    let mut insert = db.prepare_cached(
+        "INSERT INTO search_terms (contact_center_id, kind, value, start_ms, recording_id)
+         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+    )?;
+    for (kind, value) in search_terms(recording) {
+        insert.execute(params![contact_center, kind, value, start, recording.id])?;
+    }
+    db.prepare_cached(
+        "INSERT INTO contact_center_stats (contact_center_id, max_duration_ms) VALUES (?1, ?2)
+         ON CONFLICT (contact_center_id) DO UPDATE
+         SET max_duration_ms = max(max_duration_ms, excluded.max_duration_ms)
+         WHERE excluded.max_duration_ms > max_duration_ms",
+    )?
+    .execute(params![contact_center, stop - start])?;
+    Ok(())
+}
+
+fn unindex_terms(
+    db: &Connection,
+    contact_center: &str,
+    recording: &Recording,
+) -> rusqlite::Result<()> {
+    let (start, _) = recording.time_span();
+    let mut delete = db.prepare_cached(
+        "DELETE FROM search_terms WHERE contact_center_id = ?1 AND kind = ?2 AND value = ?3
+         AND start_ms = ?4 AND recording_id = ?5",
+    )?;
+    for (kind, value) in search_terms(recording) {
+        delete.execute(params![contact_center, kind, value, start, recording.id])?;
+    }
+    Ok(())
+}
+
+const NOT_HELD: i64 = 0;
+const HELD: i64 = 1;
+const DELETING: i64 = 2;
+
+pub(super) fn legal_hold(state: i64) -> LegalHold {
+    match state {
+        HELD => LegalHold::Held,
+        DELETING => LegalHold::Deleting,
+        _ => LegalHold::None,
+    }
+}
+
+fn hold_state(db: &Connection, contact_center: &str, id: &str) -> rusqlite::Result<Option<i64>> {
+    db.prepare_cached("SELECT non_delete FROM recordings WHERE contact_center_id = ?1 AND id = ?2")?
+        .query_row(params![contact_center, id], |row| row.get(0))
+        .optional()
+}
+
+fn set_hold_state(
+    db: &Connection,
+    contact_center: &str,
+    id: &str,
+    state: i64,
+) -> rusqlite::Result<()> {
+    db.prepare_cached(
+        "UPDATE recordings SET non_delete = ?3 WHERE contact_center_id = ?1 AND id = ?2",
+    )?
+    .execute(params![contact_center, id, state])?;
+    Ok(())
+}
+
+fn typed(stored: StoredRecording) -> Result<Recording, StoreError> {
+    stored
+        .to_recording()
+        .map_err(|violations| StoreError::Corrupt(violations.to_string()))
+}
+
+/// Marks the recording as being deleted unless it is on legal hold. The hold is checked
+/// in the same transaction that sets the mark, and a marked recording cannot be put on
+/// hold, so no deletion path can bypass a hold.
+pub(super) fn begin_deletion(
+    db: &Connection,
+    contact_center: &str,
+    id: &str,
+) -> Result<DeletionStart, StoreError> {
+    match hold_state(db, contact_center, id)? {
+        None => return Ok(DeletionStart::NotFound),
+        Some(HELD) => return Ok(DeletionStart::OnHold),
+        Some(_) => set_hold_state(db, contact_center, id, DELETING)?,
+    }
+    let stored = stored_recording(db, contact_center, id)?
+        .ok_or_else(|| StoreError::Corrupt(format!("recording {id:?} vanished")))?;
+    Ok(DeletionStart::Ready(typed(stored)?))
+}
+
+/// Deletes a marked recording with its search terms and media id claims.
+pub(super) fn finish_deletion(
+    db: &Connection,
+    contact_center: &str,
+    id: &str,
+) -> Result<bool, StoreError> {
+    if hold_state(db, contact_center, id)? != Some(DELETING) {
+        return Ok(false);
+    }
+    let stored = stored_recording(db, contact_center, id)?
+        .ok_or_else(|| StoreError::Corrupt(format!("recording {id:?} vanished")))?;
+    let recording = typed(stored)?;
+    unindex_terms(db, contact_center, &recording)?;
+    let mut release = db.prepare_cached(
+        "DELETE FROM media_files WHERE contact_center_id = ?1 AND media_id = ?2 AND recording_id = ?3",
+    )?;
+    for media_id in recording
+        .media_files
+        .iter()
+        .filter_map(|m| m.key.media_id())
+    {
+        release.execute(params![contact_center, media_id, id])?;
+    }
+    db.prepare_cached(
+        "DELETE FROM recordings WHERE contact_center_id = ?1 AND id = ?2 AND non_delete = ?3",
+    )?
+    .execute(params![contact_center, id, DELETING])?;
+    Ok(true)
+}
+
+pub(super) fn abort_deletion(
+    db: &Connection,
+    contact_center: &str,
+    id: &str,
+) -> Result<(), StoreError> {
+    if hold_state(db, contact_center, id)? == Some(DELETING) {
+        set_hold_state(db, contact_center, id, NOT_HELD)?;
+    }
+    Ok(())
+}
+
+/// `applyNonDelete` / `removeNonDelete`; removing also cancels an unfinished deletion.
+pub(super) fn set_legal_hold(
+    db: &Connection,
+    contact_center: &str,
+    id: &str,
+    hold: bool,
+) -> Result<HoldChange, StoreError> {
+    let change = match (hold_state(db, contact_center, id)?, hold) {
+        (None, _) => HoldChange::NotFound,
+        (Some(DELETING), true) => HoldChange::DeletionInProgress,
+        (Some(_), true) => {
+            set_hold_state(db, contact_center, id, HELD)?;
+            HoldChange::Done
+        }
+        (Some(_), false) => {
+            set_hold_state(db, contact_center, id, NOT_HELD)?;
+            HoldChange::Done
+        }
+    };
+    Ok(change)
+}
+
+/// Claims the recording's media ids; answers the first one another recording owns.
+fn claim_media_ids(
+    db: &Connection,
+    contact_center: &str,
+    recording: &Recording,
+) -> Result<Option<InsertOutcome>, StoreError> {
+    let mut claim = db.prepare_cached(
+        "INSERT INTO media_files (contact_center_id, media_id, recording_id) VALUES (?1, ?2, ?3)
+         ON CONFLICT DO NOTHING",
+    )?;
+    let mut owner_of = db.prepare_cached(
+        "SELECT recording_id FROM media_files WHERE contact_center_id = ?1 AND media_id = ?2",
+    )?;
+    for media_id in recording
+        .media_files
+        .iter()
+        .filter_map(|m| m.key.media_id())
+    {
+        if claim.execute(params![contact_center, media_id, recording.id])? == 1 {
+            continue;
+        }
+        let owner: String =
+            owner_of.query_row(params![contact_center, media_id], |row| row.get(0))?;
+        if owner != recording.id {
+            return Ok(Some(InsertOutcome::MediaIdTaken {
+                media_id: media_id.to_owned(),
+                owner,
+            }));
+        }
+    }
+    Ok(None)
+}
