@@ -22,23 +22,23 @@ pub fn reversed(key: &str) -> String {
     key.chars().rev().collect()
 }
 
-/// How a phone pattern (`*` = any run of characters) can be answered from the indexes of
-/// the phone key and of its reverse.
+/// How a phone pattern (`*` = any run of characters) is answered. Only the reversed key
+/// is indexed: exact numbers and leading wildcards (`*0000`, the common "last digits"
+/// search) use it; other patterns filter the forward key while scanning newest first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PhoneMatch {
     /// No letters or digits at all: matches every number.
     Any,
+    /// The reversed key equals this.
     Exact(String),
-    /// Keys from `start` up to (excluding) `end`, in the forward (`reversed == false`)
-    /// or the reversed key; `glob` further filters the forward key when the pattern has
-    /// a `*` in the middle.
-    Range {
-        reversed: bool,
+    /// Reversed keys from `start` up to (excluding) `end`; `glob` further filters the
+    /// forward key when the pattern has a `*` in the middle.
+    Suffix {
         start: String,
         end: String,
         glob: Option<String>,
     },
-    /// Only a scan can answer (`*416*`): the forward key must match `glob`.
+    /// The forward key must match `glob` (`1416*`, `*416*`).
     Glob(String),
 }
 
@@ -67,31 +67,19 @@ pub fn phone_match(pattern: &str) -> PhoneMatch {
         return PhoneMatch::Any;
     }
     if !glob.contains('*') {
-        return PhoneMatch::Exact(glob);
+        return PhoneMatch::Exact(reversed(&glob));
     }
-    let leading = glob.split('*').next().unwrap_or_default().to_owned();
-    let trailing = glob.rsplit('*').next().unwrap_or_default().to_owned();
-    let inner_star = glob.trim_matches('*').contains('*');
-    let needs_glob = inner_star || (!leading.is_empty() && !trailing.is_empty());
-    let filter = needs_glob.then(|| glob.clone());
-    if !leading.is_empty() {
-        return PhoneMatch::Range {
-            reversed: false,
-            end: prefix_end(&leading),
-            start: leading,
-            glob: filter,
-        };
+    let trailing = glob.rsplit('*').next().unwrap_or_default();
+    if trailing.is_empty() {
+        return PhoneMatch::Glob(glob);
     }
-    if !trailing.is_empty() {
-        let start = reversed(&trailing);
-        return PhoneMatch::Range {
-            reversed: true,
-            end: prefix_end(&start),
-            start,
-            glob: filter,
-        };
+    let start = reversed(trailing);
+    let only_leading_star = glob.strip_prefix('*') == Some(trailing);
+    PhoneMatch::Suffix {
+        end: prefix_end(&start),
+        start,
+        glob: (!only_leading_star).then_some(glob),
     }
-    PhoneMatch::Glob(glob)
 }
 
 /// The terms a recording is found by, each once: `(kind, value)`.
@@ -131,9 +119,8 @@ pub fn search_terms(recording: &Recording) -> Vec<(&'static str, String)> {
 mod tests {
     use super::*;
 
-    fn range(reversed: bool, start: &str, end: &str, glob: Option<&str>) -> PhoneMatch {
-        PhoneMatch::Range {
-            reversed,
+    fn suffix(start: &str, end: &str, glob: Option<&str>) -> PhoneMatch {
+        PhoneMatch::Suffix {
             start: start.into(),
             end: end.into(),
             glob: glob.map(Into::into),
@@ -150,17 +137,14 @@ mod tests {
     fn patterns_pick_an_index() {
         assert_eq!(
             phone_match("+1 416 000 1234"),
-            PhoneMatch::Exact("14160001234".into())
+            PhoneMatch::Exact("43210006141".into())
         );
-        assert_eq!(phone_match("1416*"), range(false, "1416", "1417", None));
-        assert_eq!(phone_match("*1234"), range(true, "4321", "4322", None));
-        assert_eq!(
-            phone_match("*12*34"),
-            range(true, "43", "44", Some("*12*34"))
-        );
-        assert_eq!(phone_match("1*9"), range(false, "1", "2", Some("1*9")));
+        assert_eq!(phone_match("*1234"), suffix("4321", "4322", None));
+        assert_eq!(phone_match("*12*34"), suffix("43", "44", Some("*12*34")));
+        assert_eq!(phone_match("1*9"), suffix("9", ":", Some("1*9")));
+        assert_eq!(phone_match("1416*"), PhoneMatch::Glob("1416*".into()));
         assert_eq!(phone_match("*416*"), PhoneMatch::Glob("*416*".into()));
         assert_eq!(phone_match("**"), PhoneMatch::Any);
-        assert_eq!(phone_match("abz*"), range(false, "abz", "ab{", None));
+        assert_eq!(phone_match("*zba"), suffix("abz", "ab{", None));
     }
 }

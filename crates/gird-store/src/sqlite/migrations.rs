@@ -44,9 +44,9 @@ const MIGRATIONS: &[&str] = &["
         PRIMARY KEY (contact_center_id, id)
     );
     CREATE INDEX recordings_by_start ON recordings (contact_center_id, start_ms, id);
-    CREATE INDEX recordings_by_caller ON recordings (contact_center_id, caller_key, start_ms);
+    -- Phone numbers are indexed reversed only: exact numbers and last-digits searches
+    -- (a leading *) use it; other patterns are filtered while scanning newest first.
     CREATE INDEX recordings_by_caller_reversed ON recordings (contact_center_id, caller_rkey, start_ms);
-    CREATE INDEX recordings_by_dialed ON recordings (contact_center_id, dialed_key, start_ms);
     CREATE INDEX recordings_by_dialed_reversed ON recordings (contact_center_id, dialed_rkey, start_ms);
     -- Agents, call UUIDs, partitions and access groups of each recording, by start time.
     CREATE TABLE search_terms (

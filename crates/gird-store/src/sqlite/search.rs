@@ -108,11 +108,7 @@ impl Plan {
         let index = [("caller", &query.caller), ("dialed", &query.dialed)]
             .into_iter()
             .find_map(|(column, phone)| match phone {
-                Some(PhoneMatch::Exact(_)) => Some(format!("recordings_by_{column}")),
-                Some(PhoneMatch::Range {
-                    reversed: false, ..
-                }) => Some(format!("recordings_by_{column}")),
-                Some(PhoneMatch::Range { reversed: true, .. }) => {
+                Some(PhoneMatch::Exact(_) | PhoneMatch::Suffix { .. }) => {
                     Some(format!("recordings_by_{column}_reversed"))
                 }
                 _ => None,
@@ -126,18 +122,12 @@ impl Plan {
     fn phone(&mut self, column: &str, phone: &PhoneMatch) {
         match phone {
             PhoneMatch::Any => {}
-            PhoneMatch::Exact(key) => {
-                self.condition(format!("r.{column}_key = ?"), [Plan::text(key)])
+            PhoneMatch::Exact(reversed_key) => {
+                self.condition(format!("r.{column}_rkey = ?"), [Plan::text(reversed_key)])
             }
-            PhoneMatch::Range {
-                reversed,
-                start,
-                end,
-                glob,
-            } => {
-                let key = if *reversed { "rkey" } else { "key" };
+            PhoneMatch::Suffix { start, end, glob } => {
                 self.condition(
-                    format!("r.{column}_{key} >= ? AND r.{column}_{key} < ?"),
+                    format!("r.{column}_rkey >= ? AND r.{column}_rkey < ?"),
                     [Plan::text(start), Plan::text(end)],
                 );
                 if let Some(glob) = glob {
