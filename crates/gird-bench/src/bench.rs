@@ -1,8 +1,6 @@
 //! One benchmark run: start (or reach) gird and the no-op baseline, warm both up,
 //! alternate measured phases between them, then report and clean up.
 
-use std::io::Read;
-use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,14 +10,12 @@ use tokio::process::Command;
 
 use crate::body::BodyTemplate;
 use crate::histogram::Histogram;
-use crate::load::{self, LoadTarget, PhaseEnd, PhaseResult};
+use crate::launch::{self, random_hex, DataDir, GirdLaunch};
+use crate::load::{self, Inserts, LoadTarget, PhaseEnd, PhaseResult};
 use crate::ops::Session;
 use crate::report::{self, Row};
 use crate::server::{self, Memory, ServerProcess};
 use crate::{noop, BenchOptions};
-
-const GIRD_READY_PREFIX: &str = "gird: listening on ";
-const OPS_USER: &str = "ops";
 
 pub enum Outcome {
     Clean,
@@ -32,21 +28,6 @@ pub fn run(options: BenchOptions) -> anyhow::Result<Outcome> {
         .enable_all()
         .build()?;
     runtime.block_on(run_with_servers(options))
-}
-
-/// Where gird's data lives for a run we start ourselves.
-enum DataDir {
-    Temporary(tempfile::TempDir),
-    Kept(PathBuf),
-}
-
-impl DataDir {
-    fn path(&self) -> PathBuf {
-        match self {
-            DataDir::Temporary(dir) => dir.path().to_owned(),
-            DataDir::Kept(path) => path.clone(),
-        }
-    }
 }
 
 struct Servers {
@@ -110,30 +91,13 @@ async fn start_servers(options: &BenchOptions) -> anyhow::Result<Servers> {
 }
 
 async fn start_gird(options: &BenchOptions) -> anyhow::Result<(ServerProcess, Session, DataDir)> {
-    let binary = server::locate_gird(options.gird_bin.as_deref())?;
-    let data_dir = match &options.keep_data {
-        Some(path) => {
-            std::fs::create_dir_all(path)
-                .with_context(|| format!("cannot create {}", path.display()))?;
-            DataDir::Kept(path.canonicalize()?)
-        }
-        None => DataDir::Temporary(tempfile::Builder::new().prefix("gird-bench-").tempdir()?),
+    let data_dir = DataDir::new(options.keep_data.as_deref())?;
+    let launch = GirdLaunch {
+        binary: options.gird_bin.as_deref(),
+        extra_args: &options.gird_args,
+        verbose: options.verbose,
     };
-    let password = random_token(18)?;
-    let mut command = Command::new(&binary);
-    command
-        .arg("serve")
-        .args(["--listen", "127.0.0.1:0", "--ops-user", OPS_USER])
-        .arg("--data-dir")
-        .arg(data_dir.path())
-        .args(["--ops-password", &password])
-        .args(&options.gird_args)
-        // gird reads ./application.yaml when there is one; a stray file must not apply.
-        .current_dir(data_dir.path());
-    let gird = ServerProcess::start("gird", command, GIRD_READY_PREFIX, options.verbose)
-        .await
-        .with_context(|| format!("starting {}", binary.display()))?;
-    let session = Session::new(&gird.base_url, OPS_USER, &password)?;
+    let (gird, session) = launch::start_gird(&launch, &data_dir).await?;
     Ok((gird, session, data_dir))
 }
 
@@ -167,9 +131,11 @@ async fn measure(options: &BenchOptions, servers: &mut Servers) -> anyhow::Resul
     let target_for = |session: &Session| {
         Arc::new(LoadTarget {
             authority: session.authority.clone(),
-            path: session.insert_path(&options.contact_center),
             headers: session.headers.clone(),
-            body: body.clone(),
+            workload: Arc::new(Inserts {
+                path: session.insert_path(&options.contact_center),
+                bodies: body.clone(),
+            }),
             sequence: Arc::new(AtomicU64::new(0)),
         })
     };
@@ -474,24 +440,4 @@ async fn spot_check(
         );
     }
     Ok(())
-}
-
-fn random_bytes(count: usize) -> anyhow::Result<Vec<u8>> {
-    let mut bytes = vec![0; count];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut random| random.read_exact(&mut bytes))
-        .context("reading /dev/urandom")?;
-    Ok(bytes)
-}
-
-fn random_token(bytes: usize) -> anyhow::Result<String> {
-    use base64::Engine;
-    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes(bytes)?))
-}
-
-fn random_hex(bytes: usize) -> anyhow::Result<String> {
-    Ok(random_bytes(bytes)?
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect())
 }

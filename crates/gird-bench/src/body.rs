@@ -6,6 +6,8 @@ use anyhow::{bail, Context};
 use bytes::Bytes;
 use serde_json::Value;
 
+use crate::load::BodySource;
+
 const SAMPLE: &str = include_str!("../../../examples/seed-sample.json");
 // Plain-text markers: serde_json escapes control characters, so they would not survive.
 const MARK_OPEN: &str = "@@bench:";
@@ -64,8 +66,10 @@ impl BodyTemplate {
     pub fn recording_id(&self, sequence: u64) -> String {
         format!("bench-{}-{sequence:010}", self.run_tag)
     }
+}
 
-    pub fn render(&self, sequence: u64) -> Bytes {
+impl BodySource for BodyTemplate {
+    fn render(&self, sequence: u64) -> Bytes {
         let recording_id = self.recording_id(sequence);
         let mut body = String::with_capacity(self.length_hint);
         for piece in &self.pieces {

@@ -1,5 +1,6 @@
-//! The load driver: N keep-alive HTTP/1.1 connections, each sending one insert at a
-//! time until the phase ends, timing every request.
+//! The load driver: N keep-alive HTTP/1.1 connections, each sending one request at a
+//! time until the phase ends, timing every request. What is sent and what counts as
+//! success is a [`Workload`]: inserts for the insert benchmark, searches for the other.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -14,21 +15,65 @@ use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-use crate::body::BodyTemplate;
 use crate::histogram::Histogram;
 
-const EXPECTED_BODY: &[u8] = br#"{"statusCode":0}"#;
+const EXPECTED_INSERT_ANSWER: &[u8] = br#"{"statusCode":0}"#;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 const RECONNECT_PAUSE: Duration = Duration::from_millis(50);
 const ERROR_SAMPLES: usize = 5;
 
-/// Everything a connection needs to send inserts to one server.
+/// The requests of a phase, by sequence number, and the check of their answers.
+pub trait Workload: Send + Sync {
+    /// The request for `sequence`, without the session headers (the driver adds them).
+    fn request(&self, sequence: u64) -> hyper::http::Result<Request<Full<Bytes>>>;
+    /// Judges the answer to `sequence`, after the clock has stopped: the number of
+    /// results it carried, or what was wrong with it.
+    fn check(&self, sequence: u64, status: StatusCode, body: &Bytes) -> Result<u64, String>;
+}
+
+/// Request bodies by sequence number.
+pub trait BodySource: Send + Sync {
+    fn render(&self, sequence: u64) -> Bytes;
+}
+
+/// POSTs to the Insertion API; success is exactly HTTP 200 `{"statusCode":0}`.
+pub struct Inserts {
+    pub path: String,
+    pub bodies: Arc<dyn BodySource>,
+}
+
+impl Workload for Inserts {
+    fn request(&self, sequence: u64) -> hyper::http::Result<Request<Full<Bytes>>> {
+        Request::builder()
+            .method(Method::POST)
+            .uri(self.path.as_str())
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+            .body(Full::new(self.bodies.render(sequence)))
+    }
+
+    fn check(&self, _sequence: u64, status: StatusCode, body: &Bytes) -> Result<u64, String> {
+        if status == StatusCode::OK && body == EXPECTED_INSERT_ANSWER {
+            Ok(1)
+        } else {
+            Err(describe_answer(status, body))
+        }
+    }
+}
+
+/// An unexpected answer, shortened for the error samples.
+pub fn describe_answer(status: StatusCode, body: &[u8]) -> String {
+    format!(
+        "HTTP {status} {}",
+        String::from_utf8_lossy(&body[..body.len().min(300)])
+    )
+}
+
+/// Everything a connection needs to send one workload to one server.
 pub struct LoadTarget {
     pub authority: String,
-    pub path: String,
     pub headers: hyper::HeaderMap,
-    pub body: Arc<BodyTemplate>,
-    /// Shared across phases, so every request to a server gets a fresh id.
+    pub workload: Arc<dyn Workload>,
+    /// Shared across phases when the workload wants every request to get a fresh id.
     pub sequence: Arc<AtomicU64>,
 }
 
@@ -46,6 +91,10 @@ pub struct PhaseResult {
     pub error_samples: Vec<String>,
     pub elapsed: Duration,
     pub latency: Histogram,
+    /// Sum of what [`Workload::check`] counted in the successful answers.
+    pub results: u64,
+    /// The slowest successful request: its latency and sequence number.
+    pub slowest: Option<(Duration, u64)>,
     pub first_id: Option<u64>,
     pub last_id: Option<u64>,
 }
@@ -64,6 +113,8 @@ impl PhaseResult {
         self.errors += worker.errors;
         self.reconnects += worker.reconnects;
         self.latency.merge(&worker.latency);
+        self.results += worker.results;
+        self.slowest = slower(self.slowest, worker.slowest);
         self.first_id = min_some(self.first_id, worker.first_id);
         self.last_id = self.last_id.max(worker.last_id);
     }
@@ -72,6 +123,16 @@ impl PhaseResult {
 fn min_some(left: Option<u64>, right: Option<u64>) -> Option<u64> {
     match (left, right) {
         (Some(left), Some(right)) => Some(left.min(right)),
+        (either, None) | (None, either) => either,
+    }
+}
+
+fn slower(
+    left: Option<(Duration, u64)>,
+    right: Option<(Duration, u64)>,
+) -> Option<(Duration, u64)> {
+    match (left, right) {
+        (Some(left), Some(right)) => Some(if right.0 > left.0 { right } else { left }),
         (either, None) | (None, either) => either,
     }
 }
@@ -107,6 +168,8 @@ struct Worker {
     errors: u64,
     reconnects: u64,
     latency: Histogram,
+    results: u64,
+    slowest: Option<(Duration, u64)>,
     first_id: Option<u64>,
     last_id: Option<u64>,
 }
@@ -214,13 +277,25 @@ async fn drive_connection(
         }
         let id = target.sequence.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
-        let outcome =
-            tokio::time::timeout(REQUEST_TIMEOUT, send_insert(&target, &mut live, id)).await;
+        let outcome = tokio::time::timeout(REQUEST_TIMEOUT, send(&target, &mut live, id))
+            .await
+            .map(|answer| {
+                let latency = started.elapsed();
+                answer.and_then(|(status, body)| {
+                    target
+                        .workload
+                        .check(id, status, &body)
+                        .map(|results| (latency, results))
+                        .map_err(Failure::Answer)
+                })
+            });
         phase.completed.fetch_add(1, Ordering::Relaxed);
         match outcome {
-            Ok(Ok(())) => {
-                worker.latency.record(started.elapsed());
+            Ok(Ok((latency, results))) => {
+                worker.latency.record(latency);
                 worker.ok += 1;
+                worker.results += results;
+                worker.slowest = slower(worker.slowest, Some((latency, id)));
                 worker.first_id = min_some(worker.first_id, Some(id));
                 worker.last_id = worker.last_id.max(Some(id));
                 sender = Some(live);
@@ -254,19 +329,17 @@ async fn connect(authority: &str) -> anyhow::Result<SendRequest<Full<Bytes>>> {
     Ok(sender)
 }
 
-async fn send_insert(
+/// Sends one request and reads the whole answer; the clock stops when this returns.
+async fn send(
     target: &LoadTarget,
     sender: &mut SendRequest<Full<Bytes>>,
     id: u64,
-) -> Result<(), Failure> {
-    let mut request = Request::builder()
-        .method(Method::POST)
-        .uri(target.path.as_str())
-        .body(Full::new(target.body.render(id)))
+) -> Result<(StatusCode, Bytes), Failure> {
+    let mut request = target
+        .workload
+        .request(id)
         .map_err(|error| Failure::Connection(format!("building the request: {error}")))?;
-    let headers = request.headers_mut();
-    headers.extend(target.headers.clone());
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    request.headers_mut().extend(target.headers.clone());
     let response = sender
         .send_request(request)
         .await
@@ -278,12 +351,5 @@ async fn send_insert(
         .await
         .map_err(|error| Failure::Connection(format!("reading the answer: {error}")))?
         .to_bytes();
-    if status == StatusCode::OK && body == EXPECTED_BODY {
-        Ok(())
-    } else {
-        Err(Failure::Answer(format!(
-            "HTTP {status} {}",
-            String::from_utf8_lossy(&body[..body.len().min(300)])
-        )))
-    }
+    Ok((status, body))
 }

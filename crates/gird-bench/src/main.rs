@@ -1,13 +1,17 @@
-//! Insert benchmark: gird against a no-op HTTP handler, measured in interleaved rounds
-//! so that a noisy machine shows up in both numbers and cancels out of their ratio.
+//! gird's benchmarks. `insert` (the default): gird against a no-op HTTP handler,
+//! measured in interleaved rounds so that a noisy machine shows up in both numbers and
+//! cancels out of their ratio. `search`: search latency over a populated database,
+//! against a trivial authenticated read on the same server.
 
 mod bench;
 mod body;
 mod histogram;
+mod launch;
 mod load;
 mod noop;
 mod ops;
 mod report;
+mod search;
 mod server;
 
 use std::net::SocketAddr;
@@ -19,7 +23,7 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Parser, Debug)]
 #[command(
     name = "gird-bench",
-    about = "Insert benchmark: gird against a no-op HTTP handler, in one run",
+    about = "gird benchmarks: inserts against a no-op HTTP handler (the default), or search latency",
     args_conflicts_with_subcommands = true
 )]
 struct Cli {
@@ -31,6 +35,10 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Insert benchmark: gird against a no-op HTTP handler (also what runs without a subcommand).
+    Insert(BenchOptions),
+    /// Search benchmark: populate a database, then time searches against a trivial read.
+    Search(search::SearchOptions),
     /// The no-op baseline server; started by the benchmark itself.
     #[command(hide = true)]
     Noop {
@@ -92,14 +100,14 @@ impl BenchOptions {
     }
 }
 
-fn positive_seconds(text: &str) -> Result<f64, String> {
+pub fn positive_seconds(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(value) if value.is_finite() && value > 0.0 => Ok(value),
         _ => Err(format!("{text:?} is not a positive number of seconds")),
     }
 }
 
-fn non_negative_seconds(text: &str) -> Result<f64, String> {
+pub fn non_negative_seconds(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(value) if value.is_finite() && value >= 0.0 => Ok(value),
         _ => Err(format!("{text:?} is not a number of seconds >= 0")),
@@ -110,6 +118,8 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Some(Command::Noop { listen }) => noop::run(listen).map(|()| bench::Outcome::Clean),
+        Some(Command::Insert(options)) => bench::run(options),
+        Some(Command::Search(options)) => search::run(options),
         None => bench::run(cli.options),
     };
     // Exit only here, after every child and temporary folder has been dropped.

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use gird_store::StorageSettings;
+use reqwest::Url;
 
 use crate::error::ApiError;
 
@@ -27,21 +28,41 @@ impl Storage {
 }
 
 /// Where a media file is and whether the storage credentials go with the request: only
-/// to URLs under the storage's base URL, never to any other host a record names.
+/// to URLs under the storage's base URL (same scheme, host and port, and a path below the
+/// base path once `..` is resolved), never to any other host a record names.
 pub fn locate(path: &str, storage: Option<&Storage>) -> Result<(String, bool), ApiError> {
     let lower = path.to_ascii_lowercase();
-    if lower.starts_with("http://") || lower.starts_with("https://") {
-        let under_base = storage.is_some_and(|s| path.starts_with(&s.base_url));
-        return Ok((path.to_owned(), under_base));
-    }
-    let storage = storage.ok_or_else(|| {
-        ApiError::NotFound(format!(
-            "media path {path:?} is relative and the contact center has no storage baseUrl"
-        ))
-    })?;
-    let base = storage.base_url.trim_end_matches('/');
-    let relative = path.trim_start_matches('/');
-    Ok((format!("{base}/{relative}"), true))
+    let absolute = lower.starts_with("http://") || lower.starts_with("https://");
+    let text = if absolute {
+        path.to_owned()
+    } else {
+        let storage = storage.ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "media path {path:?} is relative and the contact center has no storage baseUrl"
+            ))
+        })?;
+        let base = storage.base_url.trim_end_matches('/');
+        format!("{base}/{}", path.trim_start_matches('/'))
+    };
+    let url = Url::parse(&text)
+        .map_err(|_| ApiError::NotFound(format!("media path {path:?} is not a usable URL")))?;
+    let under_base = storage.is_some_and(|storage| is_under(&url, &storage.base_url));
+    Ok((url.to_string(), under_base))
+}
+
+fn is_under(url: &Url, base: &str) -> bool {
+    let Ok(base) = Url::parse(base) else {
+        return false;
+    };
+    let base_path = base.path().trim_end_matches('/');
+    let path = url.path();
+    let path_below = path == base_path || path.starts_with(&format!("{base_path}/"));
+    url.scheme() == base.scheme()
+        && url.host_str() == base.host_str()
+        && url.port_or_known_default() == base.port_or_known_default()
+        && url.username().is_empty()
+        && url.password().is_none()
+        && path_below
 }
 
 #[derive(Clone)]
@@ -200,5 +221,16 @@ mod tests {
                 .1
         );
         assert!(locate("a.mp3", None).is_err());
+        for escaping in [
+            "../outside.mp3",
+            "http://dav.example/rec/../outside.mp3",
+            "http://dav.example/record.mp3",
+            "http://dav.example@evil.example/rec/x.mp3",
+            "http://dav.example/rec@evil.example/rec/x.mp3",
+            "http://dav.example:8080/rec/x.mp3",
+            "https://dav.example/rec/x.mp3",
+        ] {
+            assert!(!locate(escaping, Some(&storage)).unwrap().1, "{escaping}");
+        }
     }
 }

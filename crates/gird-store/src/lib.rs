@@ -169,7 +169,15 @@ pub trait Store: Send + Sync + 'static {
     /// The contact centers that have a recording with this id.
     async fn contact_centers_with_recording(&self, id: &str) -> Result<Vec<String>, StoreError>;
     async fn search(&self, query: SearchQuery) -> Result<SearchPage, StoreError>;
-    /// Marks the recording as being deleted unless it is on legal hold.
+    /// Deletes the recording in one transaction unless it is on legal hold (`Ready` carries
+    /// what was deleted).
+    async fn delete_recording(
+        &self,
+        contact_center: &str,
+        id: &str,
+    ) -> Result<DeletionStart, StoreError>;
+    /// Marks the recording as being deleted unless it is on legal hold, for a deletion
+    /// that must first remove its media files.
     async fn begin_deletion(
         &self,
         contact_center: &str,

@@ -34,7 +34,12 @@ pub async fn delete(
 ) -> Result<Json<Value>, ApiError> {
     let delete_media = flag(&parameters, "deleteMedia")?;
     let (cc, id) = (scope.contact_center.as_str(), scope.recording_id());
-    let recording = match app.store.begin_deletion(cc, id).await? {
+    let start = if delete_media {
+        app.store.begin_deletion(cc, id).await?
+    } else {
+        app.store.delete_recording(cc, id).await?
+    };
+    let recording = match start {
         DeletionStart::Ready(recording) => recording,
         DeletionStart::NotFound => {
             return Err(ApiError::NotFound(format!(
@@ -48,15 +53,17 @@ pub async fn delete(
         }
     };
     if delete_media {
+        // The recording is marked as being deleted meanwhile, so no hold can slip in
+        // between its media files going and the record going.
         if let Err(error) = delete_media_files(&app, cc, &recording).await {
             app.store.abort_deletion(cc, id).await?;
             return Err(error);
         }
-    }
-    if !app.store.finish_deletion(cc, id).await? {
-        return Err(ApiError::AlreadyExists(format!(
-            "the deletion of recording {id:?} was cancelled by removeNonDelete"
-        )));
+        if !app.store.finish_deletion(cc, id).await? {
+            return Err(ApiError::AlreadyExists(format!(
+                "the deletion of recording {id:?} was cancelled by removeNonDelete"
+            )));
+        }
     }
     tracing::info!(contact_center = cc, id, delete_media, "recording deleted");
     Ok(success())

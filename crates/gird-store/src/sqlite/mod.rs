@@ -253,6 +253,17 @@ impl Store for SqliteStore {
         self.read_parsed(move |db| search::search(db, &query)).await
     }
 
+    async fn delete_recording(
+        &self,
+        contact_center: &str,
+        id: &str,
+    ) -> Result<DeletionStart, StoreError> {
+        let (contact_center, id) = (contact_center.to_owned(), id.to_owned());
+        self.writer
+            .run(move |tx| recording_writes::delete_recording(tx, &contact_center, &id))
+            .await
+    }
+
     async fn begin_deletion(
         &self,
         contact_center: &str,

@@ -326,6 +326,18 @@ pub(super) fn finish_deletion(
     Ok(true)
 }
 
+pub(super) fn delete_recording(
+    db: &Connection,
+    contact_center: &str,
+    id: &str,
+) -> Result<DeletionStart, StoreError> {
+    let start = begin_deletion(db, contact_center, id)?;
+    if let DeletionStart::Ready(_) = &start {
+        finish_deletion(db, contact_center, id)?;
+    }
+    Ok(start)
+}
+
 pub(super) fn abort_deletion(
     db: &Connection,
     contact_center: &str,

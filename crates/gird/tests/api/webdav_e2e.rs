@@ -1,0 +1,134 @@
+//! One end-to-end run against a real WebDAV server, `rclone serve webdav` (Debian's
+//! `rclone` package; `scripts/test` installs it): storage, playback with a range, and
+//! delete with its media.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::json;
+use tempfile::TempDir;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::process::{Child, Command};
+use tokio::time::{sleep, Instant};
+
+use crate::body::{edited, minimal_record, set};
+use crate::helpers::{spawn_app, PATIENCE};
+use crate::webdav::pattern;
+
+const USER: &str = "rclone-user";
+const PASSWORD: &str = "rclone-Pass-93c1";
+
+/// A running `rclone serve webdav`; killed when dropped.
+struct Rclone {
+    address: String,
+    _child: Child,
+}
+
+impl Rclone {
+    async fn serve(root: &Path) -> Rclone {
+        let port = free_port().await;
+        let address = format!("127.0.0.1:{port}");
+        let mut command = Command::new("rclone");
+        command
+            .args(["serve", "webdav"])
+            .arg(root)
+            .args(["--addr", &address, "--user", USER, "--pass", PASSWORD])
+            .env("RCLONE_CONFIG", root.join("rclone.conf"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .kill_on_drop(true);
+        if std::env::var_os("TEST_LOG").is_none() {
+            command.stderr(Stdio::null());
+        }
+        let mut child = match command.spawn() {
+            Ok(child) => child,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                panic!("rclone not found: run scripts/test, which installs it")
+            }
+            Err(error) => panic!("cannot start rclone: {error}"),
+        };
+        let deadline = Instant::now() + PATIENCE;
+        // rclone reports readiness only in its log; the port accepting is the signal.
+        while TcpStream::connect(&address).await.is_err() {
+            if let Some(status) = child.try_wait().expect("poll rclone") {
+                panic!("rclone exited before listening on {address}: {status}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "rclone did not listen on {address}"
+            );
+            sleep(Duration::from_millis(20)).await;
+        }
+        Rclone {
+            address: format!("http://{address}"),
+            _child: child,
+        }
+    }
+}
+
+async fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    listener.local_addr().expect("local address").port()
+}
+
+#[tokio::test]
+async fn playback_and_delete_against_rclone_webdav() {
+    let root = TempDir::new().expect("rclone folder");
+    let files = root.path().join("recordings/2024");
+    std::fs::create_dir_all(&files).expect("folders");
+    let bytes = pattern(300 * 1024, 42);
+    std::fs::write(files.join("call.mp3"), &bytes).expect("write media");
+    let rclone = Rclone::serve(root.path()).await;
+
+    let app = spawn_app().await;
+    let cc = app.ready_contact_center().await;
+    let base_url = format!("{}/recordings/", rclone.address);
+    let storage = json!({"baseUrl": base_url, "username": USER, "password": "wrong"});
+    app.put_storage(&cc, &storage).await.assert_ok();
+    let body = edited(
+        &minimal_record("e2e"),
+        [set(
+            "/mediaFiles/0/mediaDescriptor/path",
+            "2024/call.mp3".into(),
+        )],
+    );
+    app.insert(&cc, &body).await.assert_ok();
+    let recording = app.recording(&cc, "e2e").await;
+    let play_path = recording["mediaFiles"][0]["playPath"].as_str().unwrap();
+
+    app.play(play_path, &cc, None)
+        .await
+        .as_api()
+        .assert_error(502, 4);
+    let storage = json!({"baseUrl": base_url, "username": USER, "password": PASSWORD});
+    app.put_storage(&cc, &storage).await.assert_ok();
+
+    let played = app.play(play_path, &cc, None).await;
+    assert_eq!(played.status.as_u16(), 200, "{}", played.as_api().text);
+    assert_eq!(played.header("content-type").as_deref(), Some("audio/mp3"));
+    assert_eq!(
+        played.header("content-length"),
+        Some(bytes.len().to_string())
+    );
+    assert!(played.body == bytes, "the file's bytes");
+
+    let played = app.play(play_path, &cc, Some("bytes=100-199")).await;
+    assert_eq!(played.status.as_u16(), 206, "{}", played.as_api().text);
+    let range = format!("bytes 100-199/{}", bytes.len());
+    assert_eq!(played.header("content-range"), Some(range));
+    assert!(played.body == bytes[100..200], "the range's bytes");
+
+    app.delete_recording("e2e", Some(&cc), true)
+        .await
+        .assert_ok();
+    app.assert_absent(&cc, "e2e").await;
+    assert!(
+        !files.join("call.mp3").exists(),
+        "the media file is deleted"
+    );
+    app.play(play_path, &cc, None)
+        .await
+        .as_api()
+        .assert_error(404, 6);
+}
