@@ -159,6 +159,9 @@ fn open_connection(path: &Path, writer: bool) -> Result<Connection, StoreError> 
     } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let connection = Connection::open_with_flags(path, flags)
         .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
+    // rusqlite keeps 16 prepared statements by default; the writer alone uses more, and
+    // each eviction means parsing SQL again on the single writer thread.
+    connection.set_prepared_statement_cache_capacity(64);
     connection
         .execute_batch(
             "PRAGMA busy_timeout = 5000;
