@@ -22,7 +22,8 @@ fn field<'a>(object: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
     object.get(name).filter(|value| !value.is_null())
 }
 
-fn json_type(value: &Value) -> &'static str {
+/// "a string", "an array", ...: the JSON type of a value, for error messages.
+pub fn json_type(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

@@ -10,6 +10,7 @@ pub mod stored;
 pub mod view;
 pub mod violation;
 
+pub use check::json_type;
 pub use merge::MergeConflict;
 pub use record::{Event, MediaFile, MediaKey, Recording};
 pub use stored::{Merged, StoredRecording};

@@ -58,7 +58,7 @@ pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
         Ok(Value::Object(object)) => Ok(object),
         Ok(other) => Err(ApiError::InvalidState(format!(
             "the body must be a JSON object, got {}",
-            kind(&other)
+            gird_model::json_type(&other)
         ))),
         Err(error) => Err(ApiError::InvalidState(format!(
             "malformed JSON at line {} column {}: {}",
@@ -71,17 +71,6 @@ pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
 
 fn strip_position(message: &str) -> &str {
     message.split(" at line ").next().unwrap_or(message)
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 /// All of the above, for ops requests.

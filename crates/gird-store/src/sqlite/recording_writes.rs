@@ -76,7 +76,9 @@ struct Columns<'a> {
     caller: Option<&'a str>,
     dialed: Option<&'a str>,
     caller_key: String,
+    caller_rkey: String,
     dialed_key: String,
+    dialed_rkey: String,
     region: Option<&'a str>,
     call_type: Option<&'a str>,
 }
@@ -92,10 +94,39 @@ impl<'a> Columns<'a> {
             caller,
             dialed,
             caller_key: phone_key(caller.unwrap_or_default()),
+            caller_rkey: reversed(&phone_key(caller.unwrap_or_default())),
             dialed_key: phone_key(dialed.unwrap_or_default()),
+            dialed_rkey: reversed(&phone_key(dialed.unwrap_or_default())),
             region: recording.text_field("region"),
             call_type: recording.text_field("callType"),
         }
+    }
+
+    /// Runs the row's INSERT or UPDATE, whose parameters ?1 to ?14 are the same.
+    fn execute(
+        &self,
+        statement: &mut rusqlite::CachedStatement<'_>,
+        contact_center: &str,
+        id: &str,
+        body: &str,
+        now: &str,
+    ) -> rusqlite::Result<usize> {
+        statement.execute(params![
+            contact_center,
+            id,
+            body,
+            self.start,
+            self.stop,
+            self.caller,
+            self.dialed,
+            self.caller_key,
+            self.caller_rkey,
+            self.dialed_key,
+            self.dialed_rkey,
+            self.region,
+            self.call_type,
+            now,
+        ])
     }
 }
 
@@ -108,30 +139,20 @@ fn insert_new(
 ) -> rusqlite::Result<bool> {
     let recording = &prepared.recording;
     let c = Columns::of(recording);
-    let inserted = db
-        .prepare_cached(
-            "INSERT INTO recordings (contact_center_id, id, body, start_ms, stop_ms,
-                 caller_phone_number, dialed_phone_number, caller_key, caller_rkey,
-                 dialed_key, dialed_rkey, region, call_type, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14)
-             ON CONFLICT (contact_center_id, id) DO NOTHING",
-        )?
-        .execute(params![
-            contact_center,
-            recording.id,
-            prepared.body,
-            c.start,
-            c.stop,
-            c.caller,
-            c.dialed,
-            c.caller_key,
-            reversed(&c.caller_key),
-            c.dialed_key,
-            reversed(&c.dialed_key),
-            c.region,
-            c.call_type,
-            now,
-        ])?;
+    let mut insert = db.prepare_cached(
+        "INSERT INTO recordings (contact_center_id, id, body, start_ms, stop_ms,
+             caller_phone_number, dialed_phone_number, caller_key, caller_rkey,
+             dialed_key, dialed_rkey, region, call_type, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14)
+         ON CONFLICT (contact_center_id, id) DO NOTHING",
+    )?;
+    let inserted = c.execute(
+        &mut insert,
+        contact_center,
+        &recording.id,
+        &prepared.body,
+        now,
+    )?;
     if inserted == 1 {
         index_terms(db, contact_center, recording)?;
     }
@@ -158,29 +179,20 @@ fn merge_into_existing(
     unindex_terms(db, contact_center, &before)?;
     let recording = &merged.recording;
     let c = Columns::of(recording);
-    db.prepare_cached(
+    let mut update = db.prepare_cached(
         "UPDATE recordings SET body = ?3, start_ms = ?4, stop_ms = ?5,
              caller_phone_number = ?6, dialed_phone_number = ?7, caller_key = ?8,
              caller_rkey = ?9, dialed_key = ?10, dialed_rkey = ?11, region = ?12,
              call_type = ?13, updated_at = ?14
          WHERE contact_center_id = ?1 AND id = ?2",
-    )?
-    .execute(params![
+    )?;
+    c.execute(
+        &mut update,
         contact_center,
-        recording.id,
-        serialize(&merged)?,
-        c.start,
-        c.stop,
-        c.caller,
-        c.dialed,
-        c.caller_key,
-        reversed(&c.caller_key),
-        c.dialed_key,
-        reversed(&c.dialed_key),
-        c.region,
-        c.call_type,
+        &recording.id,
+        &serialize(&merged)?,
         now,
-    ])?;
+    )?;
     index_terms(db, contact_center, recording)?;
     Ok(Some(merged.recording))
 }
