@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use gird_store::postgres::PostgresStore;
 use gird_store::sqlite::SqliteStore;
 use gird_store::{Store, INSERTION_FEATURE};
 use rand::RngCore;
@@ -27,8 +28,6 @@ pub enum BootstrapError {
     },
     #[error("{0}")]
     Storage(#[from] gird_store::StoreError),
-    #[error("the PostgreSQL backend is not available in this version of gird; use sqlite://PATH")]
-    PostgresNotAvailable,
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> BootstrapError + '_ {
@@ -77,13 +76,19 @@ pub fn secret_in_data_dir(
 
 /// Opens the configured store; a new database gets the `default` contact center.
 pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, BootstrapError> {
-    let path = match &settings.database {
-        Database::Sqlite(path) => path.clone(),
-        Database::Postgres(_) => return Err(BootstrapError::PostgresNotAvailable),
+    let (store, created): (Arc<dyn Store>, bool) = match &settings.database {
+        Database::Sqlite(path) => {
+            let path = path.clone();
+            let (store, created) = tokio::task::spawn_blocking(move || SqliteStore::open(&path))
+                .await
+                .map_err(|e| gird_store::StoreError::Unavailable(e.to_string()))??;
+            (Arc::new(store), created)
+        }
+        Database::Postgres(url) => {
+            let (store, created) = PostgresStore::open(url.expose()).await?;
+            (Arc::new(store), created)
+        }
     };
-    let (store, created) = tokio::task::spawn_blocking(move || SqliteStore::open(&path))
-        .await
-        .map_err(|e| gird_store::StoreError::Unavailable(e.to_string()))??;
     if created {
         store
             .create_contact_center(DEFAULT_CONTACT_CENTER, &[])
@@ -92,5 +97,22 @@ pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, Bootstrap
             .enable_features(DEFAULT_CONTACT_CENTER, &[INSERTION_FEATURE.to_owned()])
             .await?;
     }
-    Ok(Arc::new(store))
+    Ok(store)
+}
+
+/// Brings the database's schema up to date without serving (`gird migrate`).
+pub async fn migrate(settings: &Settings) -> Result<(), BootstrapError> {
+    match &settings.database {
+        Database::Sqlite(path) => {
+            let path = path.clone();
+            let (store, _) = tokio::task::spawn_blocking(move || SqliteStore::open(&path))
+                .await
+                .map_err(|e| gird_store::StoreError::Unavailable(e.to_string()))??;
+            store.close().await;
+        }
+        Database::Postgres(url) => {
+            PostgresStore::migrate(url.expose()).await?;
+        }
+    }
+    Ok(())
 }

@@ -7,6 +7,9 @@ use async_trait::async_trait;
 use gird_model::search::PhoneMatch;
 use gird_model::{Recording, StoredRecording};
 
+mod plan;
+pub mod postgres;
+mod row;
 pub mod sqlite;
 
 /// The feature that lets a contact center use the Insertion API.

@@ -25,6 +25,8 @@ enum Command {
     Serve(Box<ServeArgs>),
     /// Read a password on standard input and print its argon2 hash for opsUserPassword.
     HashPassword,
+    /// Create or update the database schema, then exit (serve does it too on start).
+    Migrate(Box<ServeArgs>),
 }
 
 #[derive(Debug, clap::Args)]
@@ -81,6 +83,7 @@ impl Cli {
         match self.command {
             Command::Serve(args) => serve(*args).await,
             Command::HashPassword => hash_password(),
+            Command::Migrate(args) => migrate(*args).await,
         }
     }
 }
@@ -115,6 +118,14 @@ fn hash_password() -> anyhow::Result<()> {
     std::io::stdin().read_line(&mut password)?;
     let password = password.trim_end_matches(['\r', '\n']);
     println!("{}", gird_server::auth::hash_password(password)?);
+    Ok(())
+}
+
+async fn migrate(args: ServeArgs) -> anyhow::Result<()> {
+    let config = args.config_file();
+    let settings = Settings::load(config.as_deref(), args.overrides())?;
+    gird_server::bootstrap::migrate(&settings).await?;
+    println!("gird: the database schema is up to date");
     Ok(())
 }
 

@@ -228,7 +228,7 @@ impl Store for SqliteStore {
         recording: Recording,
     ) -> Result<InsertOutcome, StoreError> {
         let contact_center = contact_center.to_owned();
-        let prepared = recording_writes::PreparedInsert::new(recording)?;
+        let prepared = crate::row::PreparedInsert::new(recording)?;
         let (outcome, _freed_here) = self
             .writer
             .run(move |tx| recording_writes::insert_or_merge(tx, &contact_center, prepared))

@@ -1,35 +1,13 @@
 //! Writes of recordings: insert or merge with their search index, delete, legal hold.
 
 use gird_model::datetime::now_text;
-use gird_model::search::{phone_key, reversed, search_terms};
-use gird_model::{Merged, Recording, StoredRecording};
+use gird_model::search::search_terms;
+
+use crate::row::{serialize, Columns, PreparedInsert};
+use gird_model::{Recording, StoredRecording};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::{DeletionStart, HoldChange, InsertOutcome, LegalHold, StoreError};
-
-/// A POST made ready for the writer outside of it: sorted and serialized as if it were a
-/// new record, which it usually is, so the single writer thread does as little as it can.
-pub(super) struct PreparedInsert {
-    recording: Recording,
-    body: String,
-}
-
-impl PreparedInsert {
-    pub(super) fn new(recording: Recording) -> Result<PreparedInsert, StoreError> {
-        let fresh = StoredRecording::merge(None, recording, "")
-            .map_err(|violations| StoreError::Corrupt(violations.to_string()))?;
-        Ok(PreparedInsert {
-            body: serialize(&fresh)?,
-            recording: fresh.recording,
-        })
-    }
-}
-
-fn serialize(merged: &Merged) -> Result<String, StoreError> {
-    merged
-        .to_stored_json()
-        .map_err(|e| StoreError::Corrupt(e.to_string()))
-}
 
 /// Answers the outcome and the record itself, so that the caller's thread, not the
 /// single writer, spends the time freeing it.
@@ -69,39 +47,7 @@ fn is_foreign_key_violation(error: &rusqlite::Error) -> bool {
         if failure.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY)
 }
 
-/// The indexed columns of a recording row.
-struct Columns<'a> {
-    start: i64,
-    stop: i64,
-    caller: Option<&'a str>,
-    dialed: Option<&'a str>,
-    caller_key: String,
-    caller_rkey: String,
-    dialed_key: String,
-    dialed_rkey: String,
-    region: Option<&'a str>,
-    call_type: Option<&'a str>,
-}
-
-impl<'a> Columns<'a> {
-    fn of(recording: &'a Recording) -> Columns<'a> {
-        let (start, stop) = recording.time_span();
-        let caller = recording.text_field("callerPhoneNumber");
-        let dialed = recording.text_field("dialedPhoneNumber");
-        Columns {
-            start,
-            stop,
-            caller,
-            dialed,
-            caller_key: phone_key(caller.unwrap_or_default()),
-            caller_rkey: reversed(&phone_key(caller.unwrap_or_default())),
-            dialed_key: phone_key(dialed.unwrap_or_default()),
-            dialed_rkey: reversed(&phone_key(dialed.unwrap_or_default())),
-            region: recording.text_field("region"),
-            call_type: recording.text_field("callType"),
-        }
-    }
-
+impl Columns<'_> {
     /// Runs the row's INSERT or UPDATE, whose parameters ?1 to ?14 are the same.
     fn execute(
         &self,

@@ -1,0 +1,266 @@
+//! Searches in SQL, for both backends: one driving index chosen per query, every other
+//! filter checked per row, newest first, keyset pagination on (start instant, id).
+
+use gird_model::search::PhoneMatch;
+
+use crate::{Direction, SearchQuery};
+
+/// A statement parameter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Param {
+    Integer(i64),
+    Text(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    /// SQLite's CROSS JOIN keeps the driving table outermost; PostgreSQL plans joins itself.
+    fn join(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "CROSS JOIN",
+            Dialect::Postgres => "JOIN",
+        }
+    }
+}
+
+/// A query in SQL: what it reads from, its conditions and their parameters.
+#[derive(Clone)]
+pub(crate) struct Plan {
+    from: String,
+    conditions: Vec<String>,
+    params: Vec<Param>,
+    dialect: Dialect,
+    /// The columns the results are ordered by: start instant, then id.
+    pub(crate) start: &'static str,
+    pub(crate) id: &'static str,
+}
+
+impl Plan {
+    fn condition(&mut self, sql: impl Into<String>, params: impl IntoIterator<Item = Param>) {
+        self.conditions.push(sql.into());
+        self.params.extend(params);
+    }
+
+    fn text(value: &str) -> Param {
+        Param::Text(value.to_owned())
+    }
+
+    pub(crate) fn new(query: &SearchQuery, max_duration: i64, dialect: Dialect) -> Plan {
+        let cc = Plan::text(&query.contact_center);
+        let mut plan = Plan::driver(query, cc.clone(), dialect);
+        if let Some(to) = query.to {
+            plan.condition(format!("{} < ?", plan.start), [Param::Integer(to)]);
+        }
+        if let Some(from) = query.from {
+            let earliest = from.saturating_sub(max_duration);
+            plan.condition(format!("{} >= ?", plan.start), [Param::Integer(earliest)]);
+            plan.condition("r.stop_ms > ?", [Param::Integer(from)]);
+        }
+        for (column, phone) in [("caller", &query.caller), ("dialed", &query.dialed)] {
+            if let Some(phone) = phone {
+                plan.phone(column, phone);
+            }
+        }
+        if let Some(region) = &query.region {
+            plan.condition("r.region = ?", [Plan::text(region)]);
+        }
+        if let Some(call_type) = &query.call_type {
+            plan.condition("r.call_type = ?", [Plan::text(call_type)]);
+        }
+        let driven_by_term = !query.terms.is_empty();
+        for (kind, value) in query.terms.iter().skip(usize::from(driven_by_term)) {
+            plan.condition(
+                "EXISTS (SELECT 1 FROM search_terms x WHERE x.contact_center_id = r.contact_center_id
+                 AND x.kind = ? AND x.value = ? AND x.start_ms = r.start_ms AND x.recording_id = r.id)",
+                [Plan::text(kind), Plan::text(value)],
+            );
+        }
+        if let (Some(media_id), true) = (&query.media_id, driven_by_term) {
+            plan.condition(
+                "EXISTS (SELECT 1 FROM media_files m WHERE m.contact_center_id = r.contact_center_id
+                 AND m.media_id = ? AND m.recording_id = r.id)",
+                [Plan::text(media_id)],
+            );
+        }
+        plan
+    }
+
+    /// The most selective index: a search term, a media id, a phone number, else time.
+    fn driver(query: &SearchQuery, cc: Param, dialect: Dialect) -> Plan {
+        if let Some((kind, value)) = query.terms.first() {
+            let mut plan = Plan {
+                from: format!(
+                    "search_terms t {} recordings r ON r.contact_center_id = t.contact_center_id
+                     AND r.id = t.recording_id",
+                    dialect.join()
+                ),
+                conditions: Vec::new(),
+                params: Vec::new(),
+                dialect,
+                start: "t.start_ms",
+                id: "t.recording_id",
+            };
+            plan.condition(
+                "t.contact_center_id = ? AND t.kind = ? AND t.value = ?",
+                [cc, Plan::text(kind), Plan::text(value)],
+            );
+            return plan;
+        }
+        let mut plan = Plan {
+            from: String::new(),
+            conditions: Vec::new(),
+            params: Vec::new(),
+            dialect,
+            start: "r.start_ms",
+            id: "r.id",
+        };
+        if let Some(media_id) = &query.media_id {
+            plan.from = format!(
+                "media_files m {} recordings r ON r.contact_center_id = m.contact_center_id
+                 AND r.id = m.recording_id",
+                dialect.join()
+            );
+            plan.condition(
+                "m.contact_center_id = ? AND m.media_id = ?",
+                [cc, Plan::text(media_id)],
+            );
+            return plan;
+        }
+        let index = [("caller", &query.caller), ("dialed", &query.dialed)]
+            .into_iter()
+            .find_map(|(column, phone)| match phone {
+                Some(PhoneMatch::Exact(_) | PhoneMatch::Suffix { .. }) => {
+                    Some(format!("recordings_by_{column}_reversed"))
+                }
+                _ => None,
+            })
+            .unwrap_or_else(|| "recordings_by_start".into());
+        plan.from = match dialect {
+            // SQLite has no statistics unless ANALYZE ran: name the index it must use.
+            Dialect::Sqlite => format!("recordings r INDEXED BY {index}"),
+            Dialect::Postgres => "recordings r".into(),
+        };
+        plan.condition("r.contact_center_id = ?", [cc]);
+        plan
+    }
+
+    fn phone(&mut self, column: &str, phone: &PhoneMatch) {
+        match phone {
+            PhoneMatch::Any => {}
+            PhoneMatch::Exact(reversed_key) => {
+                self.condition(format!("r.{column}_rkey = ?"), [Plan::text(reversed_key)])
+            }
+            PhoneMatch::Suffix { start, end, glob } => {
+                self.condition(
+                    format!("r.{column}_rkey >= ? AND r.{column}_rkey < ?"),
+                    [Plan::text(start), Plan::text(end)],
+                );
+                if let Some(glob) = glob {
+                    self.condition(self.glob(column), [self.pattern(glob)]);
+                }
+            }
+            PhoneMatch::Glob(glob) => self.condition(self.glob(column), [self.pattern(glob)]),
+        }
+    }
+
+    fn glob(&self, column: &str) -> String {
+        match self.dialect {
+            Dialect::Sqlite => format!("r.{column}_key GLOB ?"),
+            Dialect::Postgres => format!("r.{column}_key LIKE ?"),
+        }
+    }
+
+    /// Keys hold only letters and digits, so `*` is the only special character.
+    fn pattern(&self, glob: &str) -> Param {
+        match self.dialect {
+            Dialect::Sqlite => Plan::text(glob),
+            Dialect::Postgres => Param::Text(glob.replace('*', "%")),
+        }
+    }
+
+    /// Only rows beyond `edge` in `direction`.
+    pub(crate) fn beyond(&self, direction: Direction, start_ms: i64, id: &str) -> Plan {
+        let mut plan = self.clone();
+        let comparison = match direction {
+            Direction::Older => "<",
+            Direction::Newer => ">",
+        };
+        plan.condition(
+            format!("({}, {}) {comparison} (?, ?)", plan.start, plan.id),
+            [Param::Integer(start_ms), Plan::text(id)],
+        );
+        plan
+    }
+
+    /// The statement and its parameters (the limit last), placeholders in the dialect's
+    /// spelling.
+    pub(crate) fn select(
+        &self,
+        columns: &str,
+        direction: Direction,
+        limit: usize,
+    ) -> (String, Vec<Param>) {
+        let order = match direction {
+            Direction::Older => "DESC",
+            Direction::Newer => "ASC",
+        };
+        let sql = format!(
+            "SELECT {columns} FROM {} WHERE {} ORDER BY {} {order}, {} {order} LIMIT ?",
+            self.from,
+            self.conditions.join(" AND "),
+            self.start,
+            self.id
+        );
+        let mut params = self.params.clone();
+        params.push(Param::Integer(limit as i64));
+        let sql = match self.dialect {
+            Dialect::Sqlite => sql,
+            Dialect::Postgres => numbered_placeholders(&sql),
+        };
+        (sql, params)
+    }
+}
+
+/// `?` → `$1`, `$2`, ... (no `?` appears in gird's SQL but as a placeholder).
+fn numbered_placeholders(sql: &str) -> String {
+    let mut numbered = String::with_capacity(sql.len() + 16);
+    let mut count = 0;
+    for c in sql.chars() {
+        if c == '?' {
+            count += 1;
+            numbered.push_str(&format!("${count}"));
+        } else {
+            numbered.push(c);
+        }
+    }
+    numbered
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_gets_numbered_placeholders_and_like() {
+        let query = SearchQuery {
+            contact_center: "cc".into(),
+            caller: Some(gird_model::search::phone_match("1416*")),
+            limit: 10,
+            ..SearchQuery::default()
+        };
+        let (sql, params) =
+            Plan::new(&query, 0, Dialect::Postgres).select("r.id", Direction::Older, 11);
+        assert!(
+            sql.contains("r.contact_center_id = $1 AND r.caller_key LIKE $2"),
+            "{sql}"
+        );
+        assert!(sql.ends_with("LIMIT $3"), "{sql}");
+        assert_eq!(params[1], Param::Text("1416%".into()));
+        assert_eq!(params[2], Param::Integer(11));
+    }
+}

@@ -1,0 +1,97 @@
+//! Embedded, additive schema migrations for PostgreSQL, tracked in `gird_migrations`.
+//! An advisory lock lets any number of instances start at once.
+//!
+//! The SQL keeps to what Citus and YugabyteDB also accept (plain tables, B-tree indexes,
+//! `ON CONFLICT`, `FOR UPDATE`); only PostgreSQL 15 is verified.
+
+use tokio_postgres::Client;
+
+/// Any fixed number: the key of the advisory lock held while migrating.
+const MIGRATION_LOCK: i64 = 0x6769_7264_6d69_67;
+
+const MIGRATIONS: &[&str] = &["
+    CREATE TABLE contact_centers (
+        id TEXT PRIMARY KEY,
+        domains TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE contact_center_features (
+        contact_center_id TEXT NOT NULL REFERENCES contact_centers (id),
+        feature TEXT NOT NULL,
+        PRIMARY KEY (contact_center_id, feature)
+    );
+    CREATE TABLE contact_center_storage (
+        contact_center_id TEXT PRIMARY KEY REFERENCES contact_centers (id),
+        base_url TEXT NOT NULL,
+        username TEXT,
+        sealed_password TEXT
+    );
+    CREATE TABLE contact_center_stats (
+        contact_center_id TEXT PRIMARY KEY,
+        max_duration_ms BIGINT NOT NULL
+    );
+    CREATE TABLE recordings (
+        contact_center_id TEXT NOT NULL REFERENCES contact_centers (id),
+        id TEXT COLLATE \"C\" NOT NULL,
+        body TEXT NOT NULL,
+        start_ms BIGINT NOT NULL,
+        stop_ms BIGINT NOT NULL,
+        caller_phone_number TEXT,
+        dialed_phone_number TEXT,
+        caller_key TEXT COLLATE \"C\" NOT NULL,
+        caller_rkey TEXT COLLATE \"C\" NOT NULL,
+        dialed_key TEXT COLLATE \"C\" NOT NULL,
+        dialed_rkey TEXT COLLATE \"C\" NOT NULL,
+        region TEXT,
+        call_type TEXT,
+        non_delete SMALLINT NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (contact_center_id, id)
+    );
+    CREATE INDEX recordings_by_start ON recordings (contact_center_id, start_ms, id);
+    CREATE INDEX recordings_by_caller_reversed ON recordings (contact_center_id, caller_rkey, start_ms);
+    CREATE INDEX recordings_by_dialed_reversed ON recordings (contact_center_id, dialed_rkey, start_ms);
+    CREATE TABLE search_terms (
+        contact_center_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        value TEXT NOT NULL,
+        start_ms BIGINT NOT NULL,
+        recording_id TEXT COLLATE \"C\" NOT NULL,
+        PRIMARY KEY (contact_center_id, kind, value, start_ms, recording_id)
+    );
+    CREATE TABLE media_files (
+        contact_center_id TEXT NOT NULL,
+        media_id TEXT NOT NULL,
+        recording_id TEXT NOT NULL,
+        PRIMARY KEY (contact_center_id, media_id)
+    );
+"];
+
+/// Brings the schema up to date; answers true when the database was new.
+pub(super) async fn run(client: &mut Client) -> Result<bool, tokio_postgres::Error> {
+    let tx = client.transaction().await?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .await?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS gird_migrations (
+             version INTEGER PRIMARY KEY,
+             applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+         )",
+    )
+    .await?;
+    let applied: i32 = tx
+        .query_one("SELECT COALESCE(MAX(version), 0) FROM gird_migrations", &[])
+        .await?
+        .get(0);
+    for (index, migration) in MIGRATIONS.iter().enumerate().skip(applied as usize) {
+        tx.batch_execute(migration).await?;
+        tx.execute(
+            "INSERT INTO gird_migrations (version) VALUES ($1)",
+            &[&(index as i32 + 1)],
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(applied == 0)
+}

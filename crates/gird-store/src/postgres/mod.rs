@@ -1,0 +1,258 @@
+//! The PostgreSQL backend: any number of gird instances share one database.
+//!
+//! Each insert is one transaction (PostgreSQL groups the WAL flushes of concurrent
+//! commits itself); a merge locks the recording row (`FOR UPDATE`), so two instances
+//! merging segments of one call at once serialize on it and neither segment is lost.
+
+mod migrations;
+mod reads;
+mod writes;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use gird_model::Recording;
+use tokio_postgres::NoTls;
+
+use crate::row::PreparedInsert;
+use crate::{
+    ContactCenter, DeletionStart, FoundRecording, HoldChange, InsertOutcome, Removal, SearchPage,
+    SearchQuery, StorageSettings, Store, StoreError,
+};
+
+/// Contact centers change through any instance; each instance rereads them this often.
+const CONTACT_CENTER_TTL: Duration = Duration::from_secs(2);
+const POOL_SIZE: usize = 16;
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+pub struct PostgresStore {
+    pool: Pool,
+    contact_centers: Mutex<Option<(Instant, Arc<HashMap<String, ContactCenter>>)>>,
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(error: tokio_postgres::Error) -> StoreError {
+        match error.as_db_error() {
+            Some(db) => StoreError::Unavailable(format!("{}: {}", db.code().code(), db.message())),
+            None => StoreError::Unavailable(error.to_string()),
+        }
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for StoreError {
+    fn from(error: deadpool_postgres::PoolError) -> StoreError {
+        StoreError::Unavailable(error.to_string())
+    }
+}
+
+impl PostgresStore {
+    /// Connects, runs the migrations, and answers whether the database was new.
+    pub async fn open(url: &str) -> Result<(PostgresStore, bool), StoreError> {
+        let mut config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| StoreError::Unavailable(format!("invalid PostgreSQL URL: {e}")))?;
+        config.connect_timeout(CONNECT_TIMEOUT);
+        if config.get_application_name().is_none() {
+            config.application_name("gird");
+        }
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(CONNECT_TIMEOUT))
+            .create_timeout(Some(CONNECT_TIMEOUT))
+            .recycle_timeout(Some(CONNECT_TIMEOUT))
+            .build()
+            .map_err(|e| {
+                StoreError::Unavailable(format!("cannot build the connection pool: {e}"))
+            })?;
+        let mut client = pool.get().await?;
+        let created = migrations::run(&mut client).await?;
+        drop(client);
+        let store = PostgresStore {
+            pool,
+            contact_centers: Mutex::new(None),
+        };
+        Ok((store, created))
+    }
+
+    /// Runs the migrations only (`gird migrate`).
+    pub async fn migrate(url: &str) -> Result<bool, StoreError> {
+        let (store, created) = PostgresStore::open(url).await?;
+        store.pool.close();
+        Ok(created)
+    }
+
+    async fn all_contact_centers(&self) -> Result<Arc<HashMap<String, ContactCenter>>, StoreError> {
+        if let Ok(cache) = self.contact_centers.lock() {
+            if let Some((read_at, all)) = cache.as_ref() {
+                if read_at.elapsed() < CONTACT_CENTER_TTL {
+                    return Ok(Arc::clone(all));
+                }
+            }
+        }
+        let client = self.pool.get().await?;
+        let all = Arc::new(reads::contact_centers(&client).await?);
+        if let Ok(mut cache) = self.contact_centers.lock() {
+            *cache = Some((Instant::now(), Arc::clone(&all)));
+        }
+        Ok(all)
+    }
+
+    fn forget_contact_centers(&self) {
+        if let Ok(mut cache) = self.contact_centers.lock() {
+            *cache = None;
+        }
+    }
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn create_contact_center(
+        &self,
+        id: &str,
+        domains: &[String],
+    ) -> Result<bool, StoreError> {
+        let client = self.pool.get().await?;
+        let created = writes::create_contact_center(&client, id, domains).await;
+        self.forget_contact_centers();
+        created
+    }
+
+    async fn contact_center(&self, id: &str) -> Result<Option<ContactCenter>, StoreError> {
+        Ok(self.all_contact_centers().await?.get(id).cloned())
+    }
+
+    async fn contact_center_ids(&self) -> Result<Vec<String>, StoreError> {
+        self.forget_contact_centers();
+        let mut ids: Vec<String> = self.all_contact_centers().await?.keys().cloned().collect();
+        ids.sort();
+        Ok(ids)
+    }
+
+    async fn delete_contact_center(&self, id: &str) -> Result<Removal, StoreError> {
+        let mut client = self.pool.get().await?;
+        let removal = writes::delete_contact_center(&mut client, id).await;
+        self.forget_contact_centers();
+        removal
+    }
+
+    async fn enable_features(&self, id: &str, features: &[String]) -> Result<bool, StoreError> {
+        let mut client = self.pool.get().await?;
+        let enabled = writes::enable_features(&mut client, id, features).await;
+        self.forget_contact_centers();
+        enabled
+    }
+
+    async fn disable_feature(&self, id: &str, feature: &str) -> Result<Removal, StoreError> {
+        let client = self.pool.get().await?;
+        let removal = writes::disable_feature(&client, id, feature).await;
+        self.forget_contact_centers();
+        removal
+    }
+
+    async fn insert_or_merge(
+        &self,
+        contact_center: &str,
+        recording: Recording,
+    ) -> Result<InsertOutcome, StoreError> {
+        let prepared = PreparedInsert::new(recording)?;
+        let mut client = self.pool.get().await?;
+        writes::insert_or_merge(&mut client, contact_center, prepared).await
+    }
+
+    async fn recording(
+        &self,
+        contact_center: &str,
+        id: &str,
+    ) -> Result<Option<FoundRecording>, StoreError> {
+        let client = self.pool.get().await?;
+        reads::recording(&client, contact_center, id).await
+    }
+
+    async fn contact_centers_with_recording(&self, id: &str) -> Result<Vec<String>, StoreError> {
+        let client = self.pool.get().await?;
+        reads::contact_centers_with_recording(&client, id).await
+    }
+
+    async fn search(&self, query: SearchQuery) -> Result<SearchPage, StoreError> {
+        let client = self.pool.get().await?;
+        reads::search(&client, &query).await
+    }
+
+    async fn delete_recording(
+        &self,
+        contact_center: &str,
+        id: &str,
+    ) -> Result<DeletionStart, StoreError> {
+        let mut client = self.pool.get().await?;
+        writes::delete_recording(&mut client, contact_center, id).await
+    }
+
+    async fn begin_deletion(
+        &self,
+        contact_center: &str,
+        id: &str,
+    ) -> Result<DeletionStart, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let start = writes::begin_deletion(&tx, contact_center, id).await?;
+        tx.commit().await?;
+        Ok(start)
+    }
+
+    async fn finish_deletion(&self, contact_center: &str, id: &str) -> Result<bool, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let finished = writes::finish_deletion(&tx, contact_center, id).await?;
+        tx.commit().await?;
+        Ok(finished)
+    }
+
+    async fn abort_deletion(&self, contact_center: &str, id: &str) -> Result<(), StoreError> {
+        let client = self.pool.get().await?;
+        writes::abort_deletion(&client, contact_center, id).await
+    }
+
+    async fn set_legal_hold(
+        &self,
+        contact_center: &str,
+        id: &str,
+        hold: bool,
+    ) -> Result<HoldChange, StoreError> {
+        let mut client = self.pool.get().await?;
+        writes::set_legal_hold(&mut client, contact_center, id, hold).await
+    }
+
+    async fn put_storage(
+        &self,
+        contact_center: &str,
+        settings: StorageSettings,
+    ) -> Result<bool, StoreError> {
+        let client = self.pool.get().await?;
+        writes::put_storage(&client, contact_center, &settings).await
+    }
+
+    async fn storage(&self, contact_center: &str) -> Result<Option<StorageSettings>, StoreError> {
+        let client = self.pool.get().await?;
+        reads::storage(&client, contact_center).await
+    }
+
+    async fn delete_storage(&self, contact_center: &str) -> Result<Removal, StoreError> {
+        let client = self.pool.get().await?;
+        writes::delete_storage(&client, contact_center).await
+    }
+
+    async fn close(&self) {
+        self.pool.close();
+    }
+}

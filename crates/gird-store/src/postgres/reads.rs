@@ -1,0 +1,199 @@
+//! Reads on PostgreSQL, searches included.
+
+use std::collections::HashMap;
+
+use deadpool_postgres::Client;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::Row;
+
+use crate::plan::{Dialect, Param, Plan};
+use crate::{
+    ContactCenter, Cursor, Direction, FoundRecording, LegalHold, SearchPage, SearchQuery,
+    StorageSettings, StoreError,
+};
+
+pub(super) async fn contact_centers(
+    client: &Client,
+) -> Result<HashMap<String, ContactCenter>, StoreError> {
+    let mut all: HashMap<String, ContactCenter> = client
+        .query("SELECT id, domains FROM contact_centers", &[])
+        .await?
+        .into_iter()
+        .map(|row| {
+            let (id, domains): (String, String) = (row.get(0), row.get(1));
+            let contact_center = ContactCenter {
+                id: id.clone(),
+                domains: serde_json::from_str(&domains).unwrap_or_default(),
+                features: Vec::new(),
+            };
+            (id, contact_center)
+        })
+        .collect();
+    let features = client
+        .query(
+            "SELECT contact_center_id, feature FROM contact_center_features ORDER BY feature",
+            &[],
+        )
+        .await?;
+    for row in features {
+        let (id, feature): (String, String) = (row.get(0), row.get(1));
+        if let Some(contact_center) = all.get_mut(&id) {
+            contact_center.features.push(feature);
+        }
+    }
+    Ok(all)
+}
+
+fn found(row: &Row) -> Result<FoundRecording, StoreError> {
+    let id: String = row.get(0);
+    let stored = serde_json::from_str(row.get(2))
+        .map_err(|e| StoreError::Corrupt(format!("recording {id:?}: {e}")))?;
+    let legal_hold = match row.get::<_, i16>(3) {
+        1 => LegalHold::Held,
+        2 => LegalHold::Deleting,
+        _ => LegalHold::None,
+    };
+    Ok(FoundRecording {
+        id,
+        start_ms: row.get(1),
+        stored,
+        legal_hold,
+    })
+}
+
+pub(super) async fn recording(
+    client: &Client,
+    contact_center: &str,
+    id: &str,
+) -> Result<Option<FoundRecording>, StoreError> {
+    let statement = client
+        .prepare_cached(
+            "SELECT id, start_ms, body, non_delete FROM recordings
+             WHERE contact_center_id = $1 AND id = $2",
+        )
+        .await?;
+    client
+        .query_opt(&statement, &[&contact_center, &id])
+        .await?
+        .as_ref()
+        .map(found)
+        .transpose()
+}
+
+pub(super) async fn contact_centers_with_recording(
+    client: &Client,
+    id: &str,
+) -> Result<Vec<String>, StoreError> {
+    let rows = client
+        .query(
+            "SELECT contact_center_id FROM recordings WHERE id = $1 ORDER BY contact_center_id",
+            &[&id],
+        )
+        .await?;
+    Ok(rows.iter().map(|row| row.get(0)).collect())
+}
+
+pub(super) async fn storage(
+    client: &Client,
+    contact_center: &str,
+) -> Result<Option<StorageSettings>, StoreError> {
+    let row = client
+        .query_opt(
+            "SELECT base_url, username, sealed_password FROM contact_center_storage
+             WHERE contact_center_id = $1",
+            &[&contact_center],
+        )
+        .await?;
+    Ok(row.map(|row| StorageSettings {
+        base_url: row.get(0),
+        username: row.get(1),
+        sealed_password: row.get(2),
+    }))
+}
+
+/// Binds plan parameters; PostgreSQL wants `BIGINT` limits and start instants as `i64`.
+fn bound(params: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
+    params
+        .iter()
+        .map(|param| match param {
+            Param::Integer(n) => n as &(dyn ToSql + Sync),
+            Param::Text(text) => text as &(dyn ToSql + Sync),
+        })
+        .collect()
+}
+
+async fn fetch(
+    client: &Client,
+    plan: &Plan,
+    direction: Direction,
+    limit: usize,
+) -> Result<Vec<FoundRecording>, StoreError> {
+    let (sql, params) = plan.select("r.id, r.start_ms, r.body, r.non_delete", direction, limit);
+    let statement = client.prepare_cached(&sql).await?;
+    let rows = client.query(&statement, &bound(&params)).await?;
+    rows.iter().map(found).collect()
+}
+
+async fn any(client: &Client, plan: &Plan, direction: Direction) -> Result<bool, StoreError> {
+    let (sql, params) = plan.select("1", direction, 1);
+    let statement = client.prepare_cached(&sql).await?;
+    Ok(client
+        .query_opt(&statement, &bound(&params))
+        .await?
+        .is_some())
+}
+
+pub(super) async fn search(client: &Client, query: &SearchQuery) -> Result<SearchPage, StoreError> {
+    let max_duration: i64 = client
+        .query_opt(
+            "SELECT max_duration_ms FROM contact_center_stats WHERE contact_center_id = $1",
+            &[&query.contact_center],
+        )
+        .await?
+        .map_or(0, |row| row.get(0));
+    let plan = Plan::new(query, max_duration, Dialect::Postgres);
+    let direction = query
+        .cursor
+        .as_ref()
+        .map_or(Direction::Older, |c| c.direction);
+    let page_plan = match &query.cursor {
+        Some(cursor) => plan.beyond(cursor.direction, cursor.start_ms, &cursor.id),
+        None => plan.clone(),
+    };
+    let mut recordings = fetch(client, &page_plan, direction, query.limit + 1).await?;
+    let more_in_direction = recordings.len() > query.limit;
+    recordings.truncate(query.limit);
+    if direction == Direction::Newer {
+        recordings.reverse();
+    }
+    let edge = |newest: bool| -> Option<(i64, String)> {
+        let row = if newest {
+            recordings.first()
+        } else {
+            recordings.last()
+        };
+        row.map(|r| (r.start_ms, r.id.clone())).or_else(|| {
+            query
+                .cursor
+                .as_ref()
+                .map(|c: &Cursor| (c.start_ms, c.id.clone()))
+        })
+    };
+    let (other, other_edge) = match direction {
+        Direction::Older => (Direction::Newer, edge(true)),
+        Direction::Newer => (Direction::Older, edge(false)),
+    };
+    let more_other = match other_edge {
+        Some((start_ms, id)) => any(client, &plan.beyond(other, start_ms, &id), other).await?,
+        None => false,
+    };
+    let (more_older, more_newer) = match direction {
+        Direction::Older => (more_in_direction, more_other),
+        Direction::Newer => (more_other, more_in_direction),
+    };
+    Ok(SearchPage {
+        recordings,
+        more_older,
+        more_newer,
+    })
+}

@@ -1,0 +1,508 @@
+//! Writes on PostgreSQL, each in one transaction.
+
+use deadpool_postgres::{Client, Transaction};
+use gird_model::datetime::now_text;
+use gird_model::search::search_terms;
+use gird_model::{Recording, StoredRecording};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
+
+use crate::row::{serialize, Columns, PreparedInsert};
+use crate::{DeletionStart, HoldChange, InsertOutcome, Removal, StorageSettings, StoreError};
+
+const NOT_HELD: i16 = 0;
+const HELD: i16 = 1;
+const DELETING: i16 = 2;
+
+fn corrupt(error: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(error.to_string())
+}
+
+pub(super) async fn create_contact_center(
+    client: &Client,
+    id: &str,
+    domains: &[String],
+) -> Result<bool, StoreError> {
+    let domains = serde_json::to_string(domains).unwrap_or_else(|_| "[]".into());
+    let inserted = client
+        .execute(
+            "INSERT INTO contact_centers (id, domains, created_at) VALUES ($1, $2, $3)
+             ON CONFLICT (id) DO NOTHING",
+            &[&id, &domains, &now_text()],
+        )
+        .await?;
+    Ok(inserted == 1)
+}
+
+async fn contact_center_exists(tx: &Transaction<'_>, id: &str) -> Result<bool, StoreError> {
+    let row = tx
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM contact_centers WHERE id = $1)",
+            &[&id],
+        )
+        .await?;
+    Ok(row.get(0))
+}
+
+pub(super) async fn delete_contact_center(
+    client: &mut Client,
+    id: &str,
+) -> Result<Removal, StoreError> {
+    let tx = client.transaction().await?;
+    let locked = tx
+        .query_opt(
+            "SELECT id FROM contact_centers WHERE id = $1 FOR UPDATE",
+            &[&id],
+        )
+        .await?;
+    if locked.is_none() {
+        return Ok(Removal::NotFound);
+    }
+    let has_recordings: bool = tx
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM recordings WHERE contact_center_id = $1)",
+            &[&id],
+        )
+        .await?
+        .get(0);
+    if has_recordings {
+        return Ok(Removal::NotEmpty);
+    }
+    for table in [
+        "contact_center_features",
+        "contact_center_storage",
+        "contact_center_stats",
+    ] {
+        tx.execute(
+            &format!("DELETE FROM {table} WHERE contact_center_id = $1"),
+            &[&id],
+        )
+        .await?;
+    }
+    tx.execute("DELETE FROM contact_centers WHERE id = $1", &[&id])
+        .await?;
+    tx.commit().await?;
+    Ok(Removal::Removed)
+}
+
+pub(super) async fn enable_features(
+    client: &mut Client,
+    id: &str,
+    features: &[String],
+) -> Result<bool, StoreError> {
+    let tx = client.transaction().await?;
+    if !contact_center_exists(&tx, id).await? {
+        return Ok(false);
+    }
+    for feature in features {
+        tx.execute(
+            "INSERT INTO contact_center_features (contact_center_id, feature) VALUES ($1, $2)
+             ON CONFLICT DO NOTHING",
+            &[&id, feature],
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+pub(super) async fn disable_feature(
+    client: &Client,
+    id: &str,
+    feature: &str,
+) -> Result<Removal, StoreError> {
+    let removed = client
+        .execute(
+            "DELETE FROM contact_center_features WHERE contact_center_id = $1 AND feature = $2",
+            &[&id, &feature],
+        )
+        .await?;
+    Ok(if removed == 1 {
+        Removal::Removed
+    } else {
+        Removal::NotFound
+    })
+}
+
+pub(super) async fn put_storage(
+    client: &Client,
+    id: &str,
+    settings: &StorageSettings,
+) -> Result<bool, StoreError> {
+    let result = client
+        .execute(
+            "INSERT INTO contact_center_storage (contact_center_id, base_url, username, sealed_password)
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT (contact_center_id) DO UPDATE SET base_url = excluded.base_url,
+                 username = excluded.username, sealed_password = excluded.sealed_password",
+            &[&id, &settings.base_url, &settings.username, &settings.sealed_password],
+        )
+        .await;
+    match result {
+        Err(error) if error.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) => Ok(false),
+        other => Ok(other? == 1),
+    }
+}
+
+pub(super) async fn delete_storage(client: &Client, id: &str) -> Result<Removal, StoreError> {
+    let removed = client
+        .execute(
+            "DELETE FROM contact_center_storage WHERE contact_center_id = $1",
+            &[&id],
+        )
+        .await?;
+    Ok(if removed == 1 {
+        Removal::Removed
+    } else {
+        Removal::NotFound
+    })
+}
+
+/// The parameters $1 to $14 of the row's INSERT and UPDATE statements.
+fn row_params<'a>(
+    c: &'a Columns<'a>,
+    contact_center: &'a &'a str,
+    id: &'a String,
+    body: &'a String,
+    now: &'a String,
+) -> [&'a (dyn ToSql + Sync); 14] {
+    [
+        contact_center as &(dyn ToSql + Sync),
+        id,
+        body,
+        &c.start,
+        &c.stop,
+        &c.caller,
+        &c.dialed,
+        &c.caller_key,
+        &c.caller_rkey,
+        &c.dialed_key,
+        &c.dialed_rkey,
+        &c.region,
+        &c.call_type,
+        now,
+    ]
+}
+
+pub(super) async fn insert_or_merge(
+    client: &mut Client,
+    contact_center: &str,
+    prepared: PreparedInsert,
+) -> Result<InsertOutcome, StoreError> {
+    let now = now_text();
+    let tx = client.transaction().await?;
+    let insert = tx
+        .prepare_cached(
+            "INSERT INTO recordings (contact_center_id, id, body, start_ms, stop_ms,
+                 caller_phone_number, dialed_phone_number, caller_key, caller_rkey,
+                 dialed_key, dialed_rkey, region, call_type, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)
+             ON CONFLICT (contact_center_id, id) DO NOTHING",
+        )
+        .await?;
+    let columns = Columns::of(&prepared.recording);
+    let params = row_params(
+        &columns,
+        &contact_center,
+        &prepared.recording.id,
+        &prepared.body,
+        &now,
+    );
+    let inserted = match tx.execute(&insert, &params).await {
+        Err(error) if error.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) => {
+            return Ok(InsertOutcome::ContactCenterMissing)
+        }
+        other => other? == 1,
+    };
+    let (recording, outcome) = if inserted {
+        index_terms(&tx, contact_center, &prepared.recording).await?;
+        (prepared.recording, InsertOutcome::Created)
+    } else {
+        match merge_into_existing(&tx, contact_center, prepared.recording, &now).await? {
+            Some(merged) => (merged, InsertOutcome::Merged),
+            None => return Ok(InsertOutcome::Unchanged),
+        }
+    };
+    if let Some(taken) = claim_media_ids(&tx, contact_center, &recording).await? {
+        return Ok(taken); // dropping the transaction rolls it back
+    }
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// Merges into the stored recording, whose row stays locked until the commit.
+async fn merge_into_existing(
+    tx: &Transaction<'_>,
+    contact_center: &str,
+    incoming: Recording,
+    now: &String,
+) -> Result<Option<Recording>, StoreError> {
+    let row = tx
+        .query_one(
+            "SELECT body FROM recordings WHERE contact_center_id = $1 AND id = $2 FOR UPDATE",
+            &[&contact_center, &incoming.id],
+        )
+        .await?;
+    let existing: StoredRecording = serde_json::from_str(row.get(0)).map_err(corrupt)?;
+    let merged = StoredRecording::merge(Some(&existing), incoming, now).map_err(corrupt)?;
+    if !merged.changed {
+        return Ok(None);
+    }
+    let before = existing.to_recording().map_err(corrupt)?;
+    unindex_terms(tx, contact_center, &before).await?;
+    let recording = &merged.recording;
+    let columns = Columns::of(recording);
+    let body = serialize(&merged)?;
+    let update = tx
+        .prepare_cached(
+            "UPDATE recordings SET body = $3, start_ms = $4, stop_ms = $5,
+                 caller_phone_number = $6, dialed_phone_number = $7, caller_key = $8,
+                 caller_rkey = $9, dialed_key = $10, dialed_rkey = $11, region = $12,
+                 call_type = $13, updated_at = $14
+             WHERE contact_center_id = $1 AND id = $2",
+        )
+        .await?;
+    tx.execute(
+        &update,
+        &row_params(&columns, &contact_center, &recording.id, &body, now),
+    )
+    .await?;
+    index_terms(tx, contact_center, recording).await?;
+    Ok(Some(merged.recording))
+}
+
+async fn index_terms(
+    tx: &Transaction<'_>,
+    contact_center: &str,
+    recording: &Recording,
+) -> Result<(), StoreError> {
+    let (start, stop) = recording.time_span();
+    let insert = tx
+        .prepare_cached(
+            "INSERT INTO search_terms (contact_center_id, kind, value, start_ms, recording_id)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        )
+        .await?;
+    for (kind, value) in search_terms(recording) {
+        tx.execute(
+            &insert,
+            &[&contact_center, &kind, &value, &start, &recording.id],
+        )
+        .await?;
+    }
+    // Read first: an upsert would lock the contact center's one stats row in every
+    // insert and serialize all of them across instances.
+    let duration = stop - start;
+    let known: Option<i64> = tx
+        .query_opt(
+            "SELECT max_duration_ms FROM contact_center_stats WHERE contact_center_id = $1",
+            &[&contact_center],
+        )
+        .await?
+        .map(|row| row.get(0));
+    if known.is_none_or(|known| duration > known) {
+        tx.execute(
+            "INSERT INTO contact_center_stats (contact_center_id, max_duration_ms) VALUES ($1, $2)
+             ON CONFLICT (contact_center_id) DO UPDATE
+             SET max_duration_ms = GREATEST(contact_center_stats.max_duration_ms, excluded.max_duration_ms)",
+            &[&contact_center, &duration],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+async fn unindex_terms(
+    tx: &Transaction<'_>,
+    contact_center: &str,
+    recording: &Recording,
+) -> Result<(), StoreError> {
+    let (start, _) = recording.time_span();
+    for (kind, value) in search_terms(recording) {
+        tx.execute(
+            "DELETE FROM search_terms WHERE contact_center_id = $1 AND kind = $2 AND value = $3
+             AND start_ms = $4 AND recording_id = $5",
+            &[&contact_center, &kind, &value, &start, &recording.id],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+async fn claim_media_ids(
+    tx: &Transaction<'_>,
+    contact_center: &str,
+    recording: &Recording,
+) -> Result<Option<InsertOutcome>, StoreError> {
+    let claim = tx
+        .prepare_cached(
+            "INSERT INTO media_files (contact_center_id, media_id, recording_id) VALUES ($1, $2, $3)
+             ON CONFLICT DO NOTHING",
+        )
+        .await?;
+    for media_id in recording
+        .media_files
+        .iter()
+        .filter_map(|m| m.key.media_id())
+    {
+        if tx
+            .execute(&claim, &[&contact_center, &media_id, &recording.id])
+            .await?
+            == 1
+        {
+            continue;
+        }
+        let owner: String = tx
+            .query_one(
+                "SELECT recording_id FROM media_files WHERE contact_center_id = $1 AND media_id = $2",
+                &[&contact_center, &media_id],
+            )
+            .await?
+            .get(0);
+        if owner != recording.id {
+            return Ok(Some(InsertOutcome::MediaIdTaken {
+                media_id: media_id.to_owned(),
+                owner,
+            }));
+        }
+    }
+    Ok(None)
+}
+
+async fn hold_state(
+    tx: &Transaction<'_>,
+    contact_center: &str,
+    id: &str,
+) -> Result<Option<i16>, StoreError> {
+    let row = tx
+        .query_opt(
+            "SELECT non_delete FROM recordings WHERE contact_center_id = $1 AND id = $2 FOR UPDATE",
+            &[&contact_center, &id],
+        )
+        .await?;
+    Ok(row.map(|row| row.get(0)))
+}
+
+async fn set_hold_state(
+    tx: &Transaction<'_>,
+    contact_center: &str,
+    id: &str,
+    state: i16,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE recordings SET non_delete = $3 WHERE contact_center_id = $1 AND id = $2",
+        &[&contact_center, &id, &state],
+    )
+    .await?;
+    Ok(())
+}
+
+async fn stored(
+    tx: &Transaction<'_>,
+    contact_center: &str,
+    id: &str,
+) -> Result<Recording, StoreError> {
+    let row = tx
+        .query_one(
+            "SELECT body FROM recordings WHERE contact_center_id = $1 AND id = $2",
+            &[&contact_center, &id],
+        )
+        .await?;
+    let stored: StoredRecording = serde_json::from_str(row.get(0)).map_err(corrupt)?;
+    stored.to_recording().map_err(corrupt)
+}
+
+/// Marks the recording as being deleted unless it is on legal hold; the row lock makes
+/// the check and the mark one step for every instance.
+pub(super) async fn begin_deletion(
+    tx: &Transaction<'_>,
+    contact_center: &str,
+    id: &str,
+) -> Result<DeletionStart, StoreError> {
+    match hold_state(tx, contact_center, id).await? {
+        None => return Ok(DeletionStart::NotFound),
+        Some(HELD) => return Ok(DeletionStart::OnHold),
+        Some(_) => set_hold_state(tx, contact_center, id, DELETING).await?,
+    }
+    Ok(DeletionStart::Ready(stored(tx, contact_center, id).await?))
+}
+
+pub(super) async fn finish_deletion(
+    tx: &Transaction<'_>,
+    contact_center: &str,
+    id: &str,
+) -> Result<bool, StoreError> {
+    if hold_state(tx, contact_center, id).await? != Some(DELETING) {
+        return Ok(false);
+    }
+    let recording = stored(tx, contact_center, id).await?;
+    unindex_terms(tx, contact_center, &recording).await?;
+    for media_id in recording
+        .media_files
+        .iter()
+        .filter_map(|m| m.key.media_id())
+    {
+        tx.execute(
+            "DELETE FROM media_files WHERE contact_center_id = $1 AND media_id = $2 AND recording_id = $3",
+            &[&contact_center, &media_id, &id],
+        )
+        .await?;
+    }
+    tx.execute(
+        "DELETE FROM recordings WHERE contact_center_id = $1 AND id = $2 AND non_delete = $3",
+        &[&contact_center, &id, &DELETING],
+    )
+    .await?;
+    Ok(true)
+}
+
+pub(super) async fn delete_recording(
+    client: &mut Client,
+    contact_center: &str,
+    id: &str,
+) -> Result<DeletionStart, StoreError> {
+    let tx = client.transaction().await?;
+    let start = begin_deletion(&tx, contact_center, id).await?;
+    if let DeletionStart::Ready(_) = &start {
+        finish_deletion(&tx, contact_center, id).await?;
+    }
+    tx.commit().await?;
+    Ok(start)
+}
+
+pub(super) async fn abort_deletion(
+    client: &Client,
+    contact_center: &str,
+    id: &str,
+) -> Result<(), StoreError> {
+    client
+        .execute(
+            "UPDATE recordings SET non_delete = $3 WHERE contact_center_id = $1 AND id = $2 AND non_delete = $4",
+            &[&contact_center, &id, &NOT_HELD, &DELETING],
+        )
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn set_legal_hold(
+    client: &mut Client,
+    contact_center: &str,
+    id: &str,
+    hold: bool,
+) -> Result<HoldChange, StoreError> {
+    let tx = client.transaction().await?;
+    let change = match (hold_state(&tx, contact_center, id).await?, hold) {
+        (None, _) => HoldChange::NotFound,
+        (Some(DELETING), true) => HoldChange::DeletionInProgress,
+        (Some(_), true) => {
+            set_hold_state(&tx, contact_center, id, HELD).await?;
+            HoldChange::Done
+        }
+        (Some(_), false) => {
+            set_hold_state(&tx, contact_center, id, NOT_HELD).await?;
+            HoldChange::Done
+        }
+    };
+    tx.commit().await?;
+    Ok(change)
+}

@@ -1,0 +1,64 @@
+//! The columns of a recording row that searches use, for both backends.
+
+use gird_model::search::{phone_key, reversed};
+use gird_model::{Merged, Recording, StoredRecording};
+
+use crate::StoreError;
+
+/// The indexed columns of a recording row.
+pub(crate) struct Columns<'a> {
+    pub(crate) start: i64,
+    pub(crate) stop: i64,
+    pub(crate) caller: Option<&'a str>,
+    pub(crate) dialed: Option<&'a str>,
+    pub(crate) caller_key: String,
+    pub(crate) caller_rkey: String,
+    pub(crate) dialed_key: String,
+    pub(crate) dialed_rkey: String,
+    pub(crate) region: Option<&'a str>,
+    pub(crate) call_type: Option<&'a str>,
+}
+
+impl<'a> Columns<'a> {
+    pub(crate) fn of(recording: &'a Recording) -> Columns<'a> {
+        let (start, stop) = recording.time_span();
+        let caller = recording.text_field("callerPhoneNumber");
+        let dialed = recording.text_field("dialedPhoneNumber");
+        Columns {
+            start,
+            stop,
+            caller,
+            dialed,
+            caller_key: phone_key(caller.unwrap_or_default()),
+            caller_rkey: reversed(&phone_key(caller.unwrap_or_default())),
+            dialed_key: phone_key(dialed.unwrap_or_default()),
+            dialed_rkey: reversed(&phone_key(dialed.unwrap_or_default())),
+            region: recording.text_field("region"),
+            call_type: recording.text_field("callType"),
+        }
+    }
+}
+
+/// A POST made ready for the writer outside of it: sorted and serialized as if it were a
+/// new record, which it usually is, so the single writer thread does as little as it can.
+pub(crate) struct PreparedInsert {
+    pub(crate) recording: Recording,
+    pub(crate) body: String,
+}
+
+impl PreparedInsert {
+    pub(crate) fn new(recording: Recording) -> Result<PreparedInsert, StoreError> {
+        let fresh = StoredRecording::merge(None, recording, "")
+            .map_err(|violations| StoreError::Corrupt(violations.to_string()))?;
+        Ok(PreparedInsert {
+            body: serialize(&fresh)?,
+            recording: fresh.recording,
+        })
+    }
+}
+
+pub(crate) fn serialize(merged: &Merged) -> Result<String, StoreError> {
+    merged
+        .to_stored_json()
+        .map_err(|e| StoreError::Corrupt(e.to_string()))
+}
