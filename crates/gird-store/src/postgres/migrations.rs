@@ -7,7 +7,7 @@
 use tokio_postgres::Client;
 
 /// Any fixed number: the key of the advisory lock held while migrating.
-const MIGRATION_LOCK: i64 = 0x6769_7264_6d69_67;
+const MIGRATION_LOCK: i64 = 0x0067_6972_646d_6967;
 
 const MIGRATIONS: &[&str] = &["
     CREATE TABLE contact_centers (

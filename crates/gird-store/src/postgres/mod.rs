@@ -28,9 +28,12 @@ const CONTACT_CENTER_TTL: Duration = Duration::from_secs(2);
 const POOL_SIZE: usize = 16;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
+type ContactCenters = Arc<HashMap<String, ContactCenter>>;
+
 pub struct PostgresStore {
     pool: Pool,
-    contact_centers: Mutex<Option<(Instant, Arc<HashMap<String, ContactCenter>>)>>,
+    /// All contact centers, and when they were read.
+    contact_centers: Mutex<Option<(Instant, ContactCenters)>>,
 }
 
 impl From<tokio_postgres::Error> for StoreError {
@@ -92,7 +95,7 @@ impl PostgresStore {
         Ok(created)
     }
 
-    async fn all_contact_centers(&self) -> Result<Arc<HashMap<String, ContactCenter>>, StoreError> {
+    async fn all_contact_centers(&self) -> Result<ContactCenters, StoreError> {
         if let Ok(cache) = self.contact_centers.lock() {
             if let Some((read_at, all)) = cache.as_ref() {
                 if read_at.elapsed() < CONTACT_CENTER_TTL {
