@@ -259,3 +259,6 @@ impl Store for PostgresStore {
         self.pool.close();
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,203 @@
+//! Needs a PostgreSQL server: `GIRD_TEST_POSTGRES_URL`, by default the local one
+//! (`postgres://postgres@127.0.0.1:5432/postgres`); each test makes its own database.
+
+use gird_model::search::{phone_match, AGENT};
+use gird_model::Recording;
+use serde_json::json;
+use tokio_postgres::NoTls;
+
+use super::PostgresStore;
+use crate::plan::{Dialect, Param, Plan};
+use crate::{Direction, InsertOutcome, SearchQuery, Store};
+
+fn server_url() -> String {
+    std::env::var("GIRD_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// A fresh database; answers its URL.
+async fn fresh_database() -> String {
+    let (client, connection) = tokio_postgres::connect(&server_url(), NoTls)
+        .await
+        .expect("a PostgreSQL server for the tests (GIRD_TEST_POSTGRES_URL)");
+    tokio::spawn(connection);
+    let name = format!("gird_store_test_{}", uuid_like());
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    let base = server_url();
+    let server = base
+        .rsplit_once('/')
+        .map_or(base.as_str(), |(server, _)| server);
+    format!("{server}/{name}")
+}
+
+/// Drops a database made by [`fresh_database`] (after the test's connections close).
+async fn drop_database(url: &str) {
+    let name = url.rsplit('/').next().unwrap();
+    let (client, connection) = tokio_postgres::connect(&server_url(), NoTls).await.unwrap();
+    tokio::spawn(connection);
+    client
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await
+        .unwrap();
+}
+
+fn uuid_like() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{nanos:x}{:x}", std::process::id())
+}
+
+fn call(id: &str, media_id: &str, minute: u32) -> Recording {
+    let body = json!({
+        "id": id, "callerPhoneNumber": "+1 416 555 0100", "dialedPhoneNumber": "+2", "region": "r",
+        "mediaFiles": [{
+            "callUUID": "c", "mediaId": media_id,
+            "startTime": format!("2015-06-15T00:{minute:02}:00Z"),
+            "stopTime": format!("2015-06-15T00:{minute:02}:30Z"),
+            "parameters": {"username": "bob"},
+            "mediaDescriptor": {"storage": "webDAV", "path": "a.mp3"}
+        }]
+    });
+    Recording::from_json(body.as_object().unwrap().clone()).unwrap()
+}
+
+#[tokio::test]
+async fn inserts_merge_and_claim_media_ids() {
+    let url = fresh_database().await;
+    let (store, created) = PostgresStore::open(&url).await.unwrap();
+    assert!(created);
+    assert!(
+        !PostgresStore::migrate(&url).await.unwrap(),
+        "migrating twice is fine"
+    );
+    assert!(store.create_contact_center("cc", &[]).await.unwrap());
+    assert_eq!(
+        store
+            .insert_or_merge("cc", call("r1", "m1", 1))
+            .await
+            .unwrap(),
+        InsertOutcome::Created
+    );
+    assert_eq!(
+        store
+            .insert_or_merge("cc", call("r1", "m2", 0))
+            .await
+            .unwrap(),
+        InsertOutcome::Merged
+    );
+    assert_eq!(
+        store
+            .insert_or_merge("cc", call("r1", "m2", 0))
+            .await
+            .unwrap(),
+        InsertOutcome::Unchanged
+    );
+    assert_eq!(
+        store
+            .insert_or_merge("cc", call("r2", "m1", 3))
+            .await
+            .unwrap(),
+        InsertOutcome::MediaIdTaken {
+            media_id: "m1".into(),
+            owner: "r1".into()
+        }
+    );
+    assert!(store.recording("cc", "r2").await.unwrap().is_none());
+    assert_eq!(
+        store
+            .insert_or_merge("nope", call("r3", "m3", 3))
+            .await
+            .unwrap(),
+        InsertOutcome::ContactCenterMissing
+    );
+    let query = SearchQuery {
+        contact_center: "cc".into(),
+        limit: 10,
+        terms: vec![(AGENT, "bob".into())],
+        ..SearchQuery::default()
+    };
+    let page = store.search(query).await.unwrap();
+    assert_eq!(page.recordings.len(), 1);
+    assert_eq!(page.recordings[0].start_ms, 1_434_326_400_000);
+    store.close().await;
+    drop_database(&url).await;
+}
+
+#[tokio::test]
+async fn every_search_can_use_an_index() {
+    let url = fresh_database().await;
+    let (store, _) = PostgresStore::open(&url).await.unwrap();
+    store.close().await;
+    let (client, connection) = tokio_postgres::connect(&url, NoTls).await.unwrap();
+    tokio::spawn(connection);
+    // With sequential scans priced out, a plan that still scans has no usable index.
+    client
+        .batch_execute("SET enable_seqscan = off")
+        .await
+        .unwrap();
+    let base = SearchQuery {
+        contact_center: "cc".into(),
+        limit: 100,
+        ..SearchQuery::default()
+    };
+    let cases = [
+        SearchQuery {
+            caller: Some(phone_match("14165550100")),
+            ..base.clone()
+        },
+        SearchQuery {
+            caller: Some(phone_match("*5550100")),
+            ..base.clone()
+        },
+        SearchQuery {
+            dialed: Some(phone_match("*0100")),
+            ..base.clone()
+        },
+        SearchQuery {
+            terms: vec![(AGENT, "bob".into())],
+            from: Some(0),
+            to: Some(86_400_000),
+            ..base.clone()
+        },
+        SearchQuery {
+            from: Some(0),
+            to: Some(86_400_000),
+            ..base.clone()
+        },
+        SearchQuery {
+            media_id: Some("m".into()),
+            ..base.clone()
+        },
+    ];
+    for case in cases {
+        let (sql, params) =
+            Plan::new(&case, 0, Dialect::Postgres).select("r.id", Direction::Older, 100);
+        let bound: Vec<Box<dyn tokio_postgres::types::ToSql + Sync>> = params
+            .into_iter()
+            .map(|p| -> Box<dyn tokio_postgres::types::ToSql + Sync> {
+                match p {
+                    Param::Integer(n) => Box::new(n),
+                    Param::Text(t) => Box::new(t),
+                }
+            })
+            .collect();
+        let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+            bound.iter().map(|b| b.as_ref()).collect();
+        let rows = client
+            .query(&format!("EXPLAIN {sql}"), &refs)
+            .await
+            .unwrap();
+        let plan: Vec<String> = rows.iter().map(|row| row.get(0)).collect();
+        assert!(
+            plan.iter().all(|line| !line.contains("Seq Scan")),
+            "{case:?}: {plan:#?}"
+        );
+    }
+    drop(client);
+    drop_database(&url).await;
+}
