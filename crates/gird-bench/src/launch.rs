@@ -53,22 +53,30 @@ pub async fn start_gird(
     launch: &GirdLaunch<'_>,
     data_dir: &DataDir,
 ) -> anyhow::Result<(ServerProcess, Session)> {
+    start_gird_with_password(launch, data_dir, &random_token(18)?).await
+}
+
+/// [`start_gird`] with a given ops password, for instances that share one database.
+pub async fn start_gird_with_password(
+    launch: &GirdLaunch<'_>,
+    data_dir: &DataDir,
+    password: &str,
+) -> anyhow::Result<(ServerProcess, Session)> {
     let binary = server::locate_gird(launch.binary)?;
-    let password = random_token(18)?;
     let mut command = Command::new(&binary);
     command
         .arg("serve")
         .args(["--listen", "127.0.0.1:0", "--ops-user", OPS_USER])
         .arg("--data-dir")
         .arg(data_dir.path())
-        .args(["--ops-password", &password])
+        .args(["--ops-password", password])
         .args(launch.extra_args)
         // gird reads ./application.yaml when there is one; a stray file must not apply.
         .current_dir(data_dir.path());
     let gird = ServerProcess::start("gird", command, GIRD_READY_PREFIX, launch.verbose)
         .await
         .with_context(|| format!("starting {}", binary.display()))?;
-    let session = Session::new(&gird.base_url, OPS_USER, &password)?;
+    let session = Session::new(&gird.base_url, OPS_USER, password)?;
     Ok((gird, session))
 }
 
@@ -80,7 +88,7 @@ fn random_bytes(count: usize) -> anyhow::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-fn random_token(bytes: usize) -> anyhow::Result<String> {
+pub fn random_token(bytes: usize) -> anyhow::Result<String> {
     use base64::Engine;
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes(bytes)?))
 }

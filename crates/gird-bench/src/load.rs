@@ -189,14 +189,24 @@ pub async fn run_phase(
     end: PhaseEnd,
     progress: Option<&(dyn Fn(u64, Duration) + Sync)>,
 ) -> anyhow::Result<PhaseResult> {
+    run_phase_spread(&[target], connections, end, progress).await
+}
+
+/// [`run_phase`] over several servers: connection `i` goes to `targets[i % n]`.
+pub async fn run_phase_spread(
+    targets: &[Arc<LoadTarget>],
+    connections: u32,
+    end: PhaseEnd,
+    progress: Option<&(dyn Fn(u64, Duration) + Sync)>,
+) -> anyhow::Result<PhaseResult> {
+    anyhow::ensure!(!targets.is_empty(), "no server to send the load to");
     // Connect everything before the clock starts, so set-up is not measured.
     let mut senders = Vec::with_capacity(connections as usize);
-    for _ in 0..connections {
-        senders.push(
-            connect(&target.authority)
-                .await
-                .with_context(|| format!("cannot connect to {}", target.authority))?,
-        );
+    for target in targets.iter().cycle().take(connections as usize) {
+        let sender = connect(&target.authority)
+            .await
+            .with_context(|| format!("cannot connect to {}", target.authority))?;
+        senders.push((target.clone(), sender));
     }
     let start = Instant::now();
     let phase = Arc::new(Phase {
@@ -210,8 +220,8 @@ pub async fn run_phase(
         error_samples: Mutex::new(Vec::new()),
     });
     let mut workers = tokio::task::JoinSet::new();
-    for sender in senders {
-        workers.spawn(drive_connection(target.clone(), phase.clone(), sender));
+    for (target, sender) in senders {
+        workers.spawn(drive_connection(target, phase.clone(), sender));
     }
     let mut result = PhaseResult::default();
     let mut ticker = tokio::time::interval_at(

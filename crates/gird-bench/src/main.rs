@@ -1,7 +1,8 @@
 //! gird's benchmarks. `insert` (the default): gird against a no-op HTTP handler,
 //! measured in interleaved rounds so that a noisy machine shows up in both numbers and
 //! cancels out of their ratio. `search`: search latency over a populated database,
-//! against a trivial authenticated read on the same server.
+//! against a trivial authenticated read on the same server. `postgres`: gird with
+//! several instances on one PostgreSQL database, against raw batched INSERTs.
 
 mod bench;
 mod body;
@@ -10,6 +11,7 @@ mod launch;
 mod load;
 mod noop;
 mod ops;
+mod postgres;
 mod report;
 mod search;
 mod server;
@@ -39,6 +41,8 @@ enum Command {
     Insert(BenchOptions),
     /// Search benchmark: populate a database, then time searches against a trivial read.
     Search(search::SearchOptions),
+    /// PostgreSQL benchmark: gird with 1, 2, 4 instances on one database against raw batched INSERTs.
+    Postgres(postgres::PostgresOptions),
     /// The no-op baseline server; started by the benchmark itself.
     #[command(hide = true)]
     Noop {
@@ -120,6 +124,7 @@ fn main() -> std::process::ExitCode {
         Some(Command::Noop { listen }) => noop::run(listen).map(|()| bench::Outcome::Clean),
         Some(Command::Insert(options)) => bench::run(options),
         Some(Command::Search(options)) => search::run(options),
+        Some(Command::Postgres(options)) => postgres::run(options),
         None => bench::run(cli.options),
     };
     // Exit only here, after every child and temporary folder has been dropped.

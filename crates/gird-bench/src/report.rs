@@ -30,10 +30,7 @@ const WIDTHS: [usize; COLUMNS] = [7, 6, 9, 7, 9, 7, 7, 7, 8, 10, 10, 8];
 
 pub fn print_table_header() {
     print_cells(HEADER.map(str::to_owned));
-    println!(
-        "{}",
-        "-".repeat(WIDTHS.iter().sum::<usize>() + 2 * (WIDTHS.len() - 1))
-    );
+    print_rule(&WIDTHS);
 }
 
 pub struct Row<'a> {
@@ -68,12 +65,17 @@ pub fn print_row(row: &Row) {
 }
 
 fn print_cells(cells: [String; COLUMNS]) {
+    print_aligned(&cells, &WIDTHS, 2);
+}
+
+/// One table line: the first `left_aligned` cells flush left, the others right.
+pub fn print_aligned(cells: &[String], widths: &[usize], left_aligned: usize) {
     let line: Vec<String> = cells
         .iter()
-        .zip(WIDTHS)
+        .zip(widths)
         .enumerate()
-        .map(|(column, (cell, width))| {
-            if column < 2 {
+        .map(|(column, (cell, &width))| {
+            if column < left_aligned {
                 format!("{cell:<width$}")
             } else {
                 format!("{cell:>width$}")
@@ -81,6 +83,14 @@ fn print_cells(cells: [String; COLUMNS]) {
         })
         .collect();
     println!("{}", line.join("  ").trim_end());
+}
+
+/// The rule under a table header of these column widths.
+pub fn print_rule(widths: &[usize]) {
+    println!(
+        "{}",
+        "-".repeat(widths.iter().sum::<usize>() + 2 * widths.len().saturating_sub(1))
+    );
 }
 
 fn cpu_per_request(cpu: Option<Duration>, requests: u64) -> String {

@@ -88,8 +88,7 @@ impl ServerProcess {
 
     /// CPU time (user + system) the server has used so far.
     pub fn cpu_time(&self) -> Option<Duration> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid()?)).ok()?;
-        cpu_time_from_stat(&stat)
+        process_cpu_time(self.pid()?)
     }
 
     /// SIGTERM first, so gird can commit and close its database cleanly (it matters
@@ -111,6 +110,12 @@ impl ServerProcess {
         }
         let _ = self.child.kill().await;
     }
+}
+
+/// CPU time (user + system) process `pid` has used so far.
+pub fn process_cpu_time(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    cpu_time_from_stat(&stat)
 }
 
 /// Fields 14 and 15 of `/proc/<pid>/stat`, counted after the parenthesised command
