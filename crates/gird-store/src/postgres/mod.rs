@@ -4,6 +4,7 @@
 //! commits itself); a merge locks the recording row (`FOR UPDATE`), so two instances
 //! merging segments of one call at once serialize on it and neither segment is lost.
 
+mod batch;
 mod migrations;
 mod reads;
 mod writes;
@@ -32,6 +33,7 @@ type ContactCenters = Arc<HashMap<String, ContactCenter>>;
 
 pub struct PostgresStore {
     pool: Pool,
+    batcher: batch::Batcher,
     /// All contact centers, and when they were read.
     contact_centers: Mutex<Option<(Instant, ContactCenters)>>,
 }
@@ -47,7 +49,10 @@ impl From<tokio_postgres::Error> for StoreError {
 
 impl From<deadpool_postgres::PoolError> for StoreError {
     fn from(error: deadpool_postgres::PoolError) -> StoreError {
-        StoreError::Unavailable(error.to_string())
+        match error {
+            deadpool_postgres::PoolError::Backend(error) => StoreError::from(error),
+            other => StoreError::Unavailable(other.to_string()),
+        }
     }
 }
 
@@ -82,6 +87,7 @@ impl PostgresStore {
         let created = migrations::run(&mut client).await?;
         drop(client);
         let store = PostgresStore {
+            batcher: batch::Batcher::start(pool.clone()),
             pool,
             contact_centers: Mutex::new(None),
         };
@@ -91,7 +97,7 @@ impl PostgresStore {
     /// Runs the migrations only (`gird migrate`).
     pub async fn migrate(url: &str) -> Result<bool, StoreError> {
         let (store, created) = PostgresStore::open(url).await?;
-        store.pool.close();
+        store.close().await;
         Ok(created)
     }
 
@@ -169,8 +175,7 @@ impl Store for PostgresStore {
         recording: Recording,
     ) -> Result<InsertOutcome, StoreError> {
         let prepared = PreparedInsert::new(recording)?;
-        let mut client = self.pool.get().await?;
-        writes::insert_or_merge(&mut client, contact_center, prepared).await
+        self.batcher.insert(contact_center, prepared).await
     }
 
     async fn recording(

@@ -7,7 +7,7 @@ use gird_model::{Recording, StoredRecording};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 
-use crate::row::{serialize, Columns, PreparedInsert};
+use crate::row::{serialize, Columns};
 use crate::{DeletionStart, HoldChange, InsertOutcome, Removal, StorageSettings, StoreError};
 
 const NOT_HELD: i16 = 0;
@@ -184,54 +184,8 @@ fn row_params<'a>(
     ]
 }
 
-pub(super) async fn insert_or_merge(
-    client: &mut Client,
-    contact_center: &str,
-    prepared: PreparedInsert,
-) -> Result<InsertOutcome, StoreError> {
-    let now = now_text();
-    let tx = client.transaction().await?;
-    let insert = tx
-        .prepare_cached(
-            "INSERT INTO recordings (contact_center_id, id, body, start_ms, stop_ms,
-                 caller_phone_number, dialed_phone_number, caller_key, caller_rkey,
-                 dialed_key, dialed_rkey, region, call_type, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)
-             ON CONFLICT (contact_center_id, id) DO NOTHING",
-        )
-        .await?;
-    let columns = Columns::of(&prepared.recording);
-    let params = row_params(
-        &columns,
-        &contact_center,
-        &prepared.recording.id,
-        &prepared.body,
-        &now,
-    );
-    let inserted = match tx.execute(&insert, &params).await {
-        Err(error) if error.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) => {
-            return Ok(InsertOutcome::ContactCenterMissing)
-        }
-        other => other? == 1,
-    };
-    let (recording, outcome) = if inserted {
-        index_terms(&tx, contact_center, &prepared.recording).await?;
-        (prepared.recording, InsertOutcome::Created)
-    } else {
-        match merge_into_existing(&tx, contact_center, prepared.recording, &now).await? {
-            Some(merged) => (merged, InsertOutcome::Merged),
-            None => return Ok(InsertOutcome::Unchanged),
-        }
-    };
-    if let Some(taken) = claim_media_ids(&tx, contact_center, &recording).await? {
-        return Ok(taken); // dropping the transaction rolls it back
-    }
-    tx.commit().await?;
-    Ok(outcome)
-}
-
 /// Merges into the stored recording, whose row stays locked until the commit.
-async fn merge_into_existing(
+pub(super) async fn merge_into_existing(
     tx: &Transaction<'_>,
     contact_center: &str,
     incoming: Recording,
@@ -290,9 +244,17 @@ async fn index_terms(
         )
         .await?;
     }
+    raise_max_duration(tx, contact_center, stop - start).await
+}
+
+/// Widens the contact center's longest duration, which bounds time-window searches.
+pub(super) async fn raise_max_duration(
+    tx: &Transaction<'_>,
+    contact_center: &str,
+    duration: i64,
+) -> Result<(), StoreError> {
     // Read first: an upsert would lock the contact center's one stats row in every
     // insert and serialize all of them across instances.
-    let duration = stop - start;
     let known: Option<i64> = tx
         .query_opt(
             "SELECT max_duration_ms FROM contact_center_stats WHERE contact_center_id = $1",
@@ -309,6 +271,31 @@ async fn index_terms(
         )
         .await?;
     }
+    Ok(())
+}
+
+/// Takes a recording inserted in this transaction out again: its row, terms and claims.
+pub(super) async fn remove_new_recording(
+    tx: &Transaction<'_>,
+    contact_center: &str,
+    recording: &Recording,
+) -> Result<(), StoreError> {
+    unindex_terms(tx, contact_center, recording).await?;
+    let media_ids: Vec<&str> = recording
+        .media_files
+        .iter()
+        .filter_map(|m| m.key.media_id())
+        .collect();
+    tx.execute(
+        "DELETE FROM media_files WHERE contact_center_id = $1 AND recording_id = $2 AND media_id = ANY($3)",
+        &[&contact_center, &recording.id, &media_ids],
+    )
+    .await?;
+    tx.execute(
+        "DELETE FROM recordings WHERE contact_center_id = $1 AND id = $2",
+        &[&contact_center, &recording.id],
+    )
+    .await?;
     Ok(())
 }
 
@@ -329,7 +316,7 @@ async fn unindex_terms(
     Ok(())
 }
 
-async fn claim_media_ids(
+pub(super) async fn claim_media_ids(
     tx: &Transaction<'_>,
     contact_center: &str,
     recording: &Recording,

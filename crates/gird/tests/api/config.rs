@@ -4,7 +4,7 @@
 use reqwest::Method;
 
 use crate::body::sample;
-use crate::helpers::{send, strong_password, Api, AppBuilder, TestApp};
+use crate::helpers::{send, strong_password, Api, AppBuilder, Backend, TestApp, TestDatabase};
 
 /// The hash of `Argon-Test-Pw-7319` (argon2id, made once with the `argon2` crate).
 const ARGON2_HASH: &str =
@@ -321,12 +321,25 @@ async fn the_listen_address_comes_from_the_environment() {
 #[tokio::test]
 async fn the_database_url_is_configurable() {
     let builder = AppBuilder::new();
-    let database = builder.data_dir().with_file_name("elsewhere.db");
-    let url = format!("sqlite://{}", database.to_str().unwrap());
+    let file = builder.data_dir().with_file_name("elsewhere.db");
+    let postgres = match builder.current_backend() {
+        Backend::Postgres => Some(TestDatabase::create().await),
+        Backend::Sqlite => None,
+    };
+    let url = match &postgres {
+        Some(database) => database.url.clone(),
+        None => format!("sqlite://{}", file.to_str().unwrap()),
+    };
     let app = builder.arg("--database", &url).spawn().await;
     let cc = app.ready_contact_center().await;
     app.insert(&cc, &sample()).await.assert_ok();
-    assert!(database.exists(), "the database is at {url}");
+    match &postgres {
+        Some(database) => assert!(
+            !database.tables_containing("alex-test-id").await.is_empty(),
+            "the record is in {url}"
+        ),
+        None => assert!(file.exists(), "the database is at {url}"),
+    }
     assert!(
         !app.data_dir.join("gird.db").exists(),
         "not in the data folder"

@@ -1,4 +1,5 @@
-//! Starts the real `gird` binary on a random port with a fresh data folder; the typed
+//! Starts the real `gird` binary on a random port with a fresh data folder (and, with
+//! `GIRD_TEST_BACKEND=postgres`, a fresh PostgreSQL database: see `database`); the typed
 //! requests are in `client` and re-exported here.
 
 use std::collections::hash_map::RandomState;
@@ -12,10 +13,11 @@ use std::time::Duration;
 use tempfile::TempDir;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, OnceCell};
 use tokio::time::timeout;
 
 pub use crate::client::*;
+pub use crate::database::{Backend, TestDatabase};
 
 /// How long a broken server may take before the test fails instead of hanging.
 pub const PATIENCE: Duration = Duration::from_secs(10);
@@ -41,10 +43,20 @@ pub fn strong_password() -> String {
     )
 }
 
+/// Where a spawned app keeps its records, unless the test passes `--database` itself.
+#[derive(Clone)]
+enum Storage {
+    /// `gird.db` in the data folder.
+    Sqlite,
+    /// Created on the first spawn; shared by restarts and by apps started on it.
+    Postgres(Arc<OnceCell<TestDatabase>>),
+}
+
 /// How one `gird serve` is started; `spawn` can be called again for a restart.
 #[derive(Clone)]
 pub struct AppBuilder {
     root: Arc<TempDir>,
+    storage: Storage,
     listen_flag: bool,
     password_flag: Option<String>,
     ops_user: String,
@@ -58,6 +70,7 @@ impl AppBuilder {
         let password = strong_password();
         AppBuilder {
             root: Arc::new(TempDir::new().expect("temporary folder")),
+            storage: Storage::Sqlite,
             listen_flag: true,
             password_flag: Some(password.clone()),
             ops_user: "ops".into(),
@@ -65,6 +78,34 @@ impl AppBuilder {
             args: Vec::new(),
             env: Vec::new(),
         }
+        .backend(Backend::from_env())
+    }
+
+    /// Runs on `backend` whatever `GIRD_TEST_BACKEND` says (a new, empty database).
+    pub fn backend(mut self, backend: Backend) -> AppBuilder {
+        self.storage = match backend {
+            Backend::Sqlite => Storage::Sqlite,
+            Backend::Postgres => Storage::Postgres(Arc::default()),
+        };
+        self
+    }
+
+    pub fn current_backend(&self) -> Backend {
+        match self.storage {
+            Storage::Sqlite => Backend::Sqlite,
+            Storage::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Runs on the PostgreSQL database the builder of `app` made, as another instance.
+    pub fn share_database(mut self, app: &TestApp) -> AppBuilder {
+        assert!(
+            app.database().is_some(),
+            "{} has no test database",
+            app.address
+        );
+        self.storage = app.builder.storage.clone();
+        self
     }
 
     pub fn arg(mut self, name: &str, value: &str) -> AppBuilder {
@@ -141,13 +182,28 @@ impl AppBuilder {
         self.root.path().join("data")
     }
 
-    fn command(&self) -> Command {
+    /// The `--database` the builder adds: none when the test gives one itself.
+    async fn database_url(&self) -> Option<String> {
+        let chosen = self.args.iter().any(|arg| arg == "--database")
+            || self.env.iter().any(|(name, _)| name == "GIRD_DATABASE");
+        match &self.storage {
+            Storage::Postgres(database) if !chosen => {
+                Some(database.get_or_init(TestDatabase::create).await.url.clone())
+            }
+            _ => None,
+        }
+    }
+
+    async fn command(&self) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_gird"));
         command.arg("serve");
         if self.listen_flag {
             command.args(["--listen", "127.0.0.1:0"]);
         }
         command.arg("--data-dir").arg(self.data_dir());
+        if let Some(url) = self.database_url().await {
+            command.args(["--database", &url]);
+        }
         if let Some(password) = &self.password_flag {
             command.args(["--ops-password", password]);
         }
@@ -170,7 +226,7 @@ impl AppBuilder {
 
     /// Starts the server and waits for its `gird: listening on` line.
     pub async fn spawn(&self) -> TestApp {
-        let mut child = self.command().spawn().expect("start gird");
+        let mut child = self.command().await.spawn().expect("start gird");
         let mut stdout = read_lines(&mut child);
         let mut startup_lines = Vec::new();
         let address = loop {
@@ -218,7 +274,7 @@ impl AppBuilder {
     /// Starts the server expecting it to refuse to start; answers its exit and output,
     /// or `None` when it started listening after all (it is then killed).
     pub async fn spawn_expecting_failure(&self) -> Option<(ExitStatus, String)> {
-        let mut command = self.command();
+        let mut command = self.command().await;
         command.stderr(Stdio::piped());
         let mut child = command.spawn().expect("start gird");
         let mut stderr = child.stderr.take().expect("piped stderr");
@@ -280,6 +336,16 @@ impl std::ops::Deref for TestApp {
 
     fn deref(&self) -> &Api {
         &self.api
+    }
+}
+
+impl TestApp {
+    /// The PostgreSQL database the builder made for this app, if any.
+    pub fn database(&self) -> Option<&TestDatabase> {
+        match &self.builder.storage {
+            Storage::Postgres(database) => database.get(),
+            Storage::Sqlite => None,
+        }
     }
 }
 

@@ -1,21 +1,27 @@
 //! Black-box tests of the `gird` binary over HTTP: each test starts the real server on
-//! a random port with a fresh data folder (see `helpers`).
+//! a random port with a fresh data folder (see `helpers`), on SQLite or, with
+//! `GIRD_TEST_BACKEND=postgres`, on a fresh PostgreSQL database (see `database`).
 
 mod auth;
 mod body;
 mod client;
+mod cluster;
 mod config;
 mod csrf;
+mod database;
 mod datetimes;
 mod delete;
 mod durability;
 mod helpers;
 mod insertion;
+mod instances;
 mod limits;
 mod merge;
 mod ops;
+mod outage;
 mod paging;
 mod playback;
+mod postgres;
 mod read;
 mod recording;
 mod rws;
