@@ -161,6 +161,7 @@ async fn measure(
 
     let raw = RawBaseline::prepare(
         databases.create("raw").await?,
+        &gird_bin,
         options.raw_connections,
         options.raw_batch,
         bodies.clone(),

@@ -1,14 +1,17 @@
-//! The baseline: the same record bodies written straight into PostgreSQL with
-//! multi-row INSERT statements, each in autocommit (one durable commit per
-//! statement), over as many connections as gird's pool uses. A table of the shape
-//! of gird's `recordings` without its search columns and indexes: what storing the
-//! rows costs with nothing of gird in the way.
+//! The baseline: the same rows gird writes for each record — its `recordings` row with
+//! the search columns, its search terms and its media id claims — written straight into
+//! a database with gird's own schema (made by `gird migrate`, indexes included), a batch
+//! of records per transaction with one multi-row INSERT per table, over as many
+//! connections as gird's pool uses. What storing gird's data model costs in PostgreSQL,
+//! with nothing of gird in the way.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
+use gird_model::search::{phone_key, reversed, search_terms};
+use gird_model::Recording;
 use serde_json::Value;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Statement};
@@ -18,22 +21,13 @@ use crate::body::BodyTemplate;
 use crate::histogram::Histogram;
 use crate::load::{BodySource, PhaseResult};
 
-const TABLE: &str = "CREATE TABLE recordings (
-    contact_center_id TEXT NOT NULL,
-    id TEXT COLLATE \"C\" NOT NULL,
-    body TEXT NOT NULL,
-    start_ms BIGINT NOT NULL,
-    stop_ms BIGINT NOT NULL,
-    PRIMARY KEY (contact_center_id, id)
-)";
-const COLUMNS: usize = 5;
 const ERROR_SAMPLES: usize = 5;
 
 pub struct RawBaseline {
     database: Throwaway,
     /// Open for the whole run: set-up is not measured, and the backends (with the
     /// CPU time they used) are still there when a phase is observed.
-    sessions: Vec<(Arc<Client>, Statement)>,
+    sessions: Vec<(Arc<Client>, Statements)>,
     batch: u32,
     rows: Arc<Rows>,
 }
@@ -42,32 +36,65 @@ pub struct RawBaseline {
 struct Rows {
     bodies: Arc<BodyTemplate>,
     contact_center: String,
-    start_ms: i64,
-    stop_ms: i64,
     sequence: AtomicU64,
 }
 
+#[derive(Clone)]
+struct Statements {
+    recordings: Statement,
+    terms: Statement,
+    media: Statement,
+}
+
+const INSERT_RECORDINGS: &str = "INSERT INTO recordings (contact_center_id, id, body, start_ms,
+        stop_ms, caller_phone_number, dialed_phone_number, caller_key, caller_rkey, dialed_key,
+        dialed_rkey, region, call_type, created_at, updated_at)
+    SELECT $1, u.*, 'now', 'now' FROM UNNEST($2::text[], $3::text[], $4::int8[], $5::int8[],
+        $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
+        $13::text[]) AS u";
+const INSERT_TERMS: &str = "INSERT INTO search_terms (contact_center_id, kind, value, start_ms,
+        recording_id)
+    SELECT $1, u.* FROM UNNEST($2::text[], $3::text[], $4::int8[], $5::text[]) AS u";
+const INSERT_MEDIA: &str = "INSERT INTO media_files (contact_center_id, media_id, recording_id)
+    SELECT $1, u.* FROM UNNEST($2::text[], $3::text[]) AS u";
+
 impl RawBaseline {
-    /// Creates the table in `database` and opens the connections.
+    /// Gives `database` gird's schema (with `gird migrate`), adds the contact center,
+    /// and opens the connections.
     pub async fn prepare(
         database: Throwaway,
+        gird_bin: &std::path::Path,
         connections: u32,
         batch: u32,
         bodies: Arc<BodyTemplate>,
         contact_center: &str,
     ) -> anyhow::Result<Self> {
-        let (start_ms, stop_ms) = call_span(&bodies)?;
+        let status = tokio::process::Command::new(gird_bin)
+            .args(["migrate", "--database", &database.url])
+            .stdout(std::process::Stdio::null())
+            .status()
+            .await
+            .context("running gird migrate for the baseline")?;
+        if !status.success() {
+            bail!("gird migrate failed for the baseline database ({status})");
+        }
         databases::connect(&database.config)
             .await?
-            .batch_execute(TABLE)
+            .execute(
+                "INSERT INTO contact_centers (id, domains, created_at) VALUES ($1, '[]', 'now')",
+                &[&contact_center],
+            )
             .await
-            .context("creating the baseline table")?;
-        let sql = insert_statement(batch);
+            .context("creating the baseline contact center")?;
         let mut sessions = Vec::with_capacity(connections as usize);
         for _ in 0..connections {
             let client = databases::connect(&database.config).await?;
-            let statement = client.prepare(&sql).await?;
-            sessions.push((Arc::new(client), statement));
+            let statements = Statements {
+                recordings: client.prepare(INSERT_RECORDINGS).await?,
+                terms: client.prepare(INSERT_TERMS).await?,
+                media: client.prepare(INSERT_MEDIA).await?,
+            };
+            sessions.push((Arc::new(client), statements));
         }
         Ok(Self {
             database,
@@ -76,8 +103,6 @@ impl RawBaseline {
             rows: Arc::new(Rows {
                 bodies,
                 contact_center: contact_center.to_owned(),
-                start_ms,
-                stop_ms,
                 sequence: AtomicU64::new(0),
             }),
         })
@@ -94,8 +119,8 @@ impl RawBaseline {
         let deadline = start + length;
         let samples = Arc::new(Mutex::new(Vec::new()));
         let mut workers = tokio::task::JoinSet::new();
-        for (client, statement) in &self.sessions {
-            let (client, statement) = (client.clone(), statement.clone());
+        for (client, statements) in &self.sessions {
+            let (client, statement) = (client.clone(), statements.clone());
             let rows = self.rows.clone();
             let samples = samples.clone();
             let batch = self.batch;
@@ -124,9 +149,131 @@ struct Worker {
     latency: Histogram,
 }
 
+/// The arrays of one batch: every row of every table for `batch` records.
+#[derive(Default)]
+struct Batch {
+    ids: Vec<String>,
+    bodies: Vec<String>,
+    starts: Vec<i64>,
+    stops: Vec<i64>,
+    text: [Vec<Option<String>>; 8],
+    term_kinds: Vec<&'static str>,
+    term_values: Vec<String>,
+    term_starts: Vec<i64>,
+    term_ids: Vec<String>,
+    media_ids: Vec<String>,
+    media_owners: Vec<String>,
+}
+
+impl Batch {
+    fn of(rows: &Rows, first: u64, count: u64) -> anyhow::Result<Batch> {
+        let mut batch = Batch::default();
+        for sequence in first..first + count {
+            let body = String::from_utf8_lossy(&rows.bodies.render(sequence)).into_owned();
+            let object = serde_json::from_str::<Value>(&body)?
+                .as_object()
+                .cloned()
+                .context("the body is not an object")?;
+            let recording = Recording::from_json(object)
+                .map_err(|violations| anyhow::anyhow!("the sample is invalid: {violations}"))?;
+            let (start, stop) = recording.time_span();
+            let field = |name: &str| recording.text_field(name).map(str::to_owned);
+            let caller = phone_key(
+                recording
+                    .text_field("callerPhoneNumber")
+                    .unwrap_or_default(),
+            );
+            let dialed = phone_key(
+                recording
+                    .text_field("dialedPhoneNumber")
+                    .unwrap_or_default(),
+            );
+            let values = [
+                field("callerPhoneNumber"),
+                field("dialedPhoneNumber"),
+                Some(caller.clone()),
+                Some(reversed(&caller)),
+                Some(dialed.clone()),
+                Some(reversed(&dialed)),
+                field("region"),
+                field("callType"),
+            ];
+            for (column, value) in batch.text.iter_mut().zip(values) {
+                column.push(value);
+            }
+            for (kind, value) in search_terms(&recording) {
+                batch.term_kinds.push(kind);
+                batch.term_values.push(value);
+                batch.term_starts.push(start);
+                batch.term_ids.push(recording.id.clone());
+            }
+            for media_id in recording
+                .media_files
+                .iter()
+                .filter_map(|m| m.key.media_id())
+            {
+                batch.media_ids.push(media_id.to_owned());
+                batch.media_owners.push(recording.id.clone());
+            }
+            batch.ids.push(recording.id.clone());
+            batch.bodies.push(body);
+            batch.starts.push(start);
+            batch.stops.push(stop);
+        }
+        Ok(batch)
+    }
+
+    async fn write(
+        &self,
+        client: &Client,
+        statements: &Statements,
+        contact_center: &String,
+    ) -> Result<u64, tokio_postgres::Error> {
+        let [callers, dialed, caller_keys, caller_rkeys, dialed_keys, dialed_rkeys, regions, call_types] =
+            &self.text;
+        client.batch_execute("BEGIN").await?;
+        let recordings: [&(dyn ToSql + Sync); 13] = [
+            contact_center,
+            &self.ids,
+            &self.bodies,
+            &self.starts,
+            &self.stops,
+            callers,
+            dialed,
+            caller_keys,
+            caller_rkeys,
+            dialed_keys,
+            dialed_rkeys,
+            regions,
+            call_types,
+        ];
+        let inserted = client.execute(&statements.recordings, &recordings).await?;
+        client
+            .execute(
+                &statements.terms,
+                &[
+                    contact_center,
+                    &self.term_kinds,
+                    &self.term_values,
+                    &self.term_starts,
+                    &self.term_ids,
+                ],
+            )
+            .await?;
+        client
+            .execute(
+                &statements.media,
+                &[contact_center, &self.media_ids, &self.media_owners],
+            )
+            .await?;
+        client.batch_execute("COMMIT").await?;
+        Ok(inserted)
+    }
+}
+
 async fn drive_connection(
     client: Arc<Client>,
-    statement: Statement,
+    statements: Statements,
     rows: Arc<Rows>,
     batch: u32,
     deadline: Instant,
@@ -135,35 +282,34 @@ async fn drive_connection(
     let mut worker = Worker::default();
     while Instant::now() < deadline && !client.is_closed() {
         let first = rows.sequence.fetch_add(u64::from(batch), Ordering::Relaxed);
-        // Rendered before the clock starts: the statement is what is measured.
-        let ids: Vec<String> = (first..first + u64::from(batch))
-            .map(|sequence| rows.bodies.recording_id(sequence))
-            .collect();
-        let bodies: Vec<String> = (first..first + u64::from(batch))
-            .map(|sequence| String::from_utf8_lossy(&rows.bodies.render(sequence)).into_owned())
-            .collect();
-        let mut params: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(batch as usize * COLUMNS);
-        for (id, body) in ids.iter().zip(&bodies) {
-            params.extend([
-                &rows.contact_center as &(dyn ToSql + Sync),
-                id,
-                body,
-                &rows.start_ms,
-                &rows.stop_ms,
-            ]);
-        }
+        // Built before the clock starts: the transaction is what is measured.
+        let rows_of_batch = match Batch::of(&rows, first, u64::from(batch)) {
+            Ok(rows_of_batch) => rows_of_batch,
+            Err(error) => {
+                worker.errors += u64::from(batch);
+                samples
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(format!("{error:#}"));
+                break;
+            }
+        };
         let started = Instant::now();
-        match client.execute(&statement, &params).await {
+        match rows_of_batch
+            .write(&client, &statements, &rows.contact_center)
+            .await
+        {
             Ok(inserted) => {
                 worker.latency.record(started.elapsed());
                 worker.ok += inserted;
                 worker.errors += u64::from(batch).saturating_sub(inserted);
             }
             Err(error) => {
+                let _ = client.batch_execute("ROLLBACK").await;
                 worker.errors += u64::from(batch);
                 let mut samples = samples.lock().unwrap_or_else(|e| e.into_inner());
                 if samples.len() < ERROR_SAMPLES {
-                    samples.push(format!("INSERT of {batch} rows: {error}"));
+                    samples.push(format!("a transaction of {batch} records: {error}"));
                 }
             }
         }
@@ -171,103 +317,24 @@ async fn drive_connection(
     worker
 }
 
-/// `INSERT ... VALUES ($1, ..., $5), ($6, ..., $10), ...` for `rows` rows.
-fn insert_statement(rows: u32) -> String {
-    let tuples: Vec<String> = (0..rows as usize)
-        .map(|row| {
-            let params: Vec<String> = (1..=COLUMNS)
-                .map(|column| format!("${}", row * COLUMNS + column))
-                .collect();
-            format!("({})", params.join(", "))
-        })
-        .collect();
-    format!(
-        "INSERT INTO recordings (contact_center_id, id, body, start_ms, stop_ms) VALUES {}",
-        tuples.join(", ")
-    )
-}
-
-/// Start of the first media file and stop of the last, in ms since 1970, as gird
-/// derives its `start_ms` and `stop_ms` from the record.
-fn call_span(bodies: &BodyTemplate) -> anyhow::Result<(i64, i64)> {
-    let record: Value = serde_json::from_slice(&bodies.render(0))?;
-    let media_files = record["mediaFiles"].as_array().context("no mediaFiles")?;
-    let times = |field: &str| -> anyhow::Result<Vec<i64>> {
-        media_files
-            .iter()
-            .map(|media_file| {
-                let text = media_file[field].as_str().context("no media file time")?;
-                epoch_millis(text).with_context(|| format!("{field} {text:?}"))
-            })
-            .collect()
-    };
-    let start = times("startTime")?.into_iter().min();
-    let stop = times("stopTime")?.into_iter().max();
-    start.zip(stop).context("the sample has no media files")
-}
-
-/// `YYYY-MM-DDTHH:MM:SS[.fff][Z]` (UTC) in ms since 1970.
-fn epoch_millis(text: &str) -> anyhow::Result<i64> {
-    let text = text.trim_end_matches('Z');
-    let (date, time) = text.split_once('T').context("no T")?;
-    let (clock, fraction) = time.split_once('.').unwrap_or((time, "0"));
-    let numbers = |part: &str, separator: char| -> anyhow::Result<Vec<i64>> {
-        part.split(separator)
-            .map(|number| Ok(number.parse::<i64>()?))
-            .collect()
-    };
-    let (date, clock) = (numbers(date, '-')?, numbers(clock, ':')?);
-    let (&[year, month, day], &[hour, minute, second]) = (&date[..], &clock[..]) else {
-        bail!("not a datetime");
-    };
-    let millis: i64 = format!("{fraction:0<3}")[..3].parse()?;
-    let days = days_from_civil(year, month, day);
-    Ok(((days * 24 + hour) * 60 + minute) * 60_000 + second * 1000 + millis)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn datetimes_become_epoch_millis() {
-        assert_eq!(epoch_millis("1970-01-01T00:00:00").unwrap(), 0);
-        assert_eq!(
-            epoch_millis("2015-06-15T23:59:00.000").unwrap(),
-            1_434_412_740_000
-        );
-        assert_eq!(
-            epoch_millis("2000-02-29T12:00:00.5Z").unwrap(),
-            951_825_600_500
-        );
-        assert!(epoch_millis("yesterday").is_err());
-    }
-
-    #[test]
-    fn the_sample_spans_its_media_files() {
-        let bodies = BodyTemplate::from_sample("t").unwrap();
-        let (start, stop) = call_span(&bodies).unwrap();
-        // The second media file starts first, at 2015-06-15T23:58:00.
-        assert_eq!(start, 1_434_412_680_000);
-        assert!(stop > start);
-    }
-
-    #[test]
-    fn the_statement_numbers_its_parameters_row_by_row() {
-        assert_eq!(
-            insert_statement(2),
-            "INSERT INTO recordings (contact_center_id, id, body, start_ms, stop_ms) \
-             VALUES ($1, $2, $3, $4, $5), ($6, $7, $8, $9, $10)"
-        );
+    fn a_batch_holds_every_row_gird_writes_for_its_records() {
+        let rows = Rows {
+            bodies: Arc::new(BodyTemplate::from_sample("t").unwrap()),
+            contact_center: "bench".into(),
+            sequence: AtomicU64::new(0),
+        };
+        let batch = Batch::of(&rows, 10, 2).unwrap();
+        assert_eq!(batch.ids.len(), 2);
+        assert_ne!(batch.ids[0], batch.ids[1]);
+        // The sample has two media files with media ids, an agent and two call UUIDs.
+        assert_eq!(batch.media_ids.len(), 4);
+        assert_eq!(batch.term_kinds.len(), 6);
+        assert_eq!(batch.text[3][0].as_deref(), Some("00000006141"));
+        assert!(batch.starts[0] < batch.stops[0]);
     }
 }
