@@ -3,7 +3,7 @@
 
 use gird_model::search::PhoneMatch;
 
-use crate::{Direction, SearchQuery};
+use crate::{Direction, FoundRecording, SearchPage, SearchQuery};
 
 /// A statement parameter.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -223,6 +223,85 @@ impl Plan {
             Dialect::Postgres => numbered_placeholders(&sql),
         };
         (sql, params)
+    }
+}
+
+/// One page of a search, in the two steps both backends share: [`Paging::start`] says
+/// what to fetch, [`Paging::page`] turns what was fetched into the page and says which
+/// rows beyond it to probe for the link the other way.
+pub(crate) struct Paging {
+    /// The search without its cursor, to probe from.
+    pub(crate) plan: Plan,
+    /// The search from its cursor on, to fetch `limit + 1` rows of.
+    pub(crate) page_plan: Plan,
+    pub(crate) direction: Direction,
+    pub(crate) limit: usize,
+    cursor: Option<(i64, String)>,
+}
+
+/// A page whose link the other way is still to be probed.
+pub(crate) struct PendingPage {
+    recordings: Vec<FoundRecording>,
+    more_in_direction: bool,
+    direction: Direction,
+    /// Whether any row lies beyond this edge in this direction decides the other link.
+    pub(crate) probe: Option<(Direction, i64, String)>,
+}
+
+impl Paging {
+    pub(crate) fn start(query: &SearchQuery, max_duration: i64, dialect: Dialect) -> Paging {
+        let plan = Plan::new(query, max_duration, dialect);
+        let (direction, page_plan) = match &query.cursor {
+            Some(cursor) => (
+                cursor.direction,
+                plan.beyond(cursor.direction, cursor.start_ms, &cursor.id),
+            ),
+            None => (Direction::Older, plan.clone()),
+        };
+        Paging {
+            plan,
+            page_plan,
+            direction,
+            limit: query.limit,
+            cursor: query.cursor.as_ref().map(|c| (c.start_ms, c.id.clone())),
+        }
+    }
+
+    /// `fetched`: up to `limit + 1` rows in the fetch direction.
+    pub(crate) fn page(&self, mut fetched: Vec<FoundRecording>) -> PendingPage {
+        let more_in_direction = fetched.len() > self.limit;
+        fetched.truncate(self.limit);
+        if self.direction == Direction::Newer {
+            fetched.reverse();
+        }
+        let (other, edge) = match self.direction {
+            Direction::Older => (Direction::Newer, fetched.first()),
+            Direction::Newer => (Direction::Older, fetched.last()),
+        };
+        let edge = edge
+            .map(|r| (r.start_ms, r.id.clone()))
+            .or_else(|| self.cursor.clone());
+        PendingPage {
+            probe: edge.map(|(start_ms, id)| (other, start_ms, id)),
+            recordings: fetched,
+            more_in_direction,
+            direction: self.direction,
+        }
+    }
+}
+
+impl PendingPage {
+    /// `more_other`: what the probe found (false when there was nothing to probe).
+    pub(crate) fn finish(self, more_other: bool) -> SearchPage {
+        let (more_older, more_newer) = match self.direction {
+            Direction::Older => (self.more_in_direction, more_other),
+            Direction::Newer => (more_other, self.more_in_direction),
+        };
+        SearchPage {
+            recordings: self.recordings,
+            more_older,
+            more_newer,
+        }
     }
 }
 

@@ -6,10 +6,10 @@ use deadpool_postgres::Client;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
-use crate::plan::{Dialect, Param, Plan};
+use crate::plan::{Dialect, Paging, Param, Plan};
 use crate::{
-    ContactCenter, Cursor, Direction, FoundRecording, LegalHold, SearchPage, SearchQuery,
-    StorageSettings, StoreError,
+    ContactCenter, Direction, FoundRecording, LegalHold, SearchPage, SearchQuery, StorageSettings,
+    StoreError,
 };
 
 pub(super) async fn contact_centers(
@@ -151,49 +151,25 @@ pub(super) async fn search(client: &Client, query: &SearchQuery) -> Result<Searc
         )
         .await?
         .map_or(0, |row| row.get(0));
-    let plan = Plan::new(query, max_duration, Dialect::Postgres);
-    let direction = query
-        .cursor
-        .as_ref()
-        .map_or(Direction::Older, |c| c.direction);
-    let page_plan = match &query.cursor {
-        Some(cursor) => plan.beyond(cursor.direction, cursor.start_ms, &cursor.id),
-        None => plan.clone(),
-    };
-    let mut recordings = fetch(client, &page_plan, direction, query.limit + 1).await?;
-    let more_in_direction = recordings.len() > query.limit;
-    recordings.truncate(query.limit);
-    if direction == Direction::Newer {
-        recordings.reverse();
-    }
-    let edge = |newest: bool| -> Option<(i64, String)> {
-        let row = if newest {
-            recordings.first()
-        } else {
-            recordings.last()
-        };
-        row.map(|r| (r.start_ms, r.id.clone())).or_else(|| {
-            query
-                .cursor
-                .as_ref()
-                .map(|c: &Cursor| (c.start_ms, c.id.clone()))
-        })
-    };
-    let (other, other_edge) = match direction {
-        Direction::Older => (Direction::Newer, edge(true)),
-        Direction::Newer => (Direction::Older, edge(false)),
-    };
-    let more_other = match other_edge {
-        Some((start_ms, id)) => any(client, &plan.beyond(other, start_ms, &id), other).await?,
+    let paging = Paging::start(query, max_duration, Dialect::Postgres);
+    let fetched = fetch(
+        client,
+        &paging.page_plan,
+        paging.direction,
+        paging.limit + 1,
+    )
+    .await?;
+    let page = paging.page(fetched);
+    let more_other = match &page.probe {
+        Some((direction, start_ms, id)) => {
+            any(
+                client,
+                &paging.plan.beyond(*direction, *start_ms, id),
+                *direction,
+            )
+            .await?
+        }
         None => false,
     };
-    let (more_older, more_newer) = match direction {
-        Direction::Older => (more_in_direction, more_other),
-        Direction::Newer => (more_other, more_in_direction),
-    };
-    Ok(SearchPage {
-        recordings,
-        more_older,
-        more_newer,
-    })
+    Ok(page.finish(more_other))
 }

@@ -4,8 +4,8 @@ use rusqlite::types::Value;
 use rusqlite::{params_from_iter, Connection, OptionalExtension};
 
 use super::reads::RawRecording;
-use crate::plan::{Dialect, Param, Plan};
-use crate::{Cursor, Direction, SearchPage, SearchQuery, StoreError};
+use crate::plan::{Dialect, Paging, Param, Plan};
+use crate::{Direction, SearchPage, SearchQuery, StoreError};
 
 fn values(params: Vec<Param>) -> impl Iterator<Item = Value> {
     params.into_iter().map(|param| match param {
@@ -46,61 +46,22 @@ fn max_duration(db: &Connection, contact_center: &str) -> rusqlite::Result<i64> 
 }
 
 pub(super) fn search(db: &Connection, query: &SearchQuery) -> Result<SearchPage, StoreError> {
-    let plan = Plan::new(
-        query,
-        max_duration(db, &query.contact_center)?,
-        Dialect::Sqlite,
-    );
-    let direction = query
-        .cursor
-        .as_ref()
-        .map_or(Direction::Older, |c| c.direction);
-    let page_plan = match &query.cursor {
-        Some(cursor) => plan.beyond(cursor.direction, cursor.start_ms, &cursor.id),
-        None => plan.clone(),
-    };
-    let mut rows = fetch(db, &page_plan, direction, query.limit + 1)?;
-    let more_in_direction = rows.len() > query.limit;
-    rows.truncate(query.limit);
-    if direction == Direction::Newer {
-        rows.reverse();
-    }
-    let recordings = rows
+    let max_duration = max_duration(db, &query.contact_center)?;
+    let paging = Paging::start(query, max_duration, Dialect::Sqlite);
+    let fetched = fetch(db, &paging.page_plan, paging.direction, paging.limit + 1)?
         .into_iter()
         .map(RawRecording::parse)
         .collect::<Result<Vec<_>, _>>()?;
-    let edge = |newest: bool| -> Option<(i64, String)> {
-        let row = if newest {
-            recordings.first()
-        } else {
-            recordings.last()
-        };
-        row.map(|r| (r.start_ms, r.id.clone())).or_else(|| {
-            query
-                .cursor
-                .as_ref()
-                .map(|c: &Cursor| (c.start_ms, c.id.clone()))
-        })
+    let page = paging.page(fetched);
+    let more_other = match &page.probe {
+        Some((direction, start_ms, id)) => any(
+            db,
+            &paging.plan.beyond(*direction, *start_ms, id),
+            *direction,
+        )?,
+        None => false,
     };
-    let any_beyond =
-        |direction: Direction, edge: Option<(i64, String)>| -> rusqlite::Result<bool> {
-            match edge {
-                Some((start_ms, id)) => any(db, &plan.beyond(direction, start_ms, &id), direction),
-                None => Ok(false),
-            }
-        };
-    let (more_older, more_newer) = match direction {
-        Direction::Older => (more_in_direction, any_beyond(Direction::Newer, edge(true))?),
-        Direction::Newer => (
-            any_beyond(Direction::Older, edge(false))?,
-            more_in_direction,
-        ),
-    };
-    Ok(SearchPage {
-        recordings,
-        more_older,
-        more_newer,
-    })
+    Ok(page.finish(more_other))
 }
 
 /// The query plan SQLite picks for a search, one line per step (for tests).
