@@ -15,7 +15,7 @@ use gird_model::datetime::now_text;
 use gird_model::search::search_terms;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
-use super::writes::{claim_media_ids, merge_into_existing, raise_max_duration};
+use super::writes::{claim_media_ids, media_owner, merge_into_existing, raise_max_duration};
 use crate::row::{Columns, PreparedInsert};
 use crate::{InsertOutcome, StoreError};
 
@@ -362,13 +362,7 @@ async fn claim_all(
         let Some(media_id) = lost else {
             continue;
         };
-        let owner: String = tx
-            .query_one(
-                "SELECT recording_id FROM media_files WHERE contact_center_id = $1 AND media_id = $2",
-                &[&contact_center, &media_id],
-            )
-            .await?
-            .get(0);
+        let owner = media_owner(tx, contact_center, media_id).await?;
         if owner == recording.id {
             continue; // the same media file twice in one recording
         }

@@ -339,13 +339,7 @@ pub(super) async fn claim_media_ids(
         {
             continue;
         }
-        let owner: String = tx
-            .query_one(
-                "SELECT recording_id FROM media_files WHERE contact_center_id = $1 AND media_id = $2",
-                &[&contact_center, &media_id],
-            )
-            .await?
-            .get(0);
+        let owner = media_owner(tx, contact_center, media_id).await?;
         if owner != recording.id {
             return Ok(Some(InsertOutcome::MediaIdTaken {
                 media_id: media_id.to_owned(),
@@ -354,6 +348,21 @@ pub(super) async fn claim_media_ids(
         }
     }
     Ok(None)
+}
+
+/// The recording that has claimed a media id.
+pub(super) async fn media_owner(
+    tx: &Transaction<'_>,
+    contact_center: &str,
+    media_id: &str,
+) -> Result<String, StoreError> {
+    let row = tx
+        .query_one(
+            "SELECT recording_id FROM media_files WHERE contact_center_id = $1 AND media_id = $2",
+            &[&contact_center, &media_id],
+        )
+        .await?;
+    Ok(row.get(0))
 }
 
 async fn hold_state(
