@@ -235,17 +235,27 @@ impl Checker {
                     .invalid(&at("type"), format!("{kind:?} is not a MIME type"));
             }
         }
-        for name in OPTIONAL_STRINGS {
+        // Optional fields are looked at only when present: building their paths for
+        // every media file showed up in profiles of bulk inserts.
+        let present = |name: &str| field(object, name).is_some();
+        for name in OPTIONAL_STRINGS.into_iter().filter(|name| present(name)) {
             self.optional_string(object, name, &at(name));
         }
-        for name in ["duration", "size"] {
+        for name in ["duration", "size"]
+            .into_iter()
+            .filter(|name| present(name))
+        {
             self.decimal(object, name, &at(name));
         }
-        for name in STRING_ARRAYS {
+        for name in STRING_ARRAYS.into_iter().filter(|name| present(name)) {
             self.string_array(object, name, &at(name));
         }
-        self.parameters(object, &at("parameters"));
-        self.masks(object, &at("masks"));
+        if present("parameters") {
+            self.parameters(object, &at("parameters"));
+        }
+        if present("masks") {
+            self.masks(object, &at("masks"));
+        }
         let descriptor_path = self.media_descriptor(object, &at("mediaDescriptor"));
 
         let (call_uuid, start, stop, descriptor_path) =
@@ -296,7 +306,9 @@ impl Checker {
             return;
         };
         for name in PARAMETER_STRINGS {
-            self.optional_string(parameters, name, &format!("{path}.{name}"));
+            if field(parameters, name).is_some() {
+                self.optional_string(parameters, name, &format!("{path}.{name}"));
+            }
         }
     }
 
