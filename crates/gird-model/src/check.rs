@@ -60,11 +60,17 @@ impl Checker {
     }
 
     fn string<'a>(&mut self, value: &'a Value, path: &str) -> Option<&'a str> {
-        let text = value.as_str();
-        if text.is_none() {
+        let Some(text) = value.as_str() else {
             self.wrong_type(path, "a string", value);
+            return None;
+        };
+        // Interpreted strings become database columns, and PostgreSQL's text cannot hold
+        // U+0000: refused here for every backend alike.
+        if text.contains('\0') {
+            self.violations.invalid(path, "must not contain the NUL character");
+            return None;
         }
-        text
+        Some(text)
     }
 
     fn required_string<'a>(

@@ -157,6 +157,7 @@ mod tests {
             ("/id", json!("x".repeat(257)), Invalid),
             ("/callerPhoneNumber", json!(5), Invalid),
             ("/region", json!(null), Missing),
+            ("/region", json!("West\u{0}"), Invalid),
             ("/callType", json!("Sideways"), Invalid),
             ("/mediaFiles", json!([]), Invalid),
             ("/mediaFiles", json!({}), Invalid),

@@ -52,6 +52,9 @@ pub struct OpsCredentials {
     user: [u8; 32],
     password: Stored,
     verified_hash_password: OnceLock<[u8; 32]>,
+    /// Hash verifications (argon2: tens of ms and ~19 MiB each) run off the async
+    /// workers, two at a time, so wrong passwords cannot stall or exhaust the server.
+    slow_checks: tokio::sync::Semaphore,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -86,6 +89,7 @@ impl OpsCredentials {
             user: digest(user.as_bytes()),
             password: stored,
             verified_hash_password: OnceLock::new(),
+            slow_checks: tokio::sync::Semaphore::new(2),
         })
     }
 
@@ -97,6 +101,11 @@ impl OpsCredentials {
             Stored::Argon2(_) | Stored::Bcrypt(_) => self.verify_hashed(password, &presented),
         };
         bool::from(user_ok) & password_ok
+    }
+
+    /// Whether [`OpsCredentials::verify`] may run a password hash function.
+    fn is_slow(&self) -> bool {
+        !matches!(self.password, Stored::Plain(_)) && self.verified_hash_password.get().is_none()
     }
 
     fn verify_hashed(&self, password: &str, presented: &[u8; 32]) -> bool {
@@ -161,7 +170,17 @@ pub async fn require_ops(
     next: Next,
 ) -> Result<Response, ApiError> {
     let (user, password) = basic_credentials(&request).ok_or(ApiError::Unauthenticated)?;
-    if !credentials.verify(&user, &password) {
+    let valid = if credentials.is_slow() {
+        let _permit = credentials.slow_checks.acquire().await.map_err(|_| ApiError::Internal)?;
+        let checker = Arc::clone(&credentials);
+        let user = user.clone();
+        tokio::task::spawn_blocking(move || checker.verify(&user, &password))
+            .await
+            .unwrap_or(false)
+    } else {
+        credentials.verify(&user, &password)
+    };
+    if !valid {
         tracing::info!(user, "rejected ops credentials");
         return Err(ApiError::Unauthenticated);
     }

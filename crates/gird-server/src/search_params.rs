@@ -129,24 +129,17 @@ impl SearchParams {
         }
     }
 
-    /// The cursor this page was asked with, as text.
-    pub fn cursor_text(&self) -> Option<String> {
-        let cursor = self.query.cursor.as_ref()?;
-        Some(cursor_text(
-            cursor.direction == Direction::Older,
-            cursor.start_ms,
-            &cursor.id,
-        ))
-    }
 
-    /// The same search with another cursor.
-    pub fn link(&self, path: &str, parameters: &[(String, String)], cursor: &str) -> String {
+    /// The same search with another cursor (none: the first page).
+    pub fn link(&self, path: &str, parameters: &[(String, String)], cursor: Option<&str>) -> String {
         let mut kept: Vec<(&str, &str)> = parameters
             .iter()
             .filter(|(name, _)| name != CURSOR)
             .map(|(name, value)| (name.as_str(), value.as_str()))
             .collect();
-        kept.push((CURSOR, cursor));
+        if let Some(cursor) = cursor {
+            kept.push((CURSOR, cursor));
+        }
         let query = serde_urlencoded::to_string(&kept).unwrap_or_default();
         format!("{path}?{query}")
     }
@@ -220,7 +213,7 @@ mod tests {
             ("cursor".to_owned(), "old".to_owned()),
         ];
         assert_eq!(
-            params.link("/api/v2/recordings", &parameters, "new"),
+            params.link("/api/v2/recordings", &parameters, Some("new")),
             "/api/v2/recordings?region=West+%26+East&cursor=new"
         );
     }

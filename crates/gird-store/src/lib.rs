@@ -51,6 +51,9 @@ pub enum InsertOutcome {
     ContactCenterMissing,
     /// A `mediaId` already belongs to another recording of the contact center.
     MediaIdTaken { media_id: String, owner: String },
+    /// The recording is being deleted with its media files; a POST after the deletion
+    /// starts a new record.
+    BeingDeleted,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

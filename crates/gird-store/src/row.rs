@@ -41,6 +41,7 @@ impl<'a> Columns<'a> {
 
 /// A POST made ready for the writer outside of it: sorted and serialized as if it were a
 /// new record, which it usually is, so the single writer thread does as little as it can.
+#[derive(Clone)]
 pub(crate) struct PreparedInsert {
     pub(crate) recording: Recording,
     pub(crate) body: String,

@@ -54,19 +54,28 @@ pub async fn delete(
     };
     if delete_media {
         // The recording is marked as being deleted meanwhile, so no hold can slip in
-        // between its media files going and the record going.
-        if let Err(error) = delete_media_files(&app, cc, &recording).await {
-            app.store.abort_deletion(cc, id).await?;
-            return Err(error);
-        }
-        if !app.store.finish_deletion(cc, id).await? {
-            return Err(ApiError::AlreadyExists(format!(
-                "the deletion of recording {id:?} was cancelled by removeNonDelete"
-            )));
-        }
+        // between its media files going and the record going. The rest runs as a task of
+        // its own: a client that hangs up must not leave the recording half-deleted.
+        let (app, cc, id) = (app.clone(), cc.to_owned(), id.to_owned());
+        tokio::spawn(async move { finish_with_media(&app, &cc, &id, &recording).await })
+            .await
+            .map_err(|_| ApiError::Internal)??;
     }
     tracing::info!(contact_center = cc, id, delete_media, "recording deleted");
     Ok(success())
+}
+
+async fn finish_with_media(app: &AppState, cc: &str, id: &str, recording: &gird_model::Recording) -> Result<(), ApiError> {
+    if let Err(error) = delete_media_files(app, cc, recording).await {
+        app.store.abort_deletion(cc, id).await?;
+        return Err(error);
+    }
+    if !app.store.finish_deletion(cc, id).await? {
+        return Err(ApiError::AlreadyExists(format!(
+            "the deletion of recording {id:?} was cancelled by removeNonDelete"
+        )));
+    }
+    Ok(())
 }
 
 async fn delete_media_files(

@@ -36,6 +36,9 @@ pub async fn insert_recording(
         InsertOutcome::ContactCenterMissing => Err(ApiError::NotFound(format!(
             "contact center {contact_center:?} does not exist"
         ))),
+        InsertOutcome::BeingDeleted => Err(ApiError::AlreadyExists(
+            "the recording is being deleted with its media files; post again once the deletion is done".into(),
+        )),
         InsertOutcome::MediaIdTaken { media_id, owner } => {
             let index = media_ids
                 .iter()

@@ -71,17 +71,12 @@ pub async fn search(
         .map(|found| recording_view(found, &scope.contact_center, &public_url))
         .collect::<Result<Vec<_>, _>>()?;
     let mut answer = json!({"statusCode": 0, "recordings": recordings});
+    // An empty page (its rows deleted since the link was made) links back to the first
+    // page rather than to itself.
     let link = |newest: bool| {
-        let edge = if newest {
-            page.recordings.first()
-        } else {
-            page.recordings.last()
-        };
-        let cursor = match edge {
-            Some(found) => cursor_text(!newest, found.start_ms, &found.id),
-            None => params.cursor_text()?,
-        };
-        Some(params.link(uri.path(), &parameters, &cursor))
+        let edge = if newest { page.recordings.first() } else { page.recordings.last() };
+        let cursor = edge.map(|found| cursor_text(!newest, found.start_ms, &found.id));
+        params.link(uri.path(), &parameters, cursor.as_deref())
     };
     if page.more_older {
         answer["next"] = link(false).into();

@@ -29,16 +29,7 @@ pub async fn put(
     let request = json_object(&headers, body, app.body_limit).await?;
     let base_url = optional_text(&request, "baseUrl")?
         .ok_or_else(|| ApiError::MissingField("baseUrl: is required".into()))?;
-    let lower = base_url.to_ascii_lowercase();
-    let host = lower.split("://").nth(1).unwrap_or_default();
-    if !(lower.starts_with("http://") || lower.starts_with("https://"))
-        || host.is_empty()
-        || host.starts_with('/')
-    {
-        return Err(ApiError::InvalidValue(format!(
-            "baseUrl: {base_url:?} is not an http(s) URL"
-        )));
-    }
+    check_base_url(&base_url)?;
     let settings = StorageSettings {
         base_url,
         username: optional_text(&request, "username")?,
@@ -51,6 +42,20 @@ pub async fn put(
         )));
     }
     Ok(success())
+}
+
+/// An http(s) URL with a host and without user info (credentials go in their own fields,
+/// sealed; a password in the URL would be stored, shown and logged in clear).
+fn check_base_url(base_url: &str) -> Result<(), ApiError> {
+    let invalid = |why: &str| ApiError::InvalidValue(format!("baseUrl: {base_url:?} {why}"));
+    let url = reqwest::Url::parse(base_url).map_err(|_| invalid("is not an http(s) URL"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
+        return Err(invalid("is not an http(s) URL"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid("must not contain user info; give username and password instead"));
+    }
+    Ok(())
 }
 
 fn no_storage(id: &str) -> ApiError {

@@ -15,7 +15,7 @@ use gird_model::datetime::now_text;
 use gird_model::search::search_terms;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
-use super::writes::{claim_media_ids, media_owner, merge_into_existing, raise_max_duration};
+use super::writes::{claim_media_ids, media_owner, merge_into_existing, raise_max_duration, Merge};
 use crate::row::{Columns, PreparedInsert};
 use crate::{InsertOutcome, StoreError};
 
@@ -84,32 +84,40 @@ async fn work(pool: Pool, receiver: Arc<Mutex<mpsc::Receiver<Job>>>) {
             .into_iter()
             .map(|job| ((job.contact_center, job.prepared), job.reply))
             .unzip();
-        match write_batch(&pool, inserts).await {
-            Ok(outcomes) => {
-                for (reply, outcome) in replies.into_iter().zip(outcomes) {
-                    let _ = reply.send(Ok(outcome));
-                }
+        for (reply, outcome) in replies.into_iter().zip(write_or_split(&pool, &inserts).await) {
+            let _ = reply.send(outcome);
+        }
+    }
+}
+
+/// Writes the batch; if it fails, writes each insert alone, so that one record the
+/// database refuses (or a lost race) answers only its own caller with the error.
+async fn write_or_split(pool: &Pool, inserts: &[(String, PreparedInsert)]) -> Vec<Result<InsertOutcome, StoreError>> {
+    match write_batch(pool, inserts).await {
+        Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
+        Err(error) if inserts.len() == 1 => vec![Err(error)],
+        Err(error) => {
+            tracing::warn!(%error, batch = inserts.len(), "a PostgreSQL batch failed; writing its inserts one by one");
+            let mut outcomes = Vec::with_capacity(inserts.len());
+            for insert in inserts {
+                let single = write_batch(pool, std::slice::from_ref(insert)).await;
+                outcomes.push(single.map(|mut outcome| outcome.remove(0)));
             }
-            Err(error) => {
-                tracing::warn!(%error, batch = replies.len(), "a PostgreSQL batch failed");
-                for reply in replies {
-                    let _ = reply.send(Err(StoreError::Unavailable(error.to_string())));
-                }
-            }
+            outcomes
         }
     }
 }
 
 async fn write_batch(
     pool: &Pool,
-    inserts: Vec<(String, PreparedInsert)>,
+    inserts: &[(String, PreparedInsert)],
 ) -> Result<Vec<InsertOutcome>, StoreError> {
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
     let now = now_text();
     let mut outcomes: Vec<Option<InsertOutcome>> = vec![None; inserts.len()];
 
-    let known = existing_contact_centers(&tx, &inserts).await?;
+    let known = existing_contact_centers(&tx, inserts).await?;
     let mut fresh = Vec::new();
     let mut seen = HashSet::new();
     for (index, (contact_center, prepared)) in inserts.iter().enumerate() {
@@ -119,13 +127,13 @@ async fn write_batch(
             fresh.push(index);
         }
     }
-    let inserted = insert_new(&tx, &inserts, &fresh, &now).await?;
+    let inserted = insert_new(&tx, inserts, &fresh, &now).await?;
     let created: Vec<usize> = fresh
         .into_iter()
         .filter(|i| inserted.contains(&key(&inserts[*i])))
         .collect();
-    index_terms(&tx, &inserts, &created).await?;
-    for (index, taken) in claim_all(&tx, &inserts, &created).await? {
+    index_terms(&tx, inserts, &created).await?;
+    for (index, taken) in claim_all(&tx, inserts, &created).await? {
         outcomes[index] = Some(taken);
     }
     for &index in &created {
@@ -134,36 +142,52 @@ async fn write_batch(
 
     // What remains exists already (or came twice in this batch): merge one by one.
     let mut merged_spans = Vec::new();
-    let mut pending: Vec<(usize, (String, PreparedInsert))> =
-        inserts.into_iter().enumerate().collect();
-    pending.retain(|(index, _)| outcomes[*index].is_none());
-    for (index, (contact_center, prepared)) in pending {
+    for (index, (contact_center, prepared)) in inserts.iter().enumerate() {
+        if outcomes[index].is_some() {
+            continue;
+        }
         tx.batch_execute("SAVEPOINT job").await?;
-        let outcome =
-            match merge_into_existing(&tx, &contact_center, prepared.recording, &now).await? {
-                None => InsertOutcome::Unchanged,
-                Some(recording) => match claim_media_ids(&tx, &contact_center, &recording).await? {
-                    Some(taken) => {
-                        tx.batch_execute("ROLLBACK TO SAVEPOINT job").await?;
-                        taken
-                    }
-                    None => {
-                        merged_spans.push((contact_center, recording.time_span()));
-                        InsertOutcome::Merged
-                    }
-                },
-            };
+        let merge = merge_into_existing(&tx, contact_center, prepared.recording.clone(), &now).await?;
+        let (outcome, span) = match merge {
+            Merge::Unchanged => (InsertOutcome::Unchanged, None),
+            Merge::BeingDeleted => (InsertOutcome::BeingDeleted, None),
+            Merge::Missing => insert_alone(&tx, contact_center, prepared, &now).await?,
+            Merge::Merged(recording) => match claim_media_ids(&tx, contact_center, &recording).await? {
+                Some(taken) => (taken, None),
+                None => (InsertOutcome::Merged, Some(recording.time_span())),
+            },
+        };
+        if matches!(outcome, InsertOutcome::MediaIdTaken { .. }) {
+            tx.batch_execute("ROLLBACK TO SAVEPOINT job").await?;
+        }
         tx.batch_execute("RELEASE SAVEPOINT job").await?;
+        if let Some(span) = span {
+            merged_spans.push((contact_center.as_str(), span));
+        }
         outcomes[index] = Some(outcome);
     }
     for (contact_center, (start, stop)) in merged_spans {
-        raise_max_duration(&tx, &contact_center, stop - start).await?;
+        raise_max_duration(&tx, contact_center, stop - start).await?;
     }
     tx.commit().await?;
     Ok(outcomes
         .into_iter()
         .map(|outcome| outcome.unwrap_or(InsertOutcome::Unchanged))
         .collect())
+}
+
+/// Inserts a recording whose row vanished between the batch's insert and its merge (an
+/// earlier copy in the batch was taken out again, or another instance deleted it).
+async fn insert_alone(tx: &Transaction<'_>, contact_center: &str, prepared: &PreparedInsert, now: &str) -> Result<(InsertOutcome, Option<(i64, i64)>), StoreError> {
+    let one = [(contact_center.to_owned(), prepared.clone())];
+    if insert_new(tx, &one, &[0], now).await?.is_empty() {
+        return Err(StoreError::Unavailable(format!("recording {:?} changed during the insert", prepared.recording.id)));
+    }
+    index_terms(tx, &one, &[0]).await?;
+    Ok(match claim_all(tx, &one, &[0]).await?.pop() {
+        Some((_, taken)) => (taken, None),
+        None => (InsertOutcome::Created, None),
+    })
 }
 
 fn key(insert: &(String, PreparedInsert)) -> (String, String) {

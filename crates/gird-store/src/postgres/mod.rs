@@ -1,8 +1,8 @@
 //! The PostgreSQL backend: any number of gird instances share one database.
 //!
-//! Each insert is one transaction (PostgreSQL groups the WAL flushes of concurrent
-//! commits itself); a merge locks the recording row (`FOR UPDATE`), so two instances
-//! merging segments of one call at once serialize on it and neither segment is lost.
+//! Inserts are group-committed per instance (see `batch`); a merge locks the recording
+//! row (`FOR UPDATE`), so two instances merging segments of one call at once serialize
+//! on it and neither segment is lost.
 
 mod batch;
 mod migrations;
@@ -41,6 +41,11 @@ pub struct PostgresStore {
 impl From<tokio_postgres::Error> for StoreError {
     fn from(error: tokio_postgres::Error) -> StoreError {
         match error.as_db_error() {
+            // Data exceptions and integrity violations: retrying the same request cannot
+            // help, so they are not "unavailable" (503, retry) but internal errors.
+            Some(db) if db.code().code().starts_with("22") || db.code().code().starts_with("23") => {
+                StoreError::Corrupt(format!("{}: {}", db.code().code(), db.message()))
+            }
             Some(db) => StoreError::Unavailable(format!("{}: {}", db.code().code(), db.message())),
             None => StoreError::Unavailable(error.to_string()),
         }
@@ -63,6 +68,8 @@ impl PostgresStore {
             .parse()
             .map_err(|e| StoreError::Unavailable(format!("invalid PostgreSQL URL: {e}")))?;
         config.connect_timeout(CONNECT_TIMEOUT);
+        // An acknowledged insert must be durable whatever the server's default says.
+        config.options("-c synchronous_commit=on");
         if config.get_application_name().is_none() {
             config.application_name("gird");
         }

@@ -164,7 +164,7 @@ fn row_params<'a>(
     contact_center: &'a &'a str,
     id: &'a String,
     body: &'a String,
-    now: &'a String,
+    now: &'a &'a str,
 ) -> [&'a (dyn ToSql + Sync); 14] {
     [
         contact_center as &(dyn ToSql + Sync),
@@ -185,22 +185,37 @@ fn row_params<'a>(
 }
 
 /// Merges into the stored recording, whose row stays locked until the commit.
+/// What merging into a stored recording found.
+pub(super) enum Merge {
+    Merged(Recording),
+    Unchanged,
+    BeingDeleted,
+    /// No row (removed earlier in the batch or by another instance): insert it anew.
+    Missing,
+}
+
 pub(super) async fn merge_into_existing(
     tx: &Transaction<'_>,
     contact_center: &str,
     incoming: Recording,
-    now: &String,
-) -> Result<Option<Recording>, StoreError> {
+    now: &str,
+) -> Result<Merge, StoreError> {
     let row = tx
-        .query_one(
-            "SELECT body FROM recordings WHERE contact_center_id = $1 AND id = $2 FOR UPDATE",
+        .query_opt(
+            "SELECT body, non_delete FROM recordings WHERE contact_center_id = $1 AND id = $2 FOR UPDATE",
             &[&contact_center, &incoming.id],
         )
         .await?;
+    let Some(row) = row else {
+        return Ok(Merge::Missing);
+    };
+    if row.get::<_, i16>(1) == DELETING {
+        return Ok(Merge::BeingDeleted);
+    }
     let existing: StoredRecording = serde_json::from_str(row.get(0)).map_err(corrupt)?;
     let merged = StoredRecording::merge(Some(&existing), incoming, now).map_err(corrupt)?;
     if !merged.changed {
-        return Ok(None);
+        return Ok(Merge::Unchanged);
     }
     let before = existing.to_recording().map_err(corrupt)?;
     unindex_terms(tx, contact_center, &before).await?;
@@ -218,11 +233,11 @@ pub(super) async fn merge_into_existing(
         .await?;
     tx.execute(
         &update,
-        &row_params(&columns, &contact_center, &recording.id, &body, now),
+        &row_params(&columns, &contact_center, &recording.id, &body, &now),
     )
     .await?;
     index_terms(tx, contact_center, recording).await?;
-    Ok(Some(merged.recording))
+    Ok(Merge::Merged(merged.recording))
 }
 
 async fn index_terms(

@@ -29,6 +29,9 @@ pub(super) fn insert_or_merge(
     };
     let (recording, outcome) = if inserted {
         (prepared.recording, InsertOutcome::Created)
+    } else if hold_state(db, contact_center, &prepared.recording.id)? == Some(DELETING) {
+        // Merging now would be lost with the row the deletion is about to remove.
+        return Ok((InsertOutcome::BeingDeleted, Some(prepared.recording)));
     } else {
         match merge_into_existing(db, contact_center, prepared.recording, &now)? {
             Some(merged) => (merged, InsertOutcome::Merged),
