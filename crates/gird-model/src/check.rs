@@ -67,7 +67,8 @@ impl Checker {
         // Interpreted strings become database columns, and PostgreSQL's text cannot hold
         // U+0000: refused here for every backend alike.
         if text.contains('\0') {
-            self.violations.invalid(path, "must not contain the NUL character");
+            self.violations
+                .invalid(path, "must not contain the NUL character");
             return None;
         }
         Some(text)

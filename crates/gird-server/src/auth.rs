@@ -171,7 +171,11 @@ pub async fn require_ops(
 ) -> Result<Response, ApiError> {
     let (user, password) = basic_credentials(&request).ok_or(ApiError::Unauthenticated)?;
     let valid = if credentials.is_slow() {
-        let _permit = credentials.slow_checks.acquire().await.map_err(|_| ApiError::Internal)?;
+        let _permit = credentials
+            .slow_checks
+            .acquire()
+            .await
+            .map_err(|_| ApiError::Internal)?;
         let checker = Arc::clone(&credentials);
         let user = user.clone();
         tokio::task::spawn_blocking(move || checker.verify(&user, &password))

@@ -129,9 +129,13 @@ impl SearchParams {
         }
     }
 
-
     /// The same search with another cursor (none: the first page).
-    pub fn link(&self, path: &str, parameters: &[(String, String)], cursor: Option<&str>) -> String {
+    pub fn link(
+        &self,
+        path: &str,
+        parameters: &[(String, String)],
+        cursor: Option<&str>,
+    ) -> String {
         let mut kept: Vec<(&str, &str)> = parameters
             .iter()
             .filter(|(name, _)| name != CURSOR)

@@ -65,7 +65,12 @@ pub async fn delete(
     Ok(success())
 }
 
-async fn finish_with_media(app: &AppState, cc: &str, id: &str, recording: &gird_model::Recording) -> Result<(), ApiError> {
+async fn finish_with_media(
+    app: &AppState,
+    cc: &str,
+    id: &str,
+    recording: &gird_model::Recording,
+) -> Result<(), ApiError> {
     if let Err(error) = delete_media_files(app, cc, recording).await {
         app.store.abort_deletion(cc, id).await?;
         return Err(error);

@@ -74,7 +74,11 @@ pub async fn search(
     // An empty page (its rows deleted since the link was made) links back to the first
     // page rather than to itself.
     let link = |newest: bool| {
-        let edge = if newest { page.recordings.first() } else { page.recordings.last() };
+        let edge = if newest {
+            page.recordings.first()
+        } else {
+            page.recordings.last()
+        };
         let cursor = edge.map(|found| cursor_text(!newest, found.start_ms, &found.id));
         params.link(uri.path(), &parameters, cursor.as_deref())
     };

@@ -53,7 +53,9 @@ fn check_base_url(base_url: &str) -> Result<(), ApiError> {
         return Err(invalid("is not an http(s) URL"));
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(invalid("must not contain user info; give username and password instead"));
+        return Err(invalid(
+            "must not contain user info; give username and password instead",
+        ));
     }
     Ok(())
 }

@@ -84,7 +84,10 @@ async fn work(pool: Pool, receiver: Arc<Mutex<mpsc::Receiver<Job>>>) {
             .into_iter()
             .map(|job| ((job.contact_center, job.prepared), job.reply))
             .unzip();
-        for (reply, outcome) in replies.into_iter().zip(write_or_split(&pool, &inserts).await) {
+        for (reply, outcome) in replies
+            .into_iter()
+            .zip(write_or_split(&pool, &inserts).await)
+        {
             let _ = reply.send(outcome);
         }
     }
@@ -92,7 +95,10 @@ async fn work(pool: Pool, receiver: Arc<Mutex<mpsc::Receiver<Job>>>) {
 
 /// Writes the batch; if it fails, writes each insert alone, so that one record the
 /// database refuses (or a lost race) answers only its own caller with the error.
-async fn write_or_split(pool: &Pool, inserts: &[(String, PreparedInsert)]) -> Vec<Result<InsertOutcome, StoreError>> {
+async fn write_or_split(
+    pool: &Pool,
+    inserts: &[(String, PreparedInsert)],
+) -> Vec<Result<InsertOutcome, StoreError>> {
     match write_batch(pool, inserts).await {
         Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
         Err(error) if inserts.len() == 1 => vec![Err(error)],
@@ -147,15 +153,18 @@ async fn write_batch(
             continue;
         }
         tx.batch_execute("SAVEPOINT job").await?;
-        let merge = merge_into_existing(&tx, contact_center, prepared.recording.clone(), &now).await?;
+        let merge =
+            merge_into_existing(&tx, contact_center, prepared.recording.clone(), &now).await?;
         let (outcome, span) = match merge {
             Merge::Unchanged => (InsertOutcome::Unchanged, None),
             Merge::BeingDeleted => (InsertOutcome::BeingDeleted, None),
             Merge::Missing => insert_alone(&tx, contact_center, prepared, &now).await?,
-            Merge::Merged(recording) => match claim_media_ids(&tx, contact_center, &recording).await? {
-                Some(taken) => (taken, None),
-                None => (InsertOutcome::Merged, Some(recording.time_span())),
-            },
+            Merge::Merged(recording) => {
+                match claim_media_ids(&tx, contact_center, &recording).await? {
+                    Some(taken) => (taken, None),
+                    None => (InsertOutcome::Merged, Some(recording.time_span())),
+                }
+            }
         };
         if matches!(outcome, InsertOutcome::MediaIdTaken { .. }) {
             tx.batch_execute("ROLLBACK TO SAVEPOINT job").await?;
@@ -178,10 +187,18 @@ async fn write_batch(
 
 /// Inserts a recording whose row vanished between the batch's insert and its merge (an
 /// earlier copy in the batch was taken out again, or another instance deleted it).
-async fn insert_alone(tx: &Transaction<'_>, contact_center: &str, prepared: &PreparedInsert, now: &str) -> Result<(InsertOutcome, Option<(i64, i64)>), StoreError> {
+async fn insert_alone(
+    tx: &Transaction<'_>,
+    contact_center: &str,
+    prepared: &PreparedInsert,
+    now: &str,
+) -> Result<(InsertOutcome, Option<(i64, i64)>), StoreError> {
     let one = [(contact_center.to_owned(), prepared.clone())];
     if insert_new(tx, &one, &[0], now).await?.is_empty() {
-        return Err(StoreError::Unavailable(format!("recording {:?} changed during the insert", prepared.recording.id)));
+        return Err(StoreError::Unavailable(format!(
+            "recording {:?} changed during the insert",
+            prepared.recording.id
+        )));
     }
     index_terms(tx, &one, &[0]).await?;
     Ok(match claim_all(tx, &one, &[0]).await?.pop() {

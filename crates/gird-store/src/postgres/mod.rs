@@ -43,7 +43,9 @@ impl From<tokio_postgres::Error> for StoreError {
         match error.as_db_error() {
             // Data exceptions and integrity violations: retrying the same request cannot
             // help, so they are not "unavailable" (503, retry) but internal errors.
-            Some(db) if db.code().code().starts_with("22") || db.code().code().starts_with("23") => {
+            Some(db)
+                if db.code().code().starts_with("22") || db.code().code().starts_with("23") =>
+            {
                 StoreError::Corrupt(format!("{}: {}", db.code().code(), db.message()))
             }
             Some(db) => StoreError::Unavailable(format!("{}: {}", db.code().code(), db.message())),
