@@ -3,6 +3,7 @@
 use serde_json::{Map, Value};
 
 use crate::datetime::{parse_iso, Millis};
+use crate::index::{EventIndex, MediaIndex};
 use crate::record::{Event, MediaFile, MediaKey, Recording, CALL_TYPES, MAX_ID_CHARS};
 use crate::violation::Violations;
 
@@ -196,6 +197,7 @@ impl Checker {
             return None;
         }
         let mut media_files: Vec<(usize, MediaFile)> = Vec::with_capacity(list.len());
+        let mut by_key = MediaIndex::default();
         let mut all_valid = true;
         for (index, value) in list.iter().enumerate() {
             let path = format!("mediaFiles[{index}]");
@@ -203,10 +205,13 @@ impl Checker {
                 all_valid = false;
                 continue;
             };
-            match media_files.iter().find(|(_, m)| m.key == media_file.key) {
-                None => media_files.push((index, media_file)),
-                Some(&(first, _)) if list[first] == *value => {}
-                Some(&(first, _)) => self.violations.invalid(
+            match by_key.get(&media_file.key) {
+                None => {
+                    by_key.insert(media_file.key.clone(), index);
+                    media_files.push((index, media_file));
+                }
+                Some(first) if list[first] == *value => {}
+                Some(first) => self.violations.invalid(
                     &path,
                     format!("has the same key as mediaFiles[{first}] but different content"),
                 ),
@@ -375,6 +380,7 @@ impl Checker {
             return (None, true);
         };
         let mut events: Vec<(usize, Event)> = Vec::with_capacity(list.len());
+        let mut seen = EventIndex::default();
         let mut all_valid = true;
         for (index, value) in list.iter().enumerate() {
             let path = format!("eventHistory[{index}]");
@@ -382,20 +388,29 @@ impl Checker {
                 all_valid = false;
                 continue;
             };
-            let same_id = event.data_event_id.as_ref().and_then(|id| {
-                events
-                    .iter()
-                    .find(|(_, e)| e.data_event_id.as_ref() == Some(id))
-                    .map(|&(first, _)| first)
-            });
+            let same_id = event
+                .data_event_id
+                .as_deref()
+                .and_then(|id| seen.with_id(id));
             match same_id {
                 Some(first) if list[first] != *value => self.violations.invalid(
                     &format!("{path}.eventId"),
                     format!("is already used by eventHistory[{first}] with different content"),
                 ),
                 Some(_) => {}
-                None if events.iter().any(|&(other, _)| list[other] == *value) => {}
-                None => events.push((index, event)),
+                None if seen
+                    .alike(event.occurred_at, value)
+                    .iter()
+                    .any(|&other| list[other] == *value) => {}
+                None => {
+                    seen.insert(
+                        index,
+                        event.occurred_at,
+                        event.data_event_id.as_deref(),
+                        value,
+                    );
+                    events.push((index, event));
+                }
             }
         }
         (all_valid.then_some(events), true)

@@ -3,6 +3,7 @@
 
 mod check;
 pub mod datetime;
+mod index;
 pub mod merge;
 pub mod record;
 pub mod search;

@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::index::{EventIndex, MediaIndex};
 use crate::record::Recording;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -97,9 +98,17 @@ impl Merger<'_> {
     }
 
     fn media_files(&mut self, base: &mut Recording, incoming: Vec<crate::record::MediaFile>) {
+        let mut by_key = MediaIndex::default();
+        for (position, media_file) in base.media_files.iter().enumerate() {
+            by_key.insert(media_file.key.clone(), position);
+        }
         for media_file in incoming {
-            match base.media_files.iter().find(|m| m.key == media_file.key) {
+            match by_key
+                .get(&media_file.key)
+                .map(|position| &base.media_files[position])
+            {
                 None => {
+                    by_key.insert(media_file.key.clone(), base.media_files.len());
                     base.media_files.push(media_file);
                     self.changed = true;
                 }
@@ -114,13 +123,21 @@ impl Merger<'_> {
     }
 
     fn events(&mut self, base: &mut Recording, incoming: Vec<crate::record::Event>) {
+        let mut seen = EventIndex::default();
+        for (position, event) in base.events.iter().enumerate() {
+            seen.insert(
+                position,
+                event.occurred_at,
+                event.data_event_id.as_deref(),
+                &event.json,
+            );
+        }
         for event in incoming {
-            let same_id = event.data_event_id.as_ref().and_then(|id| {
-                base.events
-                    .iter()
-                    .find(|e| e.data_event_id.as_ref() == Some(id))
-            });
-            match same_id {
+            let same_id = event
+                .data_event_id
+                .as_deref()
+                .and_then(|id| seen.with_id(id));
+            match same_id.map(|position| &base.events[position]) {
                 Some(kept) if kept.json == event.json => {}
                 Some(kept) => {
                     let path = format!(
@@ -130,8 +147,18 @@ impl Merger<'_> {
                     let kept = kept.json.clone();
                     self.conflict(path, &kept, &event.json);
                 }
-                None if base.events.iter().any(|e| e.json == event.json) => {}
+                None if seen
+                    .alike(event.occurred_at, &event.json)
+                    .iter()
+                    .any(|&position| base.events[position].json == event.json) => {}
                 None => {
+                    let position = base.events.len();
+                    seen.insert(
+                        position,
+                        event.occurred_at,
+                        event.data_event_id.as_deref(),
+                        &event.json,
+                    );
                     base.events.push(event);
                     self.changed = true;
                 }
