@@ -38,7 +38,12 @@ pub struct SqliteStore {
     writer: Writer,
     checkpointer: Mutex<checkpoint::Checkpointer>,
     contact_centers: ContactCenterCache,
+    /// Reads run on blocking threads; this bounds how many at once (and so the threads and
+    /// connections that slow searches can pile up).
+    reads_in_flight: tokio::sync::Semaphore,
 }
+
+const MAX_READS_IN_FLIGHT: usize = 8;
 
 /// Every insert checks its contact center; they change rarely and only through this
 /// process, so they are read once and kept until one of them changes.
@@ -87,6 +92,7 @@ impl SqliteStore {
             writer: Writer::start(connection)?,
             checkpointer: Mutex::new(checkpoint::Checkpointer::start(path)?),
             contact_centers: ContactCenterCache::default(),
+            reads_in_flight: tokio::sync::Semaphore::new(MAX_READS_IN_FLIGHT),
         };
         Ok((store, created))
     }
@@ -123,6 +129,11 @@ impl SqliteStore {
         &self,
         work: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, StoreError> {
+        let _permit = self
+            .reads_in_flight
+            .acquire()
+            .await
+            .map_err(|_| unavailable("the store is closed"))?;
         let readers = Arc::clone(&self.readers);
         let path = self.path.clone();
         tokio::task::spawn_blocking(move || {
