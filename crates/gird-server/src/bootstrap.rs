@@ -100,19 +100,9 @@ pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, Bootstrap
     Ok(store)
 }
 
-/// Brings the database's schema up to date without serving (`gird migrate`).
+/// Brings the database's schema up to date without serving (`gird migrate`); a database
+/// it creates starts like one `gird serve` creates, with the `default` contact center.
 pub async fn migrate(settings: &Settings) -> Result<(), BootstrapError> {
-    match &settings.database {
-        Database::Sqlite(path) => {
-            let path = path.clone();
-            let (store, _) = tokio::task::spawn_blocking(move || SqliteStore::open(&path))
-                .await
-                .map_err(|e| gird_store::StoreError::Unavailable(e.to_string()))??;
-            store.close().await;
-        }
-        Database::Postgres(url) => {
-            PostgresStore::migrate(url.expose()).await?;
-        }
-    }
+    open_store(settings).await?.close().await;
     Ok(())
 }
