@@ -58,7 +58,44 @@ impl StoredRecording {
     }
 }
 
+/// The most a recording may hold after merges: a client that keeps posting new events
+/// or conflicting values to one id must not grow a row (and every later merge of it)
+/// without end. A fresh POST is bounded by the body limit already.
+pub const MAX_MEDIA_FILES: usize = 10_000;
+pub const MAX_EVENTS: usize = 50_000;
+pub const MAX_MERGE_CONFLICTS: usize = 1_000;
+
 impl Merged {
+    /// Why this merge would make the recording too large, if it would.
+    pub fn exceeded_limit(&self) -> Option<String> {
+        let counts = [
+            (
+                "mediaFiles",
+                self.recording.media_files.len(),
+                MAX_MEDIA_FILES,
+                "media files",
+            ),
+            (
+                "eventHistory",
+                self.recording.events.len(),
+                MAX_EVENTS,
+                "events",
+            ),
+            (
+                "mergeConflicts",
+                self.merge_conflicts.len(),
+                MAX_MERGE_CONFLICTS,
+                "merge conflicts",
+            ),
+        ];
+        counts
+            .into_iter()
+            .find(|(_, count, max, _)| count > max)
+            .map(|(path, _, max, what)| {
+                format!("{path}: the merged recording would hold more than {max} {what}")
+            })
+    }
+
     /// The stored form as JSON text, written straight from the typed record (no copy of
     /// the JSON tree is made on the way).
     pub fn to_stored_json(&self) -> serde_json::Result<String> {
@@ -100,6 +137,30 @@ impl Serialize for RecordingForm<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn sample_with(caller: &str) -> Recording {
+        let mut sample: Value =
+            serde_json::from_str(include_str!("../../../examples/seed-sample.json")).unwrap();
+        sample["callerPhoneNumber"] = Value::String(caller.into());
+        Recording::from_json(sample.as_object().unwrap().clone()).unwrap()
+    }
+
+    #[test]
+    fn merges_stop_at_the_conflict_limit() {
+        let mut stored = None;
+        for n in 0..=MAX_MERGE_CONFLICTS {
+            let merged =
+                StoredRecording::merge(stored.as_ref(), sample_with(&format!("+{n}")), "now")
+                    .unwrap();
+            assert_eq!(merged.exceeded_limit(), None, "after {n} conflicts");
+            let text = merged.to_stored_json().unwrap();
+            stored = Some(serde_json::from_str::<StoredRecording>(&text).unwrap());
+        }
+        let merged =
+            StoredRecording::merge(stored.as_ref(), sample_with("+one more"), "now").unwrap();
+        let limit = merged.exceeded_limit().expect("one conflict too many");
+        assert!(limit.starts_with("mergeConflicts: "), "{limit}");
+    }
 
     #[test]
     fn the_stored_json_reads_back_as_the_same_record() {

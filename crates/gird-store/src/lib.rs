@@ -54,6 +54,8 @@ pub enum InsertOutcome {
     /// The recording is being deleted with its media files; a POST after the deletion
     /// starts a new record.
     BeingDeleted,
+    /// The merge would make the recording larger than gird keeps; nothing was stored.
+    TooLarge(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

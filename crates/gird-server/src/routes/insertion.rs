@@ -36,6 +36,7 @@ pub async fn insert_recording(
         InsertOutcome::ContactCenterMissing => Err(ApiError::NotFound(format!(
             "contact center {contact_center:?} does not exist"
         ))),
+        InsertOutcome::TooLarge(limit) => Err(ApiError::InvalidValue(limit)),
         InsertOutcome::BeingDeleted => Err(ApiError::AlreadyExists(
             "the recording is being deleted with its media files; post again once the deletion is done".into(),
         )),

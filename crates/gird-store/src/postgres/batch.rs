@@ -158,6 +158,7 @@ async fn write_batch(
         let (outcome, span) = match merge {
             Merge::Unchanged => (InsertOutcome::Unchanged, None),
             Merge::BeingDeleted => (InsertOutcome::BeingDeleted, None),
+            Merge::TooLarge(limit) => (InsertOutcome::TooLarge(limit), None),
             Merge::Missing => insert_alone(&tx, contact_center, prepared, &now).await?,
             Merge::Merged(recording) => {
                 match claim_media_ids(&tx, contact_center, &recording).await? {

@@ -190,6 +190,7 @@ pub(super) enum Merge {
     Merged(Recording),
     Unchanged,
     BeingDeleted,
+    TooLarge(String),
     /// No row (removed earlier in the batch or by another instance): insert it anew.
     Missing,
 }
@@ -216,6 +217,9 @@ pub(super) async fn merge_into_existing(
     let merged = StoredRecording::merge(Some(&existing), incoming, now).map_err(corrupt)?;
     if !merged.changed {
         return Ok(Merge::Unchanged);
+    }
+    if let Some(limit) = merged.exceeded_limit() {
+        return Ok(Merge::TooLarge(limit));
     }
     let before = existing.to_recording().map_err(corrupt)?;
     unindex_terms(tx, contact_center, &before).await?;

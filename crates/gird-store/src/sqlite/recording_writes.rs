@@ -34,8 +34,8 @@ pub(super) fn insert_or_merge(
         return Ok((InsertOutcome::BeingDeleted, Some(prepared.recording)));
     } else {
         match merge_into_existing(db, contact_center, prepared.recording, &now)? {
-            Some(merged) => (merged, InsertOutcome::Merged),
-            None => return Ok((InsertOutcome::Unchanged, None)),
+            Ok(merged) => (merged, InsertOutcome::Merged),
+            Err(outcome) => return Ok((outcome, None)),
         }
     };
     if let Some(taken) = claim_media_ids(db, contact_center, &recording)? {
@@ -108,19 +108,23 @@ fn insert_new(
     Ok(inserted == 1)
 }
 
-/// Merges into the stored recording; `None` when the POST brought nothing new.
+/// Merges into the stored recording; `Err` carries the outcome when nothing is written
+/// (the POST brought nothing new, or would make the recording too large).
 fn merge_into_existing(
     db: &Connection,
     contact_center: &str,
     incoming: Recording,
     now: &str,
-) -> Result<Option<Recording>, StoreError> {
+) -> Result<Result<Recording, InsertOutcome>, StoreError> {
     let existing = stored_recording(db, contact_center, &incoming.id)?
         .ok_or_else(|| StoreError::Corrupt(format!("recording {:?} vanished", incoming.id)))?;
     let merged = StoredRecording::merge(Some(&existing), incoming, now)
         .map_err(|violations| StoreError::Corrupt(violations.to_string()))?;
     if !merged.changed {
-        return Ok(None);
+        return Ok(Err(InsertOutcome::Unchanged));
+    }
+    if let Some(limit) = merged.exceeded_limit() {
+        return Ok(Err(InsertOutcome::TooLarge(limit)));
     }
     let before = existing
         .to_recording()
@@ -143,7 +147,7 @@ fn merge_into_existing(
         now,
     )?;
     index_terms(db, contact_center, recording)?;
-    Ok(Some(merged.recording))
+    Ok(Ok(merged.recording))
 }
 
 pub(super) fn stored_recording(
