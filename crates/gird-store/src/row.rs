@@ -3,7 +3,7 @@
 use gird_model::search::{phone_key, reversed};
 use gird_model::{Merged, Recording, StoredRecording};
 
-use crate::StoreError;
+use crate::{LegalHold, StoreError};
 
 /// The indexed columns of a recording row.
 pub(crate) struct Columns<'a> {
@@ -62,4 +62,18 @@ pub(crate) fn serialize(merged: &Merged) -> Result<String, StoreError> {
     merged
         .to_stored_json()
         .map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// How both backends keep the legal-hold state, in the `non_delete` column.
+pub(crate) const NOT_HELD: i16 = 0;
+pub(crate) const HELD: i16 = 1;
+/// A deletion with media files has begun and not finished.
+pub(crate) const DELETING: i16 = 2;
+
+pub(crate) fn legal_hold(state: i16) -> LegalHold {
+    match state {
+        HELD => LegalHold::Held,
+        DELETING => LegalHold::Deleting,
+        _ => LegalHold::None,
+    }
 }

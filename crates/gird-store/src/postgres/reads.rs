@@ -7,9 +7,9 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
 use crate::plan::{Dialect, Paging, Param, Plan};
+use crate::row::legal_hold;
 use crate::{
-    ContactCenter, Direction, FoundRecording, LegalHold, SearchPage, SearchQuery, StorageSettings,
-    StoreError,
+    ContactCenter, Direction, FoundRecording, SearchPage, SearchQuery, StorageSettings, StoreError,
 };
 
 pub(super) async fn contact_centers(
@@ -48,11 +48,7 @@ fn found(row: &Row) -> Result<FoundRecording, StoreError> {
     let id: String = row.get(0);
     let stored = serde_json::from_str(row.get(2))
         .map_err(|e| StoreError::Corrupt(format!("recording {id:?}: {e}")))?;
-    let legal_hold = match row.get::<_, i16>(3) {
-        1 => LegalHold::Held,
-        2 => LegalHold::Deleting,
-        _ => LegalHold::None,
-    };
+    let legal_hold = legal_hold(row.get(3));
     Ok(FoundRecording {
         id,
         start_ms: row.get(1),

@@ -7,12 +7,8 @@ use gird_model::{Recording, StoredRecording};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 
-use crate::row::{serialize, Columns};
+use crate::row::{serialize, Columns, DELETING, HELD, NOT_HELD};
 use crate::{DeletionStart, HoldChange, InsertOutcome, Removal, StorageSettings, StoreError};
-
-const NOT_HELD: i16 = 0;
-const HELD: i16 = 1;
-const DELETING: i16 = 2;
 
 fn corrupt(error: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(error.to_string())

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::recording_writes::legal_hold;
+use crate::row::legal_hold;
 use crate::{ContactCenter, FoundRecording, StorageSettings, StoreError};
 
 pub(super) fn contact_centers(db: &Connection) -> rusqlite::Result<HashMap<String, ContactCenter>> {
@@ -55,7 +55,7 @@ pub(super) struct RawRecording {
     id: String,
     start_ms: i64,
     body: String,
-    hold_state: i64,
+    hold_state: i16,
 }
 
 impl RawRecording {

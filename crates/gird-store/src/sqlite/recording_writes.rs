@@ -3,11 +3,11 @@
 use gird_model::datetime::now_text;
 use gird_model::search::search_terms;
 
-use crate::row::{serialize, Columns, PreparedInsert};
+use crate::row::{serialize, Columns, PreparedInsert, DELETING, HELD, NOT_HELD};
 use gird_model::{Recording, StoredRecording};
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::{DeletionStart, HoldChange, InsertOutcome, LegalHold, StoreError};
+use crate::{DeletionStart, HoldChange, InsertOutcome, StoreError};
 
 /// Answers the outcome and the record itself, so that the caller's thread, not the
 /// single writer, spends the time freeing it.
@@ -206,19 +206,7 @@ fn unindex_terms(
     Ok(())
 }
 
-const NOT_HELD: i64 = 0;
-const HELD: i64 = 1;
-const DELETING: i64 = 2;
-
-pub(super) fn legal_hold(state: i64) -> LegalHold {
-    match state {
-        HELD => LegalHold::Held,
-        DELETING => LegalHold::Deleting,
-        _ => LegalHold::None,
-    }
-}
-
-fn hold_state(db: &Connection, contact_center: &str, id: &str) -> rusqlite::Result<Option<i64>> {
+fn hold_state(db: &Connection, contact_center: &str, id: &str) -> rusqlite::Result<Option<i16>> {
     db.prepare_cached("SELECT non_delete FROM recordings WHERE contact_center_id = ?1 AND id = ?2")?
         .query_row(params![contact_center, id], |row| row.get(0))
         .optional()
@@ -228,7 +216,7 @@ fn set_hold_state(
     db: &Connection,
     contact_center: &str,
     id: &str,
-    state: i64,
+    state: i16,
 ) -> rusqlite::Result<()> {
     db.prepare_cached(
         "UPDATE recordings SET non_delete = ?3 WHERE contact_center_id = ?1 AND id = ?2",
