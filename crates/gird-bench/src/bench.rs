@@ -68,13 +68,18 @@ async fn start_servers(options: &BenchOptions) -> anyhow::Result<Servers> {
     let mut gird_session = gird_session;
     gird_session.log_in().await?;
     gird_session
-        .prepare_contact_center(&options.contact_center)
+        .prepare_contact_center(&options.gird.contact_center)
         .await?;
 
     let mut noop_command = Command::new(std::env::current_exe()?);
     noop_command.args(["noop", "--listen", "127.0.0.1:0"]);
-    let noop =
-        ServerProcess::start("no-op", noop_command, noop::READY_PREFIX, options.verbose).await?;
+    let noop = ServerProcess::start(
+        "no-op",
+        noop_command,
+        noop::READY_PREFIX,
+        options.gird.verbose,
+    )
+    .await?;
     // Same credentials header as gird gets, so both see byte-for-byte equal requests.
     let noop_session = Session::new(
         &noop.base_url,
@@ -93,9 +98,9 @@ async fn start_servers(options: &BenchOptions) -> anyhow::Result<Servers> {
 async fn start_gird(options: &BenchOptions) -> anyhow::Result<(ServerProcess, Session, DataDir)> {
     let data_dir = DataDir::new(options.keep_data.as_deref())?;
     let launch = GirdLaunch {
-        binary: options.gird_bin.as_deref(),
-        extra_args: &options.gird_args,
-        verbose: options.verbose,
+        binary: options.gird.gird_bin.as_deref(),
+        extra_args: &options.gird.gird_args,
+        verbose: options.gird.verbose,
     };
     let (gird, session) = launch::start_gird(&launch, &data_dir).await?;
     Ok((gird, session, data_dir))
@@ -133,7 +138,7 @@ async fn measure(options: &BenchOptions, servers: &mut Servers) -> anyhow::Resul
             authority: session.authority.clone(),
             headers: session.headers.clone(),
             workload: Arc::new(Inserts {
-                path: session.insert_path(&options.contact_center),
+                path: session.insert_path(&options.gird.contact_center),
                 bodies: body.clone(),
             }),
             sequence: Arc::new(AtomicU64::new(0)),
@@ -245,7 +250,7 @@ async fn run_phase(
         );
     };
     let progress: Option<&(dyn Fn(u64, Duration) + Sync)> =
-        (long || options.verbose).then_some(&show_progress);
+        (long || options.gird.verbose).then_some(&show_progress);
     let cpu_before = process.as_ref().and_then(|process| process.cpu_time());
     let result = load::run_phase(target.clone(), options.connections, end, progress)
         .await
@@ -364,7 +369,7 @@ async fn print_summary(
     };
     println!(
         "records inserted into contact center {:?}: {}{warmup_note}{disk}",
-        options.contact_center, gird_totals.ok
+        options.gird.contact_center, gird_totals.ok
     );
     spot_check(options, servers, gird_totals, body).await?;
 
@@ -425,7 +430,7 @@ async fn spot_check(
         let recording_id = body.recording_id(*id);
         if let Err(problem) = servers
             .gird_session
-            .read_recording(&options.contact_center, &recording_id)
+            .read_recording(&options.gird.contact_center, &recording_id)
             .await?
         {
             problems.push(format!("{recording_id}: {problem}"));

@@ -51,6 +51,23 @@ enum Command {
     },
 }
 
+/// What every subcommand needs to start and drive gird.
+#[derive(Args, Debug, Clone)]
+pub struct GirdArgs {
+    /// The gird binary [default: `gird` next to this executable].
+    #[arg(long, env = "GIRD_BENCH_GIRD_BIN")]
+    pub gird_bin: Option<PathBuf>,
+    /// Extra argument for `gird serve` (repeatable), e.g. --gird-arg=--database=postgres://...
+    #[arg(long = "gird-arg", value_name = "ARG", allow_hyphen_values = true)]
+    pub gird_args: Vec<String>,
+    /// Contact center the records go to; created if it does not exist.
+    #[arg(long, default_value = "bench")]
+    pub contact_center: String,
+    /// Show gird's standard error and extra progress.
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
 #[derive(Args, Debug, Clone)]
 pub struct BenchOptions {
     /// Concurrent keep-alive connections, one request at a time on each.
@@ -68,9 +85,6 @@ pub struct BenchOptions {
     /// Warm-up length for each server before the first round (0 to skip).
     #[arg(long, default_value_t = 2.0, value_parser = non_negative_seconds)]
     pub warmup_seconds: f64,
-    /// The gird binary [default: `gird` next to this executable].
-    #[arg(long, env = "GIRD_BENCH_GIRD_BIN")]
-    pub gird_bin: Option<PathBuf>,
     /// Keep gird's data in DIR instead of a temporary folder that is deleted at the end.
     #[arg(long, value_name = "DIR")]
     pub keep_data: Option<PathBuf>,
@@ -83,15 +97,8 @@ pub struct BenchOptions {
     /// Ops password for --target.
     #[arg(long, env = "GIRD_BENCH_PASSWORD", hide_env_values = true)]
     pub password: Option<String>,
-    /// Contact center the records go to; created if it does not exist.
-    #[arg(long, default_value = "bench")]
-    pub contact_center: String,
-    /// Extra argument for `gird serve` (repeatable), e.g. --gird-arg=--database=postgres://...
-    #[arg(long = "gird-arg", value_name = "ARG", allow_hyphen_values = true)]
-    pub gird_args: Vec<String>,
-    /// Show the servers' standard error and extra progress.
-    #[arg(long, short)]
-    pub verbose: bool,
+    #[command(flatten)]
+    pub gird: GirdArgs,
 }
 
 impl BenchOptions {

@@ -8,8 +8,8 @@ mod observe;
 mod raw;
 mod report;
 
+use crate::GirdArgs;
 use std::future::Future;
-use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,18 +64,8 @@ pub struct PostgresOptions {
     /// Rows per INSERT statement of the raw baseline.
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub raw_batch: u32,
-    /// The gird binary [default: `gird` next to this executable].
-    #[arg(long, env = "GIRD_BENCH_GIRD_BIN")]
-    pub gird_bin: Option<PathBuf>,
-    /// Extra argument for `gird serve` (repeatable).
-    #[arg(long = "gird-arg", value_name = "ARG", allow_hyphen_values = true)]
-    pub gird_args: Vec<String>,
-    /// Contact center the records go to.
-    #[arg(long, default_value = "bench")]
-    pub contact_center: String,
-    /// Show gird's logs and a line per phase.
-    #[arg(long, short)]
-    pub verbose: bool,
+    #[command(flatten)]
+    pub gird: GirdArgs,
 }
 
 impl PostgresOptions {
@@ -154,7 +144,7 @@ async fn measure(
     databases: &mut Databases,
     cluster: &mut GirdCluster,
 ) -> anyhow::Result<Outcome> {
-    let gird_bin = server::locate_gird(options.gird_bin.as_deref())?;
+    let gird_bin = server::locate_gird(options.gird.gird_bin.as_deref())?;
     let bodies = Arc::new(BodyTemplate::from_sample(run_tag)?);
     let password = launch::random_token(18)?;
     let monitor = Arc::new(databases::connect(&databases.admin_config()?).await?);
@@ -165,7 +155,7 @@ async fn measure(
         options.raw_connections,
         options.raw_batch,
         bodies.clone(),
-        &options.contact_center,
+        &options.gird.contact_center,
     )
     .await?;
     let mut raw_tally = Tally::new("raw".to_owned());
@@ -184,7 +174,7 @@ async fn measure(
     report::print_header();
     for round in 1..=options.rounds {
         let round_label = round.to_string();
-        if options.verbose {
+        if options.gird.verbose {
             eprintln!("  ... round {round}: raw");
         }
         if let Some(warmup) = options.warmup() {
@@ -205,22 +195,22 @@ async fn measure(
         let raw_rate = result.rate();
 
         for gird in &mut girds {
-            if options.verbose {
+            if options.gird.verbose {
                 eprintln!("  ... round {round}: {}", gird.tally.label);
             }
             let launch_args: Vec<String> = ["--database".to_owned(), gird.database.url.clone()]
                 .into_iter()
-                .chain(options.gird_args.iter().cloned())
+                .chain(options.gird.gird_args.iter().cloned())
                 .collect();
             let how = ClusterLaunch {
                 launch: GirdLaunch {
                     binary: Some(&gird_bin),
                     extra_args: &launch_args,
-                    verbose: options.verbose,
+                    verbose: options.gird.verbose,
                 },
                 password: &password,
                 contact_center: (!gird.contact_center_ready)
-                    .then_some(options.contact_center.as_str()),
+                    .then_some(options.gird.contact_center.as_str()),
             };
             cluster.start(gird.instances, &how).await?;
             gird.contact_center_ready = true;
@@ -270,7 +260,7 @@ async fn gird_phase(
         .first_session()
         .context("no gird instance running")?;
     let workload: Arc<dyn Workload> = Arc::new(Inserts {
-        path: session.insert_path(&options.contact_center),
+        path: session.insert_path(&options.gird.contact_center),
         bodies: bodies.clone(),
     });
     let targets = cluster.targets(&workload, sequence);

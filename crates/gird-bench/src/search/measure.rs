@@ -82,7 +82,7 @@ pub async fn run(
     records: u64,
     gird: &mut ServerProcess,
 ) -> anyhow::Result<Vec<Totals>> {
-    let contact_center = &options.contact_center;
+    let contact_center = &options.gird.contact_center;
     let bench = Bench {
         options,
         session,
@@ -213,7 +213,7 @@ impl Bench<'_> {
         )
         .await
         .with_context(|| label.to_owned())?;
-        if self.options.verbose {
+        if self.options.gird.verbose {
             eprintln!(
                 "  ... {label}: {} ok, {} errors, p50 {} ms in {:.1} s",
                 result.ok,

@@ -9,6 +9,7 @@ mod queries;
 mod report;
 mod workload;
 
+use crate::GirdArgs;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -58,18 +59,8 @@ pub struct SearchOptions {
     /// Populate (and keep, with --keep-data) without measuring.
     #[arg(long)]
     pub populate_only: bool,
-    /// The gird binary [default: `gird` next to this executable].
-    #[arg(long, env = "GIRD_BENCH_GIRD_BIN")]
-    pub gird_bin: Option<PathBuf>,
-    /// Extra argument for `gird serve` (repeatable), e.g. --gird-arg=--database=postgres://...
-    #[arg(long = "gird-arg", value_name = "ARG", allow_hyphen_values = true)]
-    pub gird_args: Vec<String>,
-    /// Contact center the records go to; created if it does not exist.
-    #[arg(long, default_value = "bench")]
-    pub contact_center: String,
-    /// Show gird's standard error and every phase.
-    #[arg(long, short)]
-    pub verbose: bool,
+    #[command(flatten)]
+    pub gird: GirdArgs,
 }
 
 pub fn run(options: SearchOptions) -> anyhow::Result<Outcome> {
@@ -88,9 +79,9 @@ async fn run_with_gird(options: SearchOptions) -> anyhow::Result<Outcome> {
     let marker = Marker::read(&data_dir.path())?;
     let plan = Plan::decide(&options, marker.as_ref(), &data_dir.path())?;
     let launch = GirdLaunch {
-        binary: options.gird_bin.as_deref(),
-        extra_args: &options.gird_args,
-        verbose: options.verbose,
+        binary: options.gird.gird_bin.as_deref(),
+        extra_args: &options.gird.gird_args,
+        verbose: options.gird.verbose,
     };
     let (mut gird, session) = launch::start_gird(&launch, &data_dir).await?;
     // Ctrl-C ends the run early but still stops gird cleanly, which a kept folder needs.
@@ -112,7 +103,7 @@ async fn populate_and_measure(
 ) -> anyhow::Result<Outcome> {
     session.log_in().await?;
     session
-        .prepare_contact_center(&options.contact_center)
+        .prepare_contact_center(&options.gird.contact_center)
         .await?;
     let dataset = Arc::new(Dataset::new(plan.seed));
     println!(
@@ -149,7 +140,7 @@ async fn populate_and_measure(
             Marker {
                 seed: plan.seed,
                 records: plan.wanted,
-                contact_center: options.contact_center.clone(),
+                contact_center: options.gird.contact_center.clone(),
             }
             .write(&data_dir.path())?;
         }
@@ -191,7 +182,7 @@ async fn populate_and_measure(
 async fn preflight(session: &Session, options: &SearchOptions) -> anyhow::Result<()> {
     let path = format!(
         "/api/v2/ops/contact-centers/{}/recordings?limit=1",
-        options.contact_center
+        options.gird.contact_center
     );
     let answer = session.call(Method::GET, &path, None).await?;
     if answer.status != StatusCode::OK {

@@ -90,12 +90,12 @@ impl Plan {
         folder: &Path,
     ) -> anyhow::Result<Self> {
         if let Some(marker) = marker {
-            if marker.contact_center != options.contact_center {
+            if marker.contact_center != options.gird.contact_center {
                 bail!(
                     "{} holds contact center {:?}, not {:?}",
                     folder.display(),
                     marker.contact_center,
-                    options.contact_center
+                    options.gird.contact_center
                 );
             }
         }
@@ -142,7 +142,7 @@ pub async fn insert_missing(
         authority: session.authority.clone(),
         headers: session.headers.clone(),
         workload: Arc::new(Inserts {
-            path: session.insert_path(&options.contact_center),
+            path: session.insert_path(&options.gird.contact_center),
             bodies: dataset,
         }),
         // The sequence is the record index, so the run continues where the last stopped.
