@@ -44,6 +44,11 @@ pub fn format_millis(millis: Millis) -> String {
 }
 
 /// The current instant, formatted like [`format_millis`].
+/// The current instant in milliseconds since the Unix epoch.
+pub fn now_millis() -> Millis {
+    Timestamp::now().as_millisecond()
+}
+
 pub fn now_text() -> String {
     format!("{:.3}", Timestamp::now())
 }

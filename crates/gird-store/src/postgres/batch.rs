@@ -11,9 +11,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use deadpool_postgres::{Pool, Transaction};
-use gird_model::datetime::now_text;
+use gird_model::datetime::{now_millis, now_text};
 use gird_model::search::search_terms;
-use tokio::sync::{mpsc, oneshot, Mutex};
+use tokio::sync::{mpsc, oneshot, Mutex, Notify};
 
 use super::writes::{claim_media_ids, media_owner, merge_into_existing, raise_max_duration, Merge};
 use crate::row::{Columns, PreparedInsert};
@@ -38,11 +38,16 @@ pub(super) struct Batcher {
 }
 
 impl Batcher {
-    pub(super) fn start(pool: Pool) -> Batcher {
+    /// `deliveries_queued` is notified after a batch that queued SpeechMiner deliveries.
+    pub(super) fn start(pool: Pool, deliveries_queued: Arc<Notify>) -> Batcher {
         let (sender, receiver) = mpsc::channel(QUEUE_DEPTH);
         let receiver = Arc::new(Mutex::new(receiver));
         for _ in 0..WORKERS {
-            tokio::spawn(work(pool.clone(), Arc::clone(&receiver)));
+            tokio::spawn(work(
+                pool.clone(),
+                Arc::clone(&receiver),
+                Arc::clone(&deliveries_queued),
+            ));
         }
         Batcher { sender }
     }
@@ -64,7 +69,11 @@ impl Batcher {
     }
 }
 
-async fn work(pool: Pool, receiver: Arc<Mutex<mpsc::Receiver<Job>>>) {
+async fn work(
+    pool: Pool,
+    receiver: Arc<Mutex<mpsc::Receiver<Job>>>,
+    deliveries_queued: Arc<Notify>,
+) {
     loop {
         let jobs = {
             let mut receiver = receiver.lock().await;
@@ -84,32 +93,38 @@ async fn work(pool: Pool, receiver: Arc<Mutex<mpsc::Receiver<Job>>>) {
             .into_iter()
             .map(|job| ((job.contact_center, job.prepared), job.reply))
             .unzip();
-        for (reply, outcome) in replies
-            .into_iter()
-            .zip(write_or_split(&pool, &inserts).await)
-        {
+        let (outcomes, queued) = write_or_split(&pool, &inserts).await;
+        if queued {
+            deliveries_queued.notify_one();
+        }
+        for (reply, outcome) in replies.into_iter().zip(outcomes) {
             let _ = reply.send(outcome);
         }
     }
 }
 
 /// Writes the batch; if it fails, writes each insert alone, so that one record the
-/// database refuses (or a lost race) answers only its own caller with the error.
+/// database refuses (or a lost race) answers only its own caller with the error. The
+/// flag tells whether a SpeechMiner delivery was queued.
 async fn write_or_split(
     pool: &Pool,
     inserts: &[(String, PreparedInsert)],
-) -> Vec<Result<InsertOutcome, StoreError>> {
+) -> (Vec<Result<InsertOutcome, StoreError>>, bool) {
     match write_batch(pool, inserts).await {
-        Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
-        Err(error) if inserts.len() == 1 => vec![Err(error)],
+        Ok((outcomes, queued)) => (outcomes.into_iter().map(Ok).collect(), queued),
+        Err(error) if inserts.len() == 1 => (vec![Err(error)], false),
         Err(error) => {
             tracing::warn!(%error, batch = inserts.len(), "a PostgreSQL batch failed; writing its inserts one by one");
             let mut outcomes = Vec::with_capacity(inserts.len());
+            let mut any_queued = false;
             for insert in inserts {
                 let single = write_batch(pool, std::slice::from_ref(insert)).await;
-                outcomes.push(single.map(|mut outcome| outcome.remove(0)));
+                outcomes.push(single.map(|(mut outcome, queued)| {
+                    any_queued |= queued;
+                    outcome.remove(0)
+                }));
             }
-            outcomes
+            (outcomes, any_queued)
         }
     }
 }
@@ -117,7 +132,7 @@ async fn write_or_split(
 async fn write_batch(
     pool: &Pool,
     inserts: &[(String, PreparedInsert)],
-) -> Result<Vec<InsertOutcome>, StoreError> {
+) -> Result<(Vec<InsertOutcome>, bool), StoreError> {
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
     let now = now_text();
@@ -179,11 +194,36 @@ async fn write_batch(
     for (contact_center, (start, stop)) in merged_spans {
         raise_max_duration(&tx, contact_center, stop - start).await?;
     }
+    let queued = queue_deliveries(&tx, inserts, &outcomes).await?;
     tx.commit().await?;
-    Ok(outcomes
+    let outcomes = outcomes
         .into_iter()
         .map(|outcome| outcome.unwrap_or(InsertOutcome::Unchanged))
-        .collect())
+        .collect();
+    Ok((outcomes, queued))
+}
+
+/// Queues one SpeechMiner delivery per recording the batch created or changed (once,
+/// with its final state, when the batch changed it twice).
+async fn queue_deliveries(
+    tx: &Transaction<'_>,
+    inserts: &[(String, PreparedInsert)],
+    outcomes: &[Option<InsertOutcome>],
+) -> Result<bool, StoreError> {
+    let mut seen = HashSet::new();
+    let changed: Vec<(&str, &str)> = inserts
+        .iter()
+        .zip(outcomes)
+        .filter(|(_, outcome)| {
+            matches!(
+                outcome,
+                Some(InsertOutcome::Created | InsertOutcome::Merged)
+            )
+        })
+        .map(|((cc, prepared), _)| (cc.as_str(), prepared.recording.id.as_str()))
+        .filter(|key| seen.insert(*key))
+        .collect();
+    Ok(super::outbox::queue_many(tx, &changed, now_millis()).await? > 0)
 }
 
 /// Inserts a recording whose row vanished between the batch's insert and its merge (an

@@ -66,6 +66,29 @@ const MIGRATIONS: &[&str] = &["
         recording_id TEXT NOT NULL,
         PRIMARY KEY (contact_center_id, media_id)
     );
+", "
+    CREATE TABLE speechminer_receivers (
+        contact_center_id TEXT PRIMARY KEY REFERENCES contact_centers (id),
+        url TEXT NOT NULL,
+        username TEXT,
+        sealed_password TEXT,
+        enabled BOOLEAN NOT NULL
+    );
+    CREATE TABLE outbox (
+        id BIGSERIAL PRIMARY KEY,
+        contact_center_id TEXT NOT NULL,
+        recording_id TEXT COLLATE \"C\" NOT NULL,
+        body TEXT,
+        state SMALLINT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        due_ms BIGINT NOT NULL,
+        queued_ms BIGINT NOT NULL,
+        updated_ms BIGINT NOT NULL,
+        last_error TEXT
+    );
+    CREATE INDEX outbox_pending ON outbox (due_ms) WHERE state < 2;
+    CREATE INDEX outbox_by_recording ON outbox (contact_center_id, recording_id, id);
+    CREATE INDEX outbox_by_state ON outbox (contact_center_id, state, queued_ms);
 "];
 
 /// Brings the schema up to date; answers true when the database was new.

@@ -6,6 +6,7 @@
 
 mod batch;
 mod migrations;
+mod outbox;
 mod reads;
 mod writes;
 
@@ -20,7 +21,8 @@ use tokio_postgres::NoTls;
 
 use crate::row::PreparedInsert;
 use crate::{
-    ContactCenter, DeletionStart, FoundRecording, HoldChange, InsertOutcome, Removal, SearchPage,
+    AttemptResult, ContactCenter, Delivery, DeliveryRecord, DeletionStart, FoundRecording,
+    HoldChange, InsertOutcome, OutboxStatus, ReceiverSettings, Removal, Repost, SearchPage,
     SearchQuery, StorageSettings, Store, StoreError,
 };
 
@@ -36,6 +38,7 @@ pub struct PostgresStore {
     batcher: batch::Batcher,
     /// All contact centers, and when they were read.
     contact_centers: Mutex<Option<(Instant, ContactCenters)>>,
+    deliveries_queued: Arc<tokio::sync::Notify>,
 }
 
 impl From<tokio_postgres::Error> for StoreError {
@@ -95,10 +98,12 @@ impl PostgresStore {
         let mut client = pool.get().await?;
         let created = migrations::run(&mut client).await?;
         drop(client);
+        let deliveries_queued = Arc::<tokio::sync::Notify>::default();
         let store = PostgresStore {
-            batcher: batch::Batcher::start(pool.clone()),
+            batcher: batch::Batcher::start(pool.clone(), Arc::clone(&deliveries_queued)),
             pool,
             contact_centers: Mutex::new(None),
+            deliveries_queued,
         };
         Ok((store, created))
     }
@@ -267,6 +272,102 @@ impl Store for PostgresStore {
     async fn delete_storage(&self, contact_center: &str) -> Result<Removal, StoreError> {
         let client = self.pool.get().await?;
         writes::delete_storage(&client, contact_center).await
+    }
+
+    async fn put_receiver(
+        &self,
+        contact_center: &str,
+        settings: ReceiverSettings,
+    ) -> Result<bool, StoreError> {
+        let client = self.pool.get().await?;
+        outbox::put_receiver(&client, contact_center, &settings).await
+    }
+
+    async fn receiver(
+        &self,
+        contact_center: &str,
+    ) -> Result<Option<ReceiverSettings>, StoreError> {
+        let client = self.pool.get().await?;
+        outbox::receiver(&client, contact_center).await
+    }
+
+    async fn delete_receiver(&self, contact_center: &str) -> Result<Removal, StoreError> {
+        let client = self.pool.get().await?;
+        outbox::delete_receiver(&client, contact_center).await
+    }
+
+    async fn deliveries_due(&self, now_ms: i64) -> Result<bool, StoreError> {
+        let client = self.pool.get().await?;
+        outbox::deliveries_due(&client, now_ms).await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now_ms: i64,
+        lease_until_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let client = self.pool.get().await?;
+        outbox::claim(&client, now_ms, lease_until_ms, limit).await
+    }
+
+    async fn finish_delivery(
+        &self,
+        id: i64,
+        result: AttemptResult,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let client = self.pool.get().await?;
+        outbox::finish(&client, id, &result, now_ms).await
+    }
+
+    async fn release_deliveries(&self, _now_ms: i64) -> Result<(), StoreError> {
+        // Other instances may be delivering: their leases, not this start, end claims.
+        Ok(())
+    }
+
+    async fn repost(
+        &self,
+        contact_center: &str,
+        what: Repost,
+        now_ms: i64,
+    ) -> Result<u64, StoreError> {
+        let client = self.pool.get().await?;
+        let queued = outbox::repost(&client, contact_center, &what, now_ms).await?;
+        if queued > 0 {
+            self.deliveries_queued.notify_one();
+        }
+        Ok(queued)
+    }
+
+    async fn outbox_status(
+        &self,
+        contact_center: Option<&str>,
+    ) -> Result<OutboxStatus, StoreError> {
+        let client = self.pool.get().await?;
+        outbox::status(&client, contact_center).await
+    }
+
+    async fn latest_delivery(
+        &self,
+        contact_center: &str,
+        id: &str,
+    ) -> Result<Option<DeliveryRecord>, StoreError> {
+        let client = self.pool.get().await?;
+        outbox::latest(&client, contact_center, id).await
+    }
+
+    async fn dead_letters(
+        &self,
+        contact_center: &str,
+        limit: usize,
+    ) -> Result<Vec<DeliveryRecord>, StoreError> {
+        let client = self.pool.get().await?;
+        outbox::dead_letters(&client, contact_center, limit).await
+    }
+
+    fn deliveries_queued(&self) -> Arc<tokio::sync::Notify> {
+        Arc::clone(&self.deliveries_queued)
     }
 
     async fn close(&self) {

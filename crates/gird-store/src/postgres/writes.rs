@@ -75,6 +75,7 @@ pub(super) async fn delete_contact_center(
         )
         .await?;
     }
+    super::outbox::forget_contact_center(&tx, id).await?;
     tx.execute("DELETE FROM contact_centers WHERE id = $1", &[&id])
         .await?;
     tx.commit().await?;
@@ -464,6 +465,7 @@ pub(super) async fn finish_deletion(
         &[&contact_center, &id, &DELETING],
     )
     .await?;
+    super::outbox::forget_recording(tx, contact_center, id).await?;
     Ok(true)
 }
 

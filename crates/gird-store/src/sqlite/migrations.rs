@@ -63,6 +63,32 @@ const MIGRATIONS: &[&str] = &["
         recording_id TEXT NOT NULL,
         PRIMARY KEY (contact_center_id, media_id)
     ) WITHOUT ROWID;
+", "
+    -- SpeechMiner forwarding: a receiver per contact center, and the outbox of deliveries.
+    CREATE TABLE speechminer_receivers (
+        contact_center_id TEXT PRIMARY KEY REFERENCES contact_centers (id),
+        url TEXT NOT NULL,
+        username TEXT,
+        sealed_password TEXT,
+        enabled INTEGER NOT NULL
+    );
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        contact_center_id TEXT NOT NULL,
+        recording_id TEXT NOT NULL,
+        -- The record after the change; dropped once delivered.
+        body TEXT,
+        state INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        -- When a queued delivery is due, or when an in-flight one's lease ends.
+        due_ms INTEGER NOT NULL,
+        queued_ms INTEGER NOT NULL,
+        updated_ms INTEGER NOT NULL,
+        last_error TEXT
+    );
+    CREATE INDEX outbox_pending ON outbox (due_ms) WHERE state < 2;
+    CREATE INDEX outbox_by_recording ON outbox (contact_center_id, recording_id, id);
+    CREATE INDEX outbox_by_state ON outbox (contact_center_id, state, queued_ms);
 "];
 
 /// Brings the schema up to date; answers true when the database was new.

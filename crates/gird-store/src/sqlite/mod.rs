@@ -9,6 +9,7 @@
 mod cc_writes;
 mod checkpoint;
 mod migrations;
+mod outbox;
 mod reads;
 mod recording_writes;
 mod search;
@@ -24,7 +25,8 @@ use gird_model::Recording;
 use rusqlite::{Connection, OpenFlags};
 
 use crate::{
-    ContactCenter, DeletionStart, FoundRecording, HoldChange, InsertOutcome, Removal, SearchPage,
+    AttemptResult, ContactCenter, Delivery, DeliveryRecord, DeletionStart, FoundRecording,
+    HoldChange, InsertOutcome, OutboxStatus, ReceiverSettings, Removal, Repost, SearchPage,
     SearchQuery, StorageSettings, Store, StoreError,
 };
 use writer::Writer;
@@ -41,6 +43,7 @@ pub struct SqliteStore {
     /// Reads run on blocking threads; this bounds how many at once (and so the threads and
     /// connections that slow searches can pile up).
     reads_in_flight: tokio::sync::Semaphore,
+    deliveries_queued: Arc<tokio::sync::Notify>,
 }
 
 const MAX_READS_IN_FLIGHT: usize = 8;
@@ -93,6 +96,7 @@ impl SqliteStore {
             checkpointer: Mutex::new(checkpoint::Checkpointer::start(path)?),
             contact_centers: ContactCenterCache::default(),
             reads_in_flight: tokio::sync::Semaphore::new(MAX_READS_IN_FLIGHT),
+            deliveries_queued: Arc::default(),
         };
         Ok((store, created))
     }
@@ -243,11 +247,14 @@ impl Store for SqliteStore {
     ) -> Result<InsertOutcome, StoreError> {
         let contact_center = contact_center.to_owned();
         let prepared = crate::row::PreparedInsert::new(recording)?;
-        let (outcome, _freed_here) = self
+        let written = self
             .writer
             .run(move |tx| recording_writes::insert_or_merge(tx, &contact_center, prepared))
             .await?;
-        Ok(outcome)
+        if written.queued {
+            self.deliveries_queued.notify_one();
+        }
+        Ok(written.outcome)
     }
 
     async fn recording(
@@ -340,6 +347,116 @@ impl Store for SqliteStore {
         self.writer
             .run(move |tx| cc_writes::delete_storage(tx, &contact_center))
             .await
+    }
+
+    async fn put_receiver(
+        &self,
+        contact_center: &str,
+        settings: ReceiverSettings,
+    ) -> Result<bool, StoreError> {
+        let contact_center = contact_center.to_owned();
+        self.writer
+            .run(move |tx| outbox::put_receiver(tx, &contact_center, &settings))
+            .await
+    }
+
+    async fn receiver(
+        &self,
+        contact_center: &str,
+    ) -> Result<Option<ReceiverSettings>, StoreError> {
+        let contact_center = contact_center.to_owned();
+        self.read(move |db| outbox::receiver(db, &contact_center))
+            .await
+    }
+
+    async fn delete_receiver(&self, contact_center: &str) -> Result<Removal, StoreError> {
+        let contact_center = contact_center.to_owned();
+        self.writer
+            .run(move |tx| outbox::delete_receiver(tx, &contact_center))
+            .await
+    }
+
+    async fn deliveries_due(&self, now_ms: i64) -> Result<bool, StoreError> {
+        self.read(move |db| outbox::deliveries_due(db, now_ms))
+            .await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now_ms: i64,
+        lease_until_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        self.writer
+            .run(move |tx| Ok(outbox::claim(tx, now_ms, lease_until_ms, limit)?))
+            .await
+    }
+
+    async fn finish_delivery(
+        &self,
+        id: i64,
+        result: AttemptResult,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.writer
+            .run(move |tx| Ok(outbox::finish(tx, id, &result, now_ms)?))
+            .await
+    }
+
+    async fn release_deliveries(&self, now_ms: i64) -> Result<(), StoreError> {
+        self.writer
+            .run(move |tx| Ok(outbox::release(tx, now_ms)?))
+            .await
+    }
+
+    async fn repost(
+        &self,
+        contact_center: &str,
+        what: Repost,
+        now_ms: i64,
+    ) -> Result<u64, StoreError> {
+        let contact_center = contact_center.to_owned();
+        let queued = self
+            .writer
+            .run(move |tx| Ok(outbox::repost(tx, &contact_center, &what, now_ms)?))
+            .await?;
+        if queued > 0 {
+            self.deliveries_queued.notify_one();
+        }
+        Ok(queued)
+    }
+
+    async fn outbox_status(
+        &self,
+        contact_center: Option<&str>,
+    ) -> Result<OutboxStatus, StoreError> {
+        let contact_center = contact_center.map(str::to_owned);
+        self.read(move |db| outbox::status(db, contact_center.as_deref()))
+            .await
+    }
+
+    async fn latest_delivery(
+        &self,
+        contact_center: &str,
+        id: &str,
+    ) -> Result<Option<DeliveryRecord>, StoreError> {
+        let (contact_center, id) = (contact_center.to_owned(), id.to_owned());
+        self.read(move |db| outbox::latest(db, &contact_center, &id))
+            .await
+    }
+
+    async fn dead_letters(
+        &self,
+        contact_center: &str,
+        limit: usize,
+    ) -> Result<Vec<DeliveryRecord>, StoreError> {
+        let contact_center = contact_center.to_owned();
+        self.read(move |db| outbox::dead_letters(db, &contact_center, limit))
+            .await
+    }
+
+    fn deliveries_queued(&self) -> Arc<tokio::sync::Notify> {
+        Arc::clone(&self.deliveries_queued)
     }
 
     async fn close(&self) {

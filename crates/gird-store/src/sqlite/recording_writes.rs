@@ -1,26 +1,41 @@
 //! Writes of recordings: insert or merge with their search index, delete, legal hold.
 
-use gird_model::datetime::now_text;
+use gird_model::datetime::{now_millis, now_text};
 use gird_model::search::search_terms;
 
 use crate::row::{serialize, Columns, PreparedInsert, DELETING, HELD, NOT_HELD};
 use gird_model::{Recording, StoredRecording};
 use rusqlite::{params, Connection, OptionalExtension};
 
+use super::outbox;
 use crate::{DeletionStart, HoldChange, InsertOutcome, StoreError};
 
-/// Answers the outcome and the record itself, so that the caller's thread, not the
-/// single writer, spends the time freeing it.
+/// What an insert did, whether it queued a SpeechMiner delivery, and the record itself,
+/// so that the caller's thread, not the single writer, spends the time freeing it.
+pub(super) struct Written {
+    pub(super) outcome: InsertOutcome,
+    pub(super) queued: bool,
+    pub(super) _record: Option<Recording>,
+}
+
+fn unwritten(outcome: InsertOutcome, record: Option<Recording>) -> Written {
+    Written {
+        outcome,
+        queued: false,
+        _record: record,
+    }
+}
+
 pub(super) fn insert_or_merge(
     db: &Connection,
     contact_center: &str,
     prepared: PreparedInsert,
-) -> Result<(InsertOutcome, Option<Recording>), StoreError> {
+) -> Result<Written, StoreError> {
     let now = now_text();
     // The common case, a new recording, costs one insert and no look-up first.
     let inserted = match insert_new(db, contact_center, &prepared, &now) {
         Err(error) if is_foreign_key_violation(&error) => {
-            return Ok((
+            return Ok(unwritten(
                 InsertOutcome::ContactCenterMissing,
                 Some(prepared.recording),
             ))
@@ -31,18 +46,26 @@ pub(super) fn insert_or_merge(
         (prepared.recording, InsertOutcome::Created)
     } else if hold_state(db, contact_center, &prepared.recording.id)? == Some(DELETING) {
         // Merging now would be lost with the row the deletion is about to remove.
-        return Ok((InsertOutcome::BeingDeleted, Some(prepared.recording)));
+        return Ok(unwritten(
+            InsertOutcome::BeingDeleted,
+            Some(prepared.recording),
+        ));
     } else {
         match merge_into_existing(db, contact_center, prepared.recording, &now)? {
             Ok(merged) => (merged, InsertOutcome::Merged),
-            Err(outcome) => return Ok((outcome, None)),
+            Err(outcome) => return Ok(unwritten(outcome, None)),
         }
     };
     if let Some(taken) = claim_media_ids(db, contact_center, &recording)? {
         db.prepare_cached("ROLLBACK TO job")?.execute([])?;
-        return Ok((taken, Some(recording)));
+        return Ok(unwritten(taken, Some(recording)));
     }
-    Ok((outcome, Some(recording)))
+    let queued = outbox::queue(db, contact_center, &recording.id, now_millis())?;
+    Ok(Written {
+        outcome,
+        queued,
+        _record: Some(recording),
+    })
 }
 
 fn is_foreign_key_violation(error: &rusqlite::Error) -> bool {
@@ -276,6 +299,7 @@ pub(super) fn finish_deletion(
         "DELETE FROM recordings WHERE contact_center_id = ?1 AND id = ?2 AND non_delete = ?3",
     )?
     .execute(params![contact_center, id, DELETING])?;
+    outbox::forget_recording(db, contact_center, id)?;
     Ok(true)
 }
 

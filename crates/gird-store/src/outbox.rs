@@ -1,0 +1,130 @@
+//! The SpeechMiner outbox: deliveries queued in the same transaction as the change they
+//! announce, claimed by a worker with a lease, and kept after their last failure.
+//!
+//! A delivery carries the record as it was after its change (a snapshot), so the
+//! receiver sees every change once, in order: a recording's later delivery is not
+//! claimed while an earlier one is queued or in flight.
+
+/// Where a contact center's records are forwarded, and whether they are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiverSettings {
+    pub url: String,
+    pub username: Option<String>,
+    /// Sealed by the server; the store never sees the password in clear.
+    pub sealed_password: Option<String>,
+    pub enabled: bool,
+}
+
+/// How both backends keep a delivery's state, in the `state` column.
+pub(crate) const QUEUED: i16 = 0;
+pub(crate) const IN_FLIGHT: i16 = 1;
+pub(crate) const DELIVERED: i16 = 2;
+pub(crate) const DEAD: i16 = 3;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryState {
+    Queued,
+    InFlight,
+    Delivered,
+    /// Failed `maxAttempts` times; kept with its last error until reposted.
+    Dead,
+}
+
+impl DeliveryState {
+    pub(crate) fn from_column(state: i16) -> DeliveryState {
+        match state {
+            QUEUED => DeliveryState::Queued,
+            IN_FLIGHT => DeliveryState::InFlight,
+            DELIVERED => DeliveryState::Delivered,
+            _ => DeliveryState::Dead,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            DeliveryState::Queued => "queued",
+            DeliveryState::InFlight => "inFlight",
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Dead => "failed",
+        }
+    }
+}
+
+/// A claimed delivery: post `body` to the contact center's receiver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub id: i64,
+    pub contact_center: String,
+    pub recording_id: String,
+    /// The record as it was after the change, in the shape clients post.
+    pub body: String,
+    /// 1 for the first attempt.
+    pub attempt: u32,
+}
+
+/// What became of one attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttemptResult {
+    Delivered,
+    /// Try again at `at_ms` (milliseconds since the epoch).
+    Retry { at_ms: i64, error: String },
+    /// Give up: kept as a dead letter.
+    Dead { error: String },
+}
+
+/// What to queue again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Repost {
+    /// The recording as it is now.
+    Recording(String),
+    /// Every recording starting in `[from_ms, to_ms)`, as it is now.
+    StartedBetween { from_ms: i64, to_ms: i64 },
+    /// Every dead letter, with its attempts counted from zero again.
+    DeadLetters,
+}
+
+/// Counts of the queue, for one contact center or all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OutboxStatus {
+    pub queued: u64,
+    /// Queued after at least one failed attempt.
+    pub retrying: u64,
+    pub in_flight: u64,
+    pub failed: u64,
+    pub delivered: u64,
+    /// When the oldest delivery not yet made was queued (milliseconds since the epoch).
+    pub oldest_pending_ms: Option<i64>,
+}
+
+impl OutboxStatus {
+    /// Adds one row of a `GROUP BY state` count.
+    pub(crate) fn add(&mut self, state: i16, count: u64, retried: u64, oldest_queued_ms: i64) {
+        match DeliveryState::from_column(state) {
+            DeliveryState::Queued => {
+                self.queued = count;
+                self.retrying = retried;
+            }
+            DeliveryState::InFlight => self.in_flight = count,
+            DeliveryState::Delivered => self.delivered = count,
+            DeliveryState::Dead => self.failed = count,
+        }
+        if matches!(state, QUEUED | IN_FLIGHT) {
+            self.oldest_pending_ms = Some(
+                self.oldest_pending_ms
+                    .map_or(oldest_queued_ms, |known| known.min(oldest_queued_ms)),
+            );
+        }
+    }
+}
+
+/// The latest delivery of one recording, or a dead letter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryRecord {
+    pub id: i64,
+    pub recording_id: String,
+    pub state: DeliveryState,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub queued_ms: i64,
+    pub updated_ms: i64,
+}

@@ -1,0 +1,341 @@
+//! The SpeechMiner outbox on PostgreSQL (see [`crate::outbox`]). Instances share the
+//! queue: a claim skips deliveries another instance has locked (`SKIP LOCKED`).
+
+use deadpool_postgres::{Client, Transaction};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::Row;
+
+use crate::outbox::{
+    AttemptResult, Delivery, DeliveryRecord, DeliveryState, OutboxStatus, ReceiverSettings,
+    Repost, DEAD, DELIVERED, IN_FLIGHT, QUEUED,
+};
+use crate::{Removal, StoreError};
+
+/// The snapshot a delivery carries: the recording in the shape clients post (`json`, not
+/// `jsonb`, keeps the stored text and its key order).
+const QUEUE_FROM_RECORDINGS: &str =
+    "INSERT INTO outbox (contact_center_id, recording_id, body, state, attempts, due_ms,
+         queued_ms, updated_ms)
+     SELECT r.contact_center_id, r.id, (r.body::json -> 'recording')::text, 0, 0, $2, $2, $2
+     FROM recordings r JOIN speechminer_receivers s
+         ON s.contact_center_id = r.contact_center_id AND s.enabled
+     WHERE r.contact_center_id = $1";
+
+/// Queues a delivery of each recording as it is now, where its contact center forwards;
+/// answers how many were queued.
+pub(super) async fn queue_many(
+    tx: &Transaction<'_>,
+    recordings: &[(&str, &str)],
+    now_ms: i64,
+) -> Result<u64, StoreError> {
+    if recordings.is_empty() {
+        return Ok(0);
+    }
+    let (contact_centers, ids): (Vec<&str>, Vec<&str>) = recordings.iter().copied().unzip();
+    let statement = tx
+        .prepare_cached(
+            "INSERT INTO outbox (contact_center_id, recording_id, body, state, attempts, due_ms,
+                 queued_ms, updated_ms)
+             SELECT r.contact_center_id, r.id, (r.body::json -> 'recording')::text, 0, 0,
+                 $3, $3, $3
+             FROM UNNEST($1::text[], $2::text[]) WITH ORDINALITY AS u (cc, id, n)
+             JOIN recordings r ON r.contact_center_id = u.cc AND r.id = u.id
+             JOIN speechminer_receivers s
+                 ON s.contact_center_id = r.contact_center_id AND s.enabled
+             ORDER BY u.n",
+        )
+        .await?;
+    Ok(tx
+        .execute(&statement, &[&contact_centers, &ids, &now_ms])
+        .await?)
+}
+
+pub(super) async fn forget_recording(
+    tx: &Transaction<'_>,
+    contact_center: &str,
+    id: &str,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "DELETE FROM outbox WHERE contact_center_id = $1 AND recording_id = $2",
+        &[&contact_center, &id],
+    )
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn forget_contact_center(
+    tx: &Transaction<'_>,
+    id: &str,
+) -> Result<(), StoreError> {
+    tx.execute("DELETE FROM outbox WHERE contact_center_id = $1", &[&id])
+        .await?;
+    tx.execute(
+        "DELETE FROM speechminer_receivers WHERE contact_center_id = $1",
+        &[&id],
+    )
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn put_receiver(
+    client: &Client,
+    id: &str,
+    settings: &ReceiverSettings,
+) -> Result<bool, StoreError> {
+    let result = client
+        .execute(
+            "INSERT INTO speechminer_receivers (contact_center_id, url, username, sealed_password, enabled)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (contact_center_id) DO UPDATE SET url = excluded.url,
+                 username = excluded.username, sealed_password = excluded.sealed_password,
+                 enabled = excluded.enabled",
+            &[&id, &settings.url, &settings.username, &settings.sealed_password, &settings.enabled],
+        )
+        .await;
+    match result {
+        Err(error) if error.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) => Ok(false),
+        other => Ok(other? == 1),
+    }
+}
+
+pub(super) async fn receiver(
+    client: &Client,
+    id: &str,
+) -> Result<Option<ReceiverSettings>, StoreError> {
+    let row = client
+        .query_opt(
+            "SELECT url, username, sealed_password, enabled FROM speechminer_receivers
+             WHERE contact_center_id = $1",
+            &[&id],
+        )
+        .await?;
+    Ok(row.map(|row| ReceiverSettings {
+        url: row.get(0),
+        username: row.get(1),
+        sealed_password: row.get(2),
+        enabled: row.get(3),
+    }))
+}
+
+pub(super) async fn delete_receiver(client: &Client, id: &str) -> Result<Removal, StoreError> {
+    let removed = client
+        .execute(
+            "DELETE FROM speechminer_receivers WHERE contact_center_id = $1",
+            &[&id],
+        )
+        .await?;
+    Ok(if removed == 1 {
+        Removal::Removed
+    } else {
+        Removal::NotFound
+    })
+}
+
+/// The deliveries that may be claimed now: due, of a contact center that forwards, and
+/// with no earlier delivery of the same recording still pending.
+const CLAIMABLE: &str = "
+    SELECT o.id FROM outbox o JOIN speechminer_receivers s
+        ON s.contact_center_id = o.contact_center_id AND s.enabled
+    WHERE o.state < 2 AND o.due_ms <= $1
+      AND NOT EXISTS (SELECT 1 FROM outbox p
+                      WHERE p.contact_center_id = o.contact_center_id
+                        AND p.recording_id = o.recording_id AND p.id < o.id AND p.state < 2)";
+
+pub(super) async fn deliveries_due(client: &Client, now_ms: i64) -> Result<bool, StoreError> {
+    let statement = client
+        .prepare_cached(&format!("SELECT EXISTS ({CLAIMABLE})"))
+        .await?;
+    Ok(client.query_one(&statement, &[&now_ms]).await?.get(0))
+}
+
+pub(super) async fn claim(
+    client: &Client,
+    now_ms: i64,
+    lease_until_ms: i64,
+    limit: usize,
+) -> Result<Vec<Delivery>, StoreError> {
+    let statement = client
+        .prepare_cached(&format!(
+            "UPDATE outbox SET state = {IN_FLIGHT}, attempts = attempts + 1, due_ms = $2,
+                 updated_ms = $1
+             WHERE id IN ({CLAIMABLE} ORDER BY o.id LIMIT $3 FOR UPDATE OF o SKIP LOCKED)
+             RETURNING id, contact_center_id, recording_id, body, attempts"
+        ))
+        .await?;
+    let rows = client
+        .query(&statement, &[&now_ms, &lease_until_ms, &(limit as i64)])
+        .await?;
+    let mut claimed: Vec<Delivery> = rows
+        .iter()
+        .map(|row| Delivery {
+            id: row.get(0),
+            contact_center: row.get(1),
+            recording_id: row.get(2),
+            body: row.get::<_, Option<String>>(3).unwrap_or_default(),
+            attempt: row.get::<_, i32>(4) as u32,
+        })
+        .collect();
+    claimed.sort_by_key(|delivery| delivery.id);
+    Ok(claimed)
+}
+
+pub(super) async fn finish(
+    client: &Client,
+    id: i64,
+    result: &AttemptResult,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let in_flight = IN_FLIGHT;
+    match result {
+        AttemptResult::Delivered => {
+            client
+                .execute(
+                    &format!(
+                        "UPDATE outbox SET state = {DELIVERED}, body = NULL, last_error = NULL,
+                             updated_ms = $2
+                         WHERE id = $1 AND state = {in_flight}"
+                    ),
+                    &[&id, &now_ms],
+                )
+                .await?
+        }
+        AttemptResult::Retry { at_ms, error } => {
+            client
+                .execute(
+                    &format!(
+                        "UPDATE outbox SET state = {QUEUED}, due_ms = $2, last_error = $3,
+                             updated_ms = $4
+                         WHERE id = $1 AND state = {in_flight}"
+                    ),
+                    &[&id, at_ms, error, &now_ms],
+                )
+                .await?
+        }
+        AttemptResult::Dead { error } => {
+            client
+                .execute(
+                    &format!(
+                        "UPDATE outbox SET state = {DEAD}, last_error = $2, updated_ms = $3
+                         WHERE id = $1 AND state = {in_flight}"
+                    ),
+                    &[&id, error, &now_ms],
+                )
+                .await?
+        }
+    };
+    Ok(())
+}
+
+pub(super) async fn repost(
+    client: &Client,
+    contact_center: &str,
+    what: &Repost,
+    now_ms: i64,
+) -> Result<u64, StoreError> {
+    Ok(match what {
+        Repost::Recording(id) => {
+            client
+                .execute(
+                    &format!("{QUEUE_FROM_RECORDINGS} AND r.id = $3"),
+                    &[&contact_center, &now_ms, id],
+                )
+                .await?
+        }
+        Repost::StartedBetween { from_ms, to_ms } => {
+            client
+                .execute(
+                    &format!(
+                        "{QUEUE_FROM_RECORDINGS} AND r.start_ms >= $3 AND r.start_ms < $4
+                         ORDER BY r.start_ms, r.id"
+                    ),
+                    &[&contact_center, &now_ms, from_ms, to_ms],
+                )
+                .await?
+        }
+        Repost::DeadLetters => {
+            client
+                .execute(
+                    &format!(
+                        "UPDATE outbox SET state = {QUEUED}, attempts = 0, due_ms = $2,
+                             updated_ms = $2
+                         WHERE contact_center_id = $1 AND state = {DEAD}"
+                    ),
+                    &[&contact_center, &now_ms],
+                )
+                .await?
+        }
+    })
+}
+
+pub(super) async fn status(
+    client: &Client,
+    contact_center: Option<&str>,
+) -> Result<OutboxStatus, StoreError> {
+    let rows = client
+        .query(
+            "SELECT state, count(*), count(*) FILTER (WHERE attempts > 0), min(queued_ms)
+             FROM outbox WHERE $1::text IS NULL OR contact_center_id = $1 GROUP BY state",
+            &[&contact_center],
+        )
+        .await?;
+    let mut status = OutboxStatus::default();
+    for row in rows {
+        status.add(
+            row.get(0),
+            row.get::<_, i64>(1) as u64,
+            row.get::<_, i64>(2) as u64,
+            row.get(3),
+        );
+    }
+    Ok(status)
+}
+
+const RECORD_COLUMNS: &str =
+    "id, recording_id, state, attempts, last_error, queued_ms, updated_ms";
+
+fn delivery_record(row: &Row) -> DeliveryRecord {
+    DeliveryRecord {
+        id: row.get(0),
+        recording_id: row.get(1),
+        state: DeliveryState::from_column(row.get(2)),
+        attempts: row.get::<_, i32>(3) as u32,
+        last_error: row.get(4),
+        queued_ms: row.get(5),
+        updated_ms: row.get(6),
+    }
+}
+
+pub(super) async fn latest(
+    client: &Client,
+    contact_center: &str,
+    id: &str,
+) -> Result<Option<DeliveryRecord>, StoreError> {
+    let row = client
+        .query_opt(
+            &format!(
+                "SELECT {RECORD_COLUMNS} FROM outbox
+                 WHERE contact_center_id = $1 AND recording_id = $2 ORDER BY id DESC LIMIT 1"
+            ),
+            &[&contact_center, &id],
+        )
+        .await?;
+    Ok(row.as_ref().map(delivery_record))
+}
+
+pub(super) async fn dead_letters(
+    client: &Client,
+    contact_center: &str,
+    limit: usize,
+) -> Result<Vec<DeliveryRecord>, StoreError> {
+    let rows = client
+        .query(
+            &format!(
+                "SELECT {RECORD_COLUMNS} FROM outbox
+                 WHERE contact_center_id = $1 AND state = {DEAD}
+                 ORDER BY queued_ms, id LIMIT $2"
+            ),
+            &[&contact_center, &(limit as i64)],
+        )
+        .await?;
+    Ok(rows.iter().map(delivery_record).collect())
+}

@@ -1,0 +1,275 @@
+//! The SpeechMiner outbox on SQLite (see [`crate::outbox`]). Writes run on the writer
+//! thread, so a delivery is queued in the transaction of the change it announces.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::outbox::{
+    AttemptResult, Delivery, DeliveryRecord, DeliveryState, OutboxStatus, ReceiverSettings,
+    Repost, DEAD, DELIVERED, IN_FLIGHT, QUEUED,
+};
+use crate::{Removal, StoreError};
+
+/// The snapshot a delivery carries: the recording in the shape clients post.
+const QUEUE_FROM_RECORDINGS: &str =
+    "INSERT INTO outbox (contact_center_id, recording_id, body, state, attempts, due_ms,
+         queued_ms, updated_ms)
+     SELECT r.contact_center_id, r.id, json_extract(r.body, '$.recording'), 0, 0, ?2, ?2, ?2
+     FROM recordings r JOIN speechminer_receivers s
+         ON s.contact_center_id = r.contact_center_id AND s.enabled
+     WHERE r.contact_center_id = ?1";
+
+/// Queues a delivery of the recording as it is now, if its contact center forwards;
+/// answers whether one was queued.
+pub(super) fn queue(
+    db: &Connection,
+    contact_center: &str,
+    id: &str,
+    now_ms: i64,
+) -> rusqlite::Result<bool> {
+    let queued = db
+        .prepare_cached(&format!("{QUEUE_FROM_RECORDINGS} AND r.id = ?3"))?
+        .execute(params![contact_center, now_ms, id])?;
+    Ok(queued > 0)
+}
+
+/// Drops every delivery of a recording that is deleted.
+pub(super) fn forget_recording(
+    db: &Connection,
+    contact_center: &str,
+    id: &str,
+) -> rusqlite::Result<()> {
+    db.prepare_cached("DELETE FROM outbox WHERE contact_center_id = ?1 AND recording_id = ?2")?
+        .execute(params![contact_center, id])?;
+    Ok(())
+}
+
+pub(super) fn forget_contact_center(db: &Connection, id: &str) -> rusqlite::Result<()> {
+    db.execute("DELETE FROM outbox WHERE contact_center_id = ?1", [id])?;
+    db.execute(
+        "DELETE FROM speechminer_receivers WHERE contact_center_id = ?1",
+        [id],
+    )?;
+    Ok(())
+}
+
+pub(super) fn put_receiver(
+    db: &Connection,
+    id: &str,
+    settings: &ReceiverSettings,
+) -> Result<bool, StoreError> {
+    let exists: bool = db.query_row(
+        "SELECT EXISTS (SELECT 1 FROM contact_centers WHERE id = ?1)",
+        [id],
+        |row| row.get(0),
+    )?;
+    if !exists {
+        return Ok(false);
+    }
+    db.execute(
+        "INSERT INTO speechminer_receivers (contact_center_id, url, username, sealed_password, enabled)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (contact_center_id) DO UPDATE SET url = excluded.url,
+             username = excluded.username, sealed_password = excluded.sealed_password,
+             enabled = excluded.enabled",
+        params![id, settings.url, settings.username, settings.sealed_password, settings.enabled],
+    )?;
+    Ok(true)
+}
+
+pub(super) fn receiver(db: &Connection, id: &str) -> rusqlite::Result<Option<ReceiverSettings>> {
+    db.prepare_cached(
+        "SELECT url, username, sealed_password, enabled FROM speechminer_receivers
+         WHERE contact_center_id = ?1",
+    )?
+    .query_row([id], |row| {
+        Ok(ReceiverSettings {
+            url: row.get(0)?,
+            username: row.get(1)?,
+            sealed_password: row.get(2)?,
+            enabled: row.get(3)?,
+        })
+    })
+    .optional()
+}
+
+pub(super) fn delete_receiver(db: &Connection, id: &str) -> Result<Removal, StoreError> {
+    let removed = db.execute(
+        "DELETE FROM speechminer_receivers WHERE contact_center_id = ?1",
+        [id],
+    )?;
+    Ok(if removed == 1 {
+        Removal::Removed
+    } else {
+        Removal::NotFound
+    })
+}
+
+/// The deliveries that may be claimed now: due, of a contact center that forwards, and
+/// with no earlier delivery of the same recording still pending.
+const CLAIMABLE: &str = "
+    SELECT o.id FROM outbox o JOIN speechminer_receivers s
+        ON s.contact_center_id = o.contact_center_id AND s.enabled
+    WHERE o.state < 2 AND o.due_ms <= ?1
+      AND NOT EXISTS (SELECT 1 FROM outbox p
+                      WHERE p.contact_center_id = o.contact_center_id
+                        AND p.recording_id = o.recording_id AND p.id < o.id AND p.state < 2)";
+
+pub(super) fn deliveries_due(db: &Connection, now_ms: i64) -> rusqlite::Result<bool> {
+    db.prepare_cached(&format!("SELECT EXISTS ({CLAIMABLE})"))?
+        .query_row([now_ms], |row| row.get(0))
+}
+
+pub(super) fn claim(
+    db: &Connection,
+    now_ms: i64,
+    lease_until_ms: i64,
+    limit: usize,
+) -> rusqlite::Result<Vec<Delivery>> {
+    let mut claim = db.prepare_cached(&format!(
+        "UPDATE outbox SET state = {IN_FLIGHT}, attempts = attempts + 1, due_ms = ?2,
+             updated_ms = ?1
+         WHERE id IN ({CLAIMABLE} ORDER BY o.id LIMIT ?3)
+         RETURNING id, contact_center_id, recording_id, body, attempts"
+    ))?;
+    let rows = claim.query_map(params![now_ms, lease_until_ms, limit as i64], |row| {
+        Ok(Delivery {
+            id: row.get(0)?,
+            contact_center: row.get(1)?,
+            recording_id: row.get(2)?,
+            body: row.get::<_, Option<String>>(3)?.unwrap_or_default(),
+            attempt: row.get(4)?,
+        })
+    })?;
+    let mut claimed: Vec<Delivery> = rows.collect::<rusqlite::Result<_>>()?;
+    claimed.sort_by_key(|delivery| delivery.id);
+    Ok(claimed)
+}
+
+pub(super) fn finish(
+    db: &Connection,
+    id: i64,
+    result: &AttemptResult,
+    now_ms: i64,
+) -> rusqlite::Result<()> {
+    let in_flight = IN_FLIGHT;
+    match result {
+        AttemptResult::Delivered => db
+            .prepare_cached(&format!(
+                "UPDATE outbox SET state = {DELIVERED}, body = NULL, last_error = NULL,
+                     updated_ms = ?2
+                 WHERE id = ?1 AND state = {in_flight}"
+            ))?
+            .execute(params![id, now_ms]),
+        AttemptResult::Retry { at_ms, error } => db
+            .prepare_cached(&format!(
+                "UPDATE outbox SET state = {QUEUED}, due_ms = ?2, last_error = ?3, updated_ms = ?4
+                 WHERE id = ?1 AND state = {in_flight}"
+            ))?
+            .execute(params![id, at_ms, error, now_ms]),
+        AttemptResult::Dead { error } => db
+            .prepare_cached(&format!(
+                "UPDATE outbox SET state = {DEAD}, last_error = ?2, updated_ms = ?3
+                 WHERE id = ?1 AND state = {in_flight}"
+            ))?
+            .execute(params![id, error, now_ms]),
+    }?;
+    Ok(())
+}
+
+/// One process owns a SQLite file, so what is in flight when it starts was left by a
+/// process that died: due again at once.
+pub(super) fn release(db: &Connection, now_ms: i64) -> rusqlite::Result<()> {
+    db.execute(
+        &format!("UPDATE outbox SET state = {QUEUED}, due_ms = ?1 WHERE state = {IN_FLIGHT}"),
+        [now_ms],
+    )?;
+    Ok(())
+}
+
+pub(super) fn repost(
+    db: &Connection,
+    contact_center: &str,
+    what: &Repost,
+    now_ms: i64,
+) -> rusqlite::Result<u64> {
+    let count = match what {
+        Repost::Recording(id) => db
+            .prepare_cached(&format!("{QUEUE_FROM_RECORDINGS} AND r.id = ?3"))?
+            .execute(params![contact_center, now_ms, id])?,
+        Repost::StartedBetween { from_ms, to_ms } => db
+            .prepare_cached(&format!(
+                "{QUEUE_FROM_RECORDINGS} AND r.start_ms >= ?3 AND r.start_ms < ?4
+                 ORDER BY r.start_ms, r.id"
+            ))?
+            .execute(params![contact_center, now_ms, from_ms, to_ms])?,
+        Repost::DeadLetters => db
+            .prepare_cached(&format!(
+                "UPDATE outbox SET state = {QUEUED}, attempts = 0, due_ms = ?2, updated_ms = ?2
+                 WHERE contact_center_id = ?1 AND state = {DEAD}"
+            ))?
+            .execute(params![contact_center, now_ms])?,
+    };
+    Ok(count as u64)
+}
+
+pub(super) fn status(db: &Connection, contact_center: Option<&str>) -> rusqlite::Result<OutboxStatus> {
+    let mut query = db.prepare_cached(
+        "SELECT state, count(*), sum(attempts > 0), min(queued_ms) FROM outbox
+         WHERE ?1 IS NULL OR contact_center_id = ?1 GROUP BY state",
+    )?;
+    let rows = query.query_map([contact_center], |row| {
+        Ok((
+            row.get::<_, i16>(0)?,
+            row.get::<_, i64>(1)? as u64,
+            row.get::<_, i64>(2)? as u64,
+            row.get::<_, i64>(3)?,
+        ))
+    })?;
+    let mut status = OutboxStatus::default();
+    for row in rows {
+        let (state, count, retried, oldest) = row?;
+        status.add(state, count, retried, oldest);
+    }
+    Ok(status)
+}
+
+const RECORD_COLUMNS: &str =
+    "id, recording_id, state, attempts, last_error, queued_ms, updated_ms";
+
+fn delivery_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<DeliveryRecord> {
+    Ok(DeliveryRecord {
+        id: row.get(0)?,
+        recording_id: row.get(1)?,
+        state: DeliveryState::from_column(row.get(2)?),
+        attempts: row.get(3)?,
+        last_error: row.get(4)?,
+        queued_ms: row.get(5)?,
+        updated_ms: row.get(6)?,
+    })
+}
+
+pub(super) fn latest(
+    db: &Connection,
+    contact_center: &str,
+    id: &str,
+) -> rusqlite::Result<Option<DeliveryRecord>> {
+    db.prepare_cached(&format!(
+        "SELECT {RECORD_COLUMNS} FROM outbox WHERE contact_center_id = ?1 AND recording_id = ?2
+         ORDER BY id DESC LIMIT 1"
+    ))?
+    .query_row(params![contact_center, id], delivery_record)
+    .optional()
+}
+
+pub(super) fn dead_letters(
+    db: &Connection,
+    contact_center: &str,
+    limit: usize,
+) -> rusqlite::Result<Vec<DeliveryRecord>> {
+    db.prepare_cached(&format!(
+        "SELECT {RECORD_COLUMNS} FROM outbox WHERE contact_center_id = ?1 AND state = {DEAD}
+         ORDER BY queued_ms, id LIMIT ?2"
+    ))?
+    .query_map(params![contact_center, limit as i64], delivery_record)?
+    .collect()
+}
