@@ -84,6 +84,15 @@ pub async fn json_object(
     parse_object(&bytes)
 }
 
+/// An optional string field of a request object.
+pub fn optional_text(request: &Map<String, Value>, name: &str) -> Result<Option<String>, ApiError> {
+    match request.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text.clone())),
+        Some(_) => Err(ApiError::InvalidValue(format!("{name}: expected a string"))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,7 +11,9 @@ use gird_store::sqlite::SqliteStore;
 use gird_store::{Store, INSERTION_FEATURE};
 use rand::RngCore;
 
-use crate::settings::{Database, Secret, Settings};
+use crate::seal::Sealer;
+use crate::settings::{Database, Forwarding, Secret, Settings};
+use crate::urls::check_service_url;
 
 pub const PASSWORD_FILE: &str = "ops-password";
 pub const CSRF_KEY_FILE: &str = "csrf-key";
@@ -28,6 +30,11 @@ pub enum BootstrapError {
     },
     #[error("{0}")]
     Storage(#[from] gird_store::StoreError),
+    #[error("gird.speechminer.contactCenters.{contact_center}.{error}")]
+    Receiver {
+        contact_center: String,
+        error: String,
+    },
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> BootstrapError + '_ {
@@ -104,5 +111,37 @@ pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, Bootstrap
 /// it creates starts like one `gird serve` creates, with the `default` contact center.
 pub async fn migrate(settings: &Settings) -> Result<(), BootstrapError> {
     open_store(settings).await?.close().await;
+    Ok(())
+}
+
+/// Writes the receivers of `gird.speechminer.contactCenters` to the database: the file
+/// wins over what the ops API set for the same contact center, at every start. A contact
+/// center that does not exist is skipped with a warning.
+pub async fn configure_receivers(
+    store: &dyn Store,
+    sealer: &Sealer,
+    forwarding: &Forwarding,
+) -> Result<(), BootstrapError> {
+    for (contact_center, receiver) in &forwarding.receivers {
+        check_service_url("url", &receiver.url).map_err(|error| BootstrapError::Receiver {
+            contact_center: contact_center.clone(),
+            error,
+        })?;
+        let settings = gird_store::ReceiverSettings {
+            url: receiver.url.clone(),
+            username: receiver.username.clone(),
+            sealed_password: receiver
+                .password
+                .as_ref()
+                .map(|password| sealer.seal(password.expose())),
+            enabled: receiver.enabled,
+        };
+        if !store.put_receiver(contact_center, settings).await? {
+            tracing::warn!(
+                contact_center,
+                "gird.speechminer.contactCenters names a contact center that does not exist; create it with the ops API and restart"
+            );
+        }
+    }
     Ok(())
 }

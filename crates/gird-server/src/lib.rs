@@ -9,12 +9,14 @@ pub mod bootstrap;
 mod csrf;
 mod drain;
 pub mod error;
+mod forward;
 mod routes;
 mod scope;
 mod seal;
 mod search_params;
 pub mod settings;
 mod state;
+mod urls;
 mod webdav;
 
 use std::future::Future;
@@ -29,9 +31,13 @@ use crate::auth::OpsCredentials;
 use crate::bootstrap::{secret_in_data_dir, CSRF_KEY_FILE, PASSWORD_FILE, STORAGE_KEY_FILE};
 use crate::csrf::Csrf;
 use crate::error::ApiError;
-use crate::routes::{contact_centers, deletion, insertion, playback, recordings, storage};
+use crate::forward::Forwarder;
+pub use crate::routes::forwarding::outbox_status_json;
+use crate::routes::{
+    contact_centers, deletion, forwarding, insertion, playback, recordings, storage,
+};
 use crate::seal::Sealer;
-pub use crate::settings::{Overrides, Secret, Settings};
+pub use crate::settings::{Forwarding, Overrides, Secret, Settings};
 use crate::state::AppState;
 use crate::webdav::WebDav;
 
@@ -39,6 +45,8 @@ use crate::webdav::WebDav;
 pub struct App {
     router: Router,
     store: Arc<dyn Store>,
+    sealer: Arc<Sealer>,
+    forwarding: Forwarding,
     /// Set when this start generated the ops password: print it once.
     pub generated_password: Option<Secret>,
     pub ops_user: String,
@@ -71,17 +79,21 @@ pub async fn prepare(settings: &Settings) -> Result<App, StartError> {
         &settings.data_dir,
         STORAGE_KEY_FILE,
     )?;
+    let sealer = Arc::new(Sealer::new(&storage_key));
+    bootstrap::configure_receivers(store.as_ref(), &sealer, &settings.forwarding).await?;
     let state = AppState {
         store: Arc::clone(&store),
         body_limit: settings.body_limit,
         public_url: settings.public_url.as_deref().map(Arc::from),
-        sealer: Arc::new(Sealer::new(&storage_key)),
+        sealer: Arc::clone(&sealer),
         webdav: WebDav::new(settings.webdav_timeout),
     };
     let csrf = settings.csrf_enabled.then(|| Arc::new(Csrf::new(csrf_key)));
     Ok(App {
         router: router(state, credentials, csrf),
         store,
+        sealer,
+        forwarding: settings.forwarding.clone(),
         generated_password: generated.then_some(password),
         ops_user: settings.ops_user.clone(),
     })
@@ -113,6 +125,28 @@ fn router(state: AppState, credentials: Arc<OpsCredentials>, csrf: Option<Arc<Cs
         .route(
             &format!("{ops}/{{id}}/storage"),
             put(storage::put).get(storage::get).delete(storage::delete),
+        )
+        .route(
+            &format!("{ops}/{{id}}/speechminer"),
+            put(forwarding::put)
+                .get(forwarding::get)
+                .delete(forwarding::delete),
+        )
+        .route(
+            &format!("{ops}/{{id}}/speechminer/outbox"),
+            get(forwarding::outbox),
+        )
+        .route(
+            &format!("{ops}/{{id}}/speechminer/repost"),
+            post(forwarding::repost),
+        )
+        .route(
+            &format!("{ops}/{{id}}/speechminer/deliveries/{{recording}}"),
+            get(forwarding::recording_delivery),
+        )
+        .route(
+            "/api/v2/ops/speechminer/outbox",
+            get(forwarding::all_outboxes),
         )
         .route(&format!("{ops}/{{id}}/recordings"), get(recordings::search))
         .route(
@@ -150,16 +184,18 @@ fn router(state: AppState, credentials: Arc<OpsCredentials>, csrf: Option<Arc<Cs
         .layer(middleware::from_fn(drain::drain_unread_body))
 }
 
-/// Serves until `shutdown` completes, then lets in-flight requests finish and commits
-/// what the store has pending.
+/// Serves (and forwards to SpeechMiner) until `shutdown` completes, then lets in-flight
+/// requests and deliveries finish and commits what the store has pending.
 pub async fn serve(
     listener: TcpListener,
     app: App,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let forwarder = Forwarder::start(Arc::clone(&app.store), app.sealer, app.forwarding);
     let result = axum::serve(listener, app.router)
         .with_graceful_shutdown(shutdown)
         .await;
+    forwarder.stop().await;
     app.store.close().await;
     result
 }

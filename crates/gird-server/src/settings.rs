@@ -3,8 +3,10 @@
 //! The command line (with clap's `env` fallback) hands over [`Overrides`], which win
 //! over the file, which wins over the defaults. Nothing here is global.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -13,6 +15,13 @@ pub const DEFAULT_DATA_DIR: &str = "data";
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 pub const DEFAULT_OPS_USER: &str = "ops";
 pub const DEFAULT_WEBDAV_TIMEOUT_SECONDS: u64 = 10;
+/// With the default backoff (1 s doubling up to 5 min), 25 attempts span about 1 h 40 min:
+/// a receiver that is down for an hour still gets every record without a repost.
+pub const DEFAULT_FORWARD_MAX_ATTEMPTS: u32 = 25;
+pub const DEFAULT_FORWARD_INITIAL_BACKOFF_MS: u64 = 1_000;
+pub const DEFAULT_FORWARD_MAX_BACKOFF_MS: u64 = 300_000;
+pub const DEFAULT_FORWARD_TIMEOUT_SECONDS: u64 = 10;
+pub const DEFAULT_FORWARD_CONCURRENCY: usize = 8;
 
 /// A secret that never shows itself in logs or `Debug` output.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
@@ -78,6 +87,38 @@ pub struct Settings {
     pub storage_key: Option<Secret>,
     /// How long to wait for WebDAV to answer.
     pub webdav_timeout: std::time::Duration,
+    pub forwarding: Forwarding,
+}
+
+/// Forwarding records to SpeechMiner Interaction Receivers.
+#[derive(Debug, Clone)]
+pub struct Forwarding {
+    /// Attempts before a delivery becomes a dead letter.
+    pub max_attempts: u32,
+    /// The wait after the first failure; it doubles after each one, up to `max_backoff`.
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+    /// How long one POST to a receiver may take.
+    pub timeout: Duration,
+    /// Deliveries made at once by this instance.
+    pub concurrency: usize,
+    /// Receivers from `gird.speechminer.contactCenters`, written to the database at start.
+    pub receivers: BTreeMap<String, ReceiverConfig>,
+}
+
+/// One contact center's receiver in `application.yaml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ReceiverConfig {
+    pub url: String,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    #[serde(default = "enabled_by_default")]
+    pub enabled: bool,
+}
+
+fn enabled_by_default() -> bool {
+    true
 }
 
 /// What the command line (or its environment variables) says; `None` means "not given".
@@ -94,6 +135,11 @@ pub struct Overrides {
     pub public_url: Option<String>,
     pub storage_key: Option<Secret>,
     pub webdav_timeout_seconds: Option<u64>,
+    pub forward_max_attempts: Option<u32>,
+    pub forward_initial_backoff_ms: Option<u64>,
+    pub forward_max_backoff_ms: Option<u64>,
+    pub forward_timeout_seconds: Option<u64>,
+    pub forward_concurrency: Option<usize>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -163,6 +209,68 @@ struct GirdSection {
     public_url: Option<String>,
     storage_key: Option<Secret>,
     webdav_timeout_seconds: Option<u64>,
+    #[serde(default)]
+    speechminer: SpeechMinerSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct SpeechMinerSection {
+    max_attempts: Option<u32>,
+    initial_backoff_ms: Option<u64>,
+    max_backoff_ms: Option<u64>,
+    timeout_seconds: Option<u64>,
+    concurrency: Option<usize>,
+    #[serde(default)]
+    contact_centers: BTreeMap<String, ReceiverConfig>,
+}
+
+impl Forwarding {
+    fn resolve(file: SpeechMinerSection, cli: &Overrides) -> Result<Forwarding, SettingsError> {
+        let max_attempts = cli
+            .forward_max_attempts
+            .or(file.max_attempts)
+            .unwrap_or(DEFAULT_FORWARD_MAX_ATTEMPTS);
+        let concurrency = cli
+            .forward_concurrency
+            .or(file.concurrency)
+            .unwrap_or(DEFAULT_FORWARD_CONCURRENCY);
+        let initial_backoff_ms = cli
+            .forward_initial_backoff_ms
+            .or(file.initial_backoff_ms)
+            .unwrap_or(DEFAULT_FORWARD_INITIAL_BACKOFF_MS);
+        let max_backoff_ms = cli
+            .forward_max_backoff_ms
+            .or(file.max_backoff_ms)
+            .unwrap_or(DEFAULT_FORWARD_MAX_BACKOFF_MS);
+        let timeout_seconds = cli
+            .forward_timeout_seconds
+            .or(file.timeout_seconds)
+            .unwrap_or(DEFAULT_FORWARD_TIMEOUT_SECONDS);
+        let invalid = |what: String| Err(SettingsError::Invalid(format!("speechminer.{what}")));
+        if max_attempts == 0 {
+            return invalid("maxAttempts must be at least 1".into());
+        }
+        if !(1..=256).contains(&concurrency) {
+            return invalid(format!("concurrency {concurrency} must be from 1 to 256"));
+        }
+        if initial_backoff_ms == 0 || max_backoff_ms < initial_backoff_ms {
+            return invalid(format!(
+                "initialBackoffMs ({initial_backoff_ms}) must be at least 1 and at most maxBackoffMs ({max_backoff_ms})"
+            ));
+        }
+        if timeout_seconds == 0 {
+            return invalid("timeoutSeconds must be at least 1".into());
+        }
+        Ok(Forwarding {
+            max_attempts,
+            initial_backoff: Duration::from_millis(initial_backoff_ms),
+            max_backoff: Duration::from_millis(max_backoff_ms),
+            timeout: Duration::from_secs(timeout_seconds),
+            concurrency,
+            receivers: file.contact_centers,
+        })
+    }
 }
 
 impl Settings {
@@ -176,8 +284,9 @@ impl Settings {
     }
 
     fn resolve(file: FileConfig, cli: Overrides) -> Result<Settings, SettingsError> {
-        let (server, gird) = (file.server_settings, file.gird);
+        let (server, mut gird) = (file.server_settings, file.gird);
         server.check_spelling()?;
+        let forwarding = Forwarding::resolve(std::mem::take(&mut gird.speechminer), &cli)?;
         let data_dir = cli
             .data_dir
             .or(gird.data_dir)
@@ -209,6 +318,7 @@ impl Settings {
             )));
         }
         Ok(Settings {
+            forwarding,
             listen: cli
                 .listen
                 .or(gird.listen)
@@ -312,6 +422,37 @@ mod tests {
         )
         .unwrap();
         assert!(!format!("{settings:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn speechminer_settings_from_the_file_and_flags() {
+        let yaml = "gird:\n  speechminer:\n    maxAttempts: 3\n    initialBackoffMs: 50\n    contactCenters:\n      acme:\n        url: http://sm.example/interactionreceiver\n        username: u\n        password: p\n";
+        let settings = Settings::resolve(file(yaml), Overrides::default()).unwrap();
+        let forwarding = &settings.forwarding;
+        assert_eq!(forwarding.max_attempts, 3);
+        assert_eq!(forwarding.initial_backoff, Duration::from_millis(50));
+        assert_eq!(forwarding.concurrency, DEFAULT_FORWARD_CONCURRENCY);
+        let acme = &forwarding.receivers["acme"];
+        assert!(acme.enabled);
+        assert_eq!(acme.password, Some(Secret::new("p")));
+        assert!(!format!("{settings:?}").contains("\"p\""));
+        let cli = Overrides {
+            forward_max_attempts: Some(7),
+            ..Overrides::default()
+        };
+        let settings = Settings::resolve(file(yaml), cli).unwrap();
+        assert_eq!(settings.forwarding.max_attempts, 7);
+        assert!(
+            serde_yaml::from_str::<FileConfig>("gird:\n  speechminer:\n    maxAtempts: 3\n")
+                .is_err()
+        );
+        let zero = Overrides {
+            forward_max_attempts: Some(0),
+            ..Overrides::default()
+        };
+        assert!(Settings::resolve(FileConfig::default(), zero).is_err());
+        let inverted = "gird:\n  speechminer:\n    initialBackoffMs: 10\n    maxBackoffMs: 5\n";
+        assert!(Settings::resolve(file(inverted), Overrides::default()).is_err());
     }
 
     #[test]

@@ -224,8 +224,7 @@ pub trait Store: Send + Sync + 'static {
         contact_center: &str,
         settings: ReceiverSettings,
     ) -> Result<bool, StoreError>;
-    async fn receiver(&self, contact_center: &str)
-        -> Result<Option<ReceiverSettings>, StoreError>;
+    async fn receiver(&self, contact_center: &str) -> Result<Option<ReceiverSettings>, StoreError>;
     async fn delete_receiver(&self, contact_center: &str) -> Result<Removal, StoreError>;
     /// Whether a delivery can be claimed now: a read, to spare a write when none can.
     async fn deliveries_due(&self, now_ms: i64) -> Result<bool, StoreError>;

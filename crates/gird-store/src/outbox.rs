@@ -67,9 +67,14 @@ pub struct Delivery {
 pub enum AttemptResult {
     Delivered,
     /// Try again at `at_ms` (milliseconds since the epoch).
-    Retry { at_ms: i64, error: String },
+    Retry {
+        at_ms: i64,
+        error: String,
+    },
     /// Give up: kept as a dead letter.
-    Dead { error: String },
+    Dead {
+        error: String,
+    },
 }
 
 /// What to queue again.

@@ -27,10 +27,57 @@ enum Command {
     HashPassword,
     /// Create or update the database schema, then exit (serve does it too on start).
     Migrate(Box<ServeArgs>),
+    /// Queue records for SpeechMiner again: one recording, a time range, or the dead letters.
+    Repost(Box<RepostArgs>),
+    /// The SpeechMiner outbox.
+    Outbox {
+        #[command(subcommand)]
+        command: OutboxCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum OutboxCommand {
+    /// Queued, retrying, in-flight, failed (dead-letter) and delivered counts per contact center.
+    Status(Box<StatusArgs>),
 }
 
 #[derive(Debug, clap::Args)]
-struct ServeArgs {
+pub(crate) struct StatusArgs {
+    /// Only this contact center.
+    #[arg(long)]
+    pub(crate) contact_center: Option<String>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) store: ServeArgs,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["recording", "from", "dead_letters"])))]
+pub(crate) struct RepostArgs {
+    /// The contact center whose records are queued.
+    #[arg(long)]
+    pub(crate) contact_center: String,
+    /// One recording, as it is now.
+    #[arg(long)]
+    pub(crate) recording: Option<String>,
+    /// Every recording starting at or after this instant (ISO 8601), with --to.
+    #[arg(long, requires = "to")]
+    pub(crate) from: Option<String>,
+    /// ... and before this instant.
+    #[arg(long, requires = "from")]
+    pub(crate) to: Option<String>,
+    /// Every dead letter of the contact center, with its attempts counted from zero.
+    #[arg(long)]
+    pub(crate) dead_letters: bool,
+    #[command(flatten)]
+    pub(crate) store: ServeArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct ServeArgs {
     /// application.yaml (RWS shape); default: ./application.yaml if it exists.
     #[arg(long, env = "GIRD_CONFIG")]
     config: Option<PathBuf>,
@@ -66,6 +113,21 @@ struct ServeArgs {
     /// How long to wait for WebDAV to answer, in seconds.
     #[arg(long, env = "GIRD_WEBDAV_TIMEOUT_SECONDS")]
     webdav_timeout_seconds: Option<u64>,
+    /// SpeechMiner deliveries: attempts before one becomes a dead letter.
+    #[arg(long, env = "GIRD_SPEECHMINER_MAX_ATTEMPTS")]
+    speechminer_max_attempts: Option<u32>,
+    /// SpeechMiner deliveries: the wait after a first failure, doubled after each next one.
+    #[arg(long, env = "GIRD_SPEECHMINER_INITIAL_BACKOFF_MS")]
+    speechminer_initial_backoff_ms: Option<u64>,
+    /// SpeechMiner deliveries: the longest wait between two attempts.
+    #[arg(long, env = "GIRD_SPEECHMINER_MAX_BACKOFF_MS")]
+    speechminer_max_backoff_ms: Option<u64>,
+    /// SpeechMiner deliveries: how long one POST may take.
+    #[arg(long, env = "GIRD_SPEECHMINER_TIMEOUT_SECONDS")]
+    speechminer_timeout_seconds: Option<u64>,
+    /// SpeechMiner deliveries made at once by this instance.
+    #[arg(long, env = "GIRD_SPEECHMINER_CONCURRENCY")]
+    speechminer_concurrency: Option<usize>,
 }
 
 pub fn init_logging() {
@@ -84,11 +146,21 @@ impl Cli {
             Command::Serve(args) => serve(*args).await,
             Command::HashPassword => hash_password(),
             Command::Migrate(args) => migrate(*args).await,
+            Command::Repost(args) => crate::outbox::repost(*args).await,
+            Command::Outbox {
+                command: OutboxCommand::Status(args),
+            } => crate::outbox::status(*args).await,
         }
     }
 }
 
 impl ServeArgs {
+    /// The settings these arguments, the environment and the configuration file give.
+    pub(crate) fn settings(self) -> anyhow::Result<Settings> {
+        let config = self.config_file();
+        Ok(Settings::load(config.as_deref(), self.overrides())?)
+    }
+
     fn config_file(&self) -> Option<PathBuf> {
         let default = Path::new("application.yaml");
         self.config
@@ -109,6 +181,11 @@ impl ServeArgs {
             public_url: self.public_url,
             storage_key: self.storage_key.map(Secret::new),
             webdav_timeout_seconds: self.webdav_timeout_seconds,
+            forward_max_attempts: self.speechminer_max_attempts,
+            forward_initial_backoff_ms: self.speechminer_initial_backoff_ms,
+            forward_max_backoff_ms: self.speechminer_max_backoff_ms,
+            forward_timeout_seconds: self.speechminer_timeout_seconds,
+            forward_concurrency: self.speechminer_concurrency,
         }
     }
 }
@@ -122,16 +199,14 @@ fn hash_password() -> anyhow::Result<()> {
 }
 
 async fn migrate(args: ServeArgs) -> anyhow::Result<()> {
-    let config = args.config_file();
-    let settings = Settings::load(config.as_deref(), args.overrides())?;
+    let settings = args.settings()?;
     gird_server::bootstrap::migrate(&settings).await?;
     println!("gird: the database schema is up to date");
     Ok(())
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let config = args.config_file();
-    let settings = Settings::load(config.as_deref(), args.overrides())?;
+    let settings = args.settings()?;
     let app = gird_server::prepare(&settings).await?;
     let shutdown = shutdown_signal()?;
     let listener = TcpListener::bind(&settings.listen)

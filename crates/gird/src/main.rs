@@ -1,6 +1,7 @@
 //! The `gird` command.
 
 mod cli;
+mod outbox;
 
 use clap::Parser;
 

@@ -1,5 +1,6 @@
 pub mod contact_centers;
 pub mod deletion;
+pub mod forwarding;
 pub mod insertion;
 pub mod playback;
 pub mod recordings;

@@ -5,19 +5,12 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::Json;
 use gird_store::{Removal, StorageSettings};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
-use crate::body::json_object;
+use crate::body::{json_object, optional_text};
 use crate::error::{success, ApiError};
 use crate::state::AppState;
-
-fn optional_text(request: &Map<String, Value>, name: &str) -> Result<Option<String>, ApiError> {
-    match request.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(text)) => Ok(Some(text.clone())),
-        Some(_) => Err(ApiError::InvalidValue(format!("{name}: expected a string"))),
-    }
-}
+use crate::urls::check_service_url;
 
 pub async fn put(
     State(app): State<AppState>,
@@ -44,20 +37,10 @@ pub async fn put(
     Ok(success())
 }
 
-/// An http(s) URL with a host and without user info (credentials go in their own fields,
-/// sealed; a password in the URL would be stored, shown and logged in clear).
 fn check_base_url(base_url: &str) -> Result<(), ApiError> {
-    let invalid = |why: &str| ApiError::InvalidValue(format!("baseUrl: {base_url:?} {why}"));
-    let url = reqwest::Url::parse(base_url).map_err(|_| invalid("is not an http(s) URL"))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
-        return Err(invalid("is not an http(s) URL"));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(invalid(
-            "must not contain user info; give username and password instead",
-        ));
-    }
-    Ok(())
+    check_service_url("baseUrl", base_url)
+        .map(drop)
+        .map_err(ApiError::InvalidValue)
 }
 
 fn no_storage(id: &str) -> ApiError {

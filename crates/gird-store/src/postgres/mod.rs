@@ -21,7 +21,7 @@ use tokio_postgres::NoTls;
 
 use crate::row::PreparedInsert;
 use crate::{
-    AttemptResult, ContactCenter, Delivery, DeliveryRecord, DeletionStart, FoundRecording,
+    AttemptResult, ContactCenter, DeletionStart, Delivery, DeliveryRecord, FoundRecording,
     HoldChange, InsertOutcome, OutboxStatus, ReceiverSettings, Removal, Repost, SearchPage,
     SearchQuery, StorageSettings, Store, StoreError,
 };
@@ -283,10 +283,7 @@ impl Store for PostgresStore {
         outbox::put_receiver(&client, contact_center, &settings).await
     }
 
-    async fn receiver(
-        &self,
-        contact_center: &str,
-    ) -> Result<Option<ReceiverSettings>, StoreError> {
+    async fn receiver(&self, contact_center: &str) -> Result<Option<ReceiverSettings>, StoreError> {
         let client = self.pool.get().await?;
         outbox::receiver(&client, contact_center).await
     }

@@ -6,8 +6,8 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::Row;
 
 use crate::outbox::{
-    AttemptResult, Delivery, DeliveryRecord, DeliveryState, OutboxStatus, ReceiverSettings,
-    Repost, DEAD, DELIVERED, IN_FLIGHT, QUEUED,
+    AttemptResult, Delivery, DeliveryRecord, DeliveryState, OutboxStatus, ReceiverSettings, Repost,
+    DEAD, DELIVERED, IN_FLIGHT, QUEUED,
 };
 use crate::{Removal, StoreError};
 
@@ -290,8 +290,7 @@ pub(super) async fn status(
     Ok(status)
 }
 
-const RECORD_COLUMNS: &str =
-    "id, recording_id, state, attempts, last_error, queued_ms, updated_ms";
+const RECORD_COLUMNS: &str = "id, recording_id, state, attempts, last_error, queued_ms, updated_ms";
 
 fn delivery_record(row: &Row) -> DeliveryRecord {
     DeliveryRecord {

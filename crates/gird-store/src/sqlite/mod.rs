@@ -25,7 +25,7 @@ use gird_model::Recording;
 use rusqlite::{Connection, OpenFlags};
 
 use crate::{
-    AttemptResult, ContactCenter, Delivery, DeliveryRecord, DeletionStart, FoundRecording,
+    AttemptResult, ContactCenter, DeletionStart, Delivery, DeliveryRecord, FoundRecording,
     HoldChange, InsertOutcome, OutboxStatus, ReceiverSettings, Removal, Repost, SearchPage,
     SearchQuery, StorageSettings, Store, StoreError,
 };
@@ -360,10 +360,7 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn receiver(
-        &self,
-        contact_center: &str,
-    ) -> Result<Option<ReceiverSettings>, StoreError> {
+    async fn receiver(&self, contact_center: &str) -> Result<Option<ReceiverSettings>, StoreError> {
         let contact_center = contact_center.to_owned();
         self.read(move |db| outbox::receiver(db, &contact_center))
             .await

@@ -4,8 +4,8 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::outbox::{
-    AttemptResult, Delivery, DeliveryRecord, DeliveryState, OutboxStatus, ReceiverSettings,
-    Repost, DEAD, DELIVERED, IN_FLIGHT, QUEUED,
+    AttemptResult, Delivery, DeliveryRecord, DeliveryState, OutboxStatus, ReceiverSettings, Repost,
+    DEAD, DELIVERED, IN_FLIGHT, QUEUED,
 };
 use crate::{Removal, StoreError};
 
@@ -212,7 +212,10 @@ pub(super) fn repost(
     Ok(count as u64)
 }
 
-pub(super) fn status(db: &Connection, contact_center: Option<&str>) -> rusqlite::Result<OutboxStatus> {
+pub(super) fn status(
+    db: &Connection,
+    contact_center: Option<&str>,
+) -> rusqlite::Result<OutboxStatus> {
     let mut query = db.prepare_cached(
         "SELECT state, count(*), sum(attempts > 0), min(queued_ms) FROM outbox
          WHERE ?1 IS NULL OR contact_center_id = ?1 GROUP BY state",
@@ -233,8 +236,7 @@ pub(super) fn status(db: &Connection, contact_center: Option<&str>) -> rusqlite:
     Ok(status)
 }
 
-const RECORD_COLUMNS: &str =
-    "id, recording_id, state, attempts, last_error, queued_ms, updated_ms";
+const RECORD_COLUMNS: &str = "id, recording_id, state, attempts, last_error, queued_ms, updated_ms";
 
 fn delivery_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<DeliveryRecord> {
     Ok(DeliveryRecord {
