@@ -13,6 +13,8 @@ pub use outbox::{
 };
 
 pub mod outbox;
+#[cfg(test)]
+mod outbox_conformance;
 mod plan;
 pub mod postgres;
 mod row;

@@ -201,3 +201,58 @@ async fn every_search_can_use_an_index() {
     drop(client);
     drop_database(&url).await;
 }
+
+#[tokio::test]
+async fn outbox_lifecycle() {
+    let url = fresh_database().await;
+    let (store, _) = PostgresStore::open(&url).await.unwrap();
+    assert!(store.create_contact_center("cc", &[]).await.unwrap());
+    crate::outbox_conformance::outbox_lifecycle(&store).await;
+    store.close().await;
+    drop_database(&url).await;
+}
+
+/// Two instances claiming at once never get the same delivery.
+#[tokio::test]
+async fn instances_share_the_outbox_without_double_claims() {
+    let url = fresh_database().await;
+    let (first, _) = PostgresStore::open(&url).await.unwrap();
+    let (second, _) = PostgresStore::open(&url).await.unwrap();
+    assert!(first.create_contact_center("cc", &[]).await.unwrap());
+    let receiver = crate::ReceiverSettings {
+        url: "http://127.0.0.1:9/ir".into(),
+        username: None,
+        sealed_password: None,
+        enabled: true,
+    };
+    assert!(first.put_receiver("cc", receiver).await.unwrap());
+    for n in 0..40 {
+        let body = json!({
+            "id": format!("r{n}"), "callerPhoneNumber": "+1", "dialedPhoneNumber": "+2",
+            "region": "r",
+            "mediaFiles": [{
+                "callUUID": "c", "mediaId": format!("m{n}"),
+                "startTime": "2015-06-15T23:00:00Z", "stopTime": "2015-06-15T23:00:30Z",
+                "mediaDescriptor": {"storage": "webDAV", "path": "a.mp3"}
+            }]
+        });
+        let recording = Recording::from_json(body.as_object().unwrap().clone()).unwrap();
+        first.insert_or_merge("cc", recording).await.unwrap();
+    }
+    let now = gird_model::datetime::now_millis() + 1_000;
+    let mut claimed = Vec::new();
+    for _ in 0..10 {
+        let (a, b) = tokio::join!(
+            first.claim_deliveries(now, now + 60_000, 3),
+            second.claim_deliveries(now, now + 60_000, 3)
+        );
+        claimed.extend(a.unwrap().into_iter().map(|d| d.id));
+        claimed.extend(b.unwrap().into_iter().map(|d| d.id));
+    }
+    let unique: std::collections::HashSet<i64> = claimed.iter().copied().collect();
+    assert_eq!(unique.len(), claimed.len(), "a delivery was claimed twice");
+    assert_eq!(unique.len(), 40);
+    first.close().await;
+    second.close().await;
+    drop_database(&url).await;
+}

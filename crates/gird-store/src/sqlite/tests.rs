@@ -381,3 +381,40 @@ async fn a_held_recording_cannot_be_deleted() {
         InsertOutcome::Created
     );
 }
+
+#[tokio::test]
+async fn outbox_lifecycle() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_with_contact_center(&dir).await;
+    crate::outbox_conformance::outbox_lifecycle(&store).await;
+}
+
+#[tokio::test]
+async fn a_new_start_releases_what_a_dead_process_left_in_flight() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_with_contact_center(&dir).await;
+    let receiver = crate::ReceiverSettings {
+        url: "http://127.0.0.1:9/ir".into(),
+        username: None,
+        sealed_password: None,
+        enabled: true,
+    };
+    assert!(store.put_receiver("cc", receiver).await.unwrap());
+    store
+        .insert_or_merge("cc", segment("r1", "m1", 1))
+        .await
+        .unwrap();
+    let now = gird_model::datetime::now_millis() + 1_000;
+    let claimed = store
+        .claim_deliveries(now, now + 3_600_000, 5)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert!(
+        !store.deliveries_due(now).await.unwrap(),
+        "leased for an hour"
+    );
+    store.release_deliveries(now).await.unwrap();
+    let again = store.claim_deliveries(now, now + 60_000, 5).await.unwrap();
+    assert_eq!((again[0].id, again[0].attempt), (claimed[0].id, 2));
+}
