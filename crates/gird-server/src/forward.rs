@@ -29,7 +29,7 @@ pub const URI_PARAMETER: &str = "rp.speechminer_uri";
 /// deliveries, retries coming due).
 const POLL: Duration = Duration::from_secs(1);
 /// What a lease adds to the request timeout, for writing the result.
-const LEASE_MARGIN: Duration = Duration::from_secs(30);
+const LEASE_MARGIN: Duration = Duration::from_secs(10);
 const IDEMPOTENCY_NAMESPACE: uuid::Uuid = uuid::uuid!("3f1c2d9e-8b7a-4c5d-9e0f-6a7b8c9d0e1f");
 
 /// The running worker; [`Forwarder::stop`] ends it.
