@@ -322,6 +322,27 @@ mod tests {
     }
 
     #[test]
+    fn the_default_schedule_outlasts_a_receiver_down_for_an_hour() {
+        use crate::settings::{
+            DEFAULT_FORWARD_INITIAL_BACKOFF_MS, DEFAULT_FORWARD_MAX_ATTEMPTS,
+            DEFAULT_FORWARD_MAX_BACKOFF_MS,
+        };
+        let initial = Duration::from_millis(DEFAULT_FORWARD_INITIAL_BACKOFF_MS);
+        let max = Duration::from_millis(DEFAULT_FORWARD_MAX_BACKOFF_MS);
+        let span = |jitter: f64| -> Duration {
+            (1..DEFAULT_FORWARD_MAX_ATTEMPTS)
+                .map(|attempt| backoff(initial, max, attempt, jitter))
+                .sum()
+        };
+        assert!(span(0.5) >= Duration::from_secs(75 * 60), "{:?}", span(0.5));
+        assert!(
+            span(0.75) >= Duration::from_secs(115 * 60),
+            "{:?}",
+            span(0.75)
+        );
+    }
+
+    #[test]
     fn a_media_file_can_name_another_receiver() {
         let body = r#"{"id":"r","mediaFiles":[{"mediaId":"a"},{"parameters":{"rp.speechminer_uri":"http://other:81/ir"}}]}"#;
         let (url, credentials) = target(&receiver("http://sm/ir"), body).ok().unwrap();

@@ -15,9 +15,10 @@ pub const DEFAULT_DATA_DIR: &str = "data";
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 pub const DEFAULT_OPS_USER: &str = "ops";
 pub const DEFAULT_WEBDAV_TIMEOUT_SECONDS: u64 = 10;
-/// With the default backoff (1 s doubling up to 5 min), 25 attempts span about 1 h 40 min:
-/// a receiver that is down for an hour still gets every record without a repost.
-pub const DEFAULT_FORWARD_MAX_ATTEMPTS: u32 = 25;
+/// With the default backoff (1 s doubling up to 5 min, less up to half of it as jitter),
+/// 40 attempts span at least 75 minutes (nearly two hours on average): a receiver that is
+/// down for an hour still gets every record without a repost.
+pub const DEFAULT_FORWARD_MAX_ATTEMPTS: u32 = 40;
 pub const DEFAULT_FORWARD_INITIAL_BACKOFF_MS: u64 = 1_000;
 pub const DEFAULT_FORWARD_MAX_BACKOFF_MS: u64 = 300_000;
 pub const DEFAULT_FORWARD_TIMEOUT_SECONDS: u64 = 10;
