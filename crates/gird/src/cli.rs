@@ -29,6 +29,8 @@ enum Command {
     Migrate(Box<ServeArgs>),
     /// Queue records for SpeechMiner again: one recording, a time range, or the dead letters.
     Repost(Box<RepostArgs>),
+    /// Bulk-load recordings into an Insertion API (gird or RWS) from JSON Lines, CSV or a WebDAV crawl.
+    Import(Box<gird_import::ImportArgs>),
     /// The SpeechMiner outbox.
     Outbox {
         #[command(subcommand)]
@@ -147,6 +149,7 @@ impl Cli {
             Command::HashPassword => hash_password(),
             Command::Migrate(args) => migrate(*args).await,
             Command::Repost(args) => crate::outbox::repost(*args).await,
+            Command::Import(args) => import(*args).await,
             Command::Outbox {
                 command: OutboxCommand::Status(args),
             } => crate::outbox::status(*args).await,
@@ -188,6 +191,20 @@ impl ServeArgs {
             forward_concurrency: self.speechminer_concurrency,
         }
     }
+}
+
+/// Exit code 4 when the import stopped before the end (Ctrl-C, a server that stayed
+/// unreachable: run it again), 3 when records were rejected (or are invalid, with
+/// --dry-run); both after printing the summary.
+async fn import(args: gird_import::ImportArgs) -> anyhow::Result<()> {
+    let summary = gird_import::run(args).await?;
+    if summary.interrupted.is_some() {
+        std::process::exit(4);
+    }
+    if summary.rejected > 0 || summary.invalid > 0 {
+        std::process::exit(3);
+    }
+    Ok(())
 }
 
 fn hash_password() -> anyhow::Result<()> {

@@ -1,0 +1,560 @@
+//! `gird import`: bring existing recordings into any Insertion API endpoint (gird, or
+//! Interaction Recording Web Services), from a JSON Lines file, a CSV file or a crawl of
+//! a WebDAV folder; fast (`--jobs` POSTs at once), resumable (a journal of what is done)
+//! and safe to run again (nothing acknowledged is posted twice; rejected records go to a
+//! rejects file, ready to fix and import).
+
+pub mod client;
+pub mod journal;
+pub mod source;
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use futures_util::StreamExt;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use crate::client::{Answer, InsertionClient};
+use crate::journal::Journal;
+use crate::source::{Item, Record};
+
+#[derive(Debug, Clone, clap::Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["jsonl", "csv", "webdav"])))]
+pub struct ImportArgs {
+    /// Base URL of the Insertion API server, e.g. http://127.0.0.1:8080 (not needed with --dry-run).
+    #[arg(long, required_unless_present = "dry_run")]
+    pub target: Option<String>,
+    /// The contact center the records go to.
+    #[arg(long)]
+    pub contact_center: String,
+    /// User for the target's Basic auth.
+    #[arg(long, env = "GIRD_IMPORT_USER", default_value = "ops")]
+    pub user: String,
+    /// Password for the target's Basic auth.
+    #[arg(long, env = "GIRD_IMPORT_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+    /// A JSON Lines file: one record per line, as the Insertion API takes it.
+    #[arg(long, value_name = "FILE")]
+    pub jsonl: Option<PathBuf>,
+    /// A CSV file: one media file per row, columns named as in the README.
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+    /// A WebDAV folder to crawl for media files (with --pattern).
+    #[arg(long, value_name = "URL", requires = "pattern")]
+    pub webdav: Option<String>,
+    /// With --webdav: a regular expression on a file's path below the folder, whose named
+    /// groups are the record's fields, e.g. '(?P<callUUID>[^/_]+)_(?P<startTime>\d{8}T\d{6}Z)\.mp3$'.
+    #[arg(long)]
+    pub pattern: Option<String>,
+    /// With --webdav: how many folder levels below it to crawl.
+    #[arg(long, default_value_t = 5)]
+    pub depth: usize,
+    #[arg(long, env = "GIRD_IMPORT_WEBDAV_USER")]
+    pub webdav_user: Option<String>,
+    #[arg(long, env = "GIRD_IMPORT_WEBDAV_PASSWORD", hide_env_values = true)]
+    pub webdav_password: Option<String>,
+    /// POSTs at once.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub jobs: u16,
+    /// Check every record with the server's own validation and report the bad ones; post nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The resume journal [default: gird-import-<hash of target, contact center and source>.journal].
+    #[arg(long, value_name = "FILE")]
+    pub journal: Option<PathBuf>,
+    /// Records the server rejected, one per line, ready to fix and import again; the
+    /// reasons go to the same name plus .txt [default: beside the journal].
+    #[arg(long, value_name = "FILE")]
+    pub rejects: Option<PathBuf>,
+    /// Give up (and stop, to be run again) after retrying one record this long.
+    #[arg(long, default_value_t = 300)]
+    pub retry_seconds: u64,
+    /// No progress bar (it is not drawn anyway when standard error is not a terminal).
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// What an import did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub stored: u64,
+    pub rejected: u64,
+    /// Already done by an earlier run, per the journal.
+    pub skipped: u64,
+    /// Records checked by a dry run that the server would refuse.
+    pub invalid: u64,
+    /// Records checked by a dry run that pass.
+    pub valid: u64,
+    /// Stopped by Ctrl-C, or by a server that stayed unreachable.
+    pub interrupted: Option<String>,
+    /// Where the rejected records are.
+    pub rejects_file: Option<PathBuf>,
+}
+
+/// Runs the import; answers its summary after printing it.
+pub async fn run(args: ImportArgs) -> anyhow::Result<Summary> {
+    let identity = identity(&args);
+    let started = Instant::now();
+    let progress = progress_bar(&args);
+    let stop = Arc::new(AtomicBool::new(false));
+    let (items, source_done) = start_source(&args, Arc::clone(&stop))?;
+    let summary = if args.dry_run {
+        dry_run(items, &progress).await
+    } else {
+        import(&args, &identity, items, &progress, &stop).await?
+    };
+    progress.finish_and_clear();
+    if let Ok(Err(error)) = source_done.await {
+        if summary.interrupted.is_none() {
+            return Err(error.context("reading the source"));
+        }
+    }
+    print_summary(&args, &summary, started.elapsed());
+    Ok(summary)
+}
+
+/// Names the import: target, contact center and source (with the crawl's pattern).
+fn identity(args: &ImportArgs) -> String {
+    let source = match (&args.jsonl, &args.csv, &args.webdav) {
+        (Some(path), _, _) => format!("jsonl {}", absolute(path).display()),
+        (_, Some(path), _) => format!("csv {}", absolute(path).display()),
+        (_, _, Some(url)) => format!(
+            "webdav {url} {} {}",
+            args.pattern.as_deref().unwrap_or_default(),
+            args.depth
+        ),
+        _ => String::new(),
+    };
+    let text = format!(
+        "{}\n{}\n{source}",
+        args.target.as_deref().unwrap_or_default(),
+        args.contact_center
+    );
+    let mut hasher = DefaultHasher::new();
+    text.hash(&mut hasher);
+    format!("{:016x}", hasher.finish())
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned())
+}
+
+type SourceTask = tokio::task::JoinHandle<anyhow::Result<()>>;
+
+/// Reads the source on its own task, a bounded number of items ahead.
+fn start_source(
+    args: &ImportArgs,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<(mpsc::Receiver<Item>, SourceTask)> {
+    let (sender, receiver) = mpsc::channel(1024);
+    let task = if let Some(url) = &args.webdav {
+        let crawl = source::webdav::Crawl::new(
+            url,
+            args.pattern.as_deref().unwrap_or_default(),
+            args.depth,
+            args.webdav_user.clone(),
+            args.webdav_password.clone(),
+        )?;
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(120))
+            .build()?;
+        tokio::spawn(crawl.run(client, sender))
+    } else {
+        let items: Box<dyn Iterator<Item = Item> + Send> = match (&args.jsonl, &args.csv) {
+            (Some(path), _) => Box::new(source::jsonl::read(path)?),
+            (_, Some(path)) => Box::new(source::csv::read(path)?),
+            _ => bail!("give --jsonl, --csv or --webdav"),
+        };
+        tokio::task::spawn_blocking(move || {
+            for item in items {
+                if stop.load(Ordering::Relaxed) || sender.blocking_send(item).is_err() {
+                    break;
+                }
+            }
+            Ok(())
+        })
+    };
+    Ok((receiver, task))
+}
+
+/// Lines of a file, counted in one quick pass (for the progress bar's length and ETA).
+fn count_lines(path: &Path) -> Option<u64> {
+    let mut file = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(path).ok()?);
+    let mut lines = 0;
+    loop {
+        let buffer = std::io::BufRead::fill_buf(&mut file).ok()?;
+        if buffer.is_empty() {
+            return Some(lines);
+        }
+        lines += buffer.iter().filter(|b| **b == b'\n').count() as u64;
+        let length = buffer.len();
+        std::io::BufRead::consume(&mut file, length);
+    }
+}
+
+fn progress_bar(args: &ImportArgs) -> ProgressBar {
+    if args.quiet {
+        return ProgressBar::hidden();
+    }
+    let lines = args
+        .jsonl
+        .as_ref()
+        .or(args.csv.as_ref())
+        .and_then(|path| count_lines(path));
+    let bar = match lines {
+        Some(lines) => ProgressBar::new(lines).with_style(
+            ProgressStyle::with_template(
+                "{elapsed_precise} [{wide_bar}] {pos}/{len} lines ETA {eta} {msg}",
+            )
+            .expect("a valid template"),
+        ),
+        None => ProgressBar::new_spinner().with_style(
+            ProgressStyle::with_template("{elapsed_precise} {spinner} {msg}")
+                .expect("a valid template"),
+        ),
+    };
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+fn show(progress: &ProgressBar, summary: &Summary, started: Instant, position: Option<u64>) {
+    let done = summary.stored + summary.rejected + summary.valid + summary.invalid;
+    let rate = done as f64 / started.elapsed().as_secs_f64().max(0.001);
+    progress.set_message(format!(
+        "{done} records ({rate:.0}/s), {} rejected, {} already done",
+        summary.rejected + summary.invalid,
+        summary.skipped
+    ));
+    if let Some(position) = position {
+        progress.set_position(position);
+    }
+}
+
+/// Items as a stream that ends early once `stop` is set.
+fn stream_of(
+    items: mpsc::Receiver<Item>,
+    stop: Arc<AtomicBool>,
+) -> impl futures_util::Stream<Item = Item> {
+    futures_util::stream::unfold(items, move |mut items| {
+        let stop = Arc::clone(&stop);
+        async move {
+            if stop.load(Ordering::Relaxed) {
+                return None;
+            }
+            items.recv().await.map(|item| (item, items))
+        }
+    })
+}
+
+async fn dry_run(items: mpsc::Receiver<Item>, progress: &ProgressBar) -> Summary {
+    let started = Instant::now();
+    let mut summary = Summary::default();
+    let mut items = items;
+    while let Some(item) = items.recv().await {
+        let problems = match &item.record {
+            Err(error) => vec![format!("{}: {error}", item.origin)],
+            Ok(record) => problems(record)
+                .into_iter()
+                .map(|problem| format!("{}: {problem}", item.origin))
+                .collect(),
+        };
+        if problems.is_empty() {
+            summary.valid += 1;
+        } else {
+            summary.invalid += 1;
+            progress.suspend(|| {
+                for problem in &problems {
+                    println!("{problem}");
+                }
+            });
+        }
+        if (summary.valid + summary.invalid) % 1000 == 0 {
+            show(progress, &summary, started, None);
+        }
+    }
+    summary
+}
+
+/// What the server's validation says of a record, each with its JSON path.
+pub fn problems(record: &Record) -> Vec<String> {
+    let Value::Object(object) = &record.json else {
+        return vec!["is not a JSON object".into()];
+    };
+    match gird_model::Recording::from_json(object.clone()) {
+        Ok(_) => Vec::new(),
+        Err(violations) => violations.0.iter().map(ToString::to_string).collect(),
+    }
+}
+
+/// What became of one item.
+enum Outcome {
+    Stored,
+    Skipped,
+    Rejected {
+        reason: String,
+    },
+    /// The import must stop: this item is not done.
+    Stop(String),
+}
+
+async fn import(
+    args: &ImportArgs,
+    identity: &str,
+    items: mpsc::Receiver<Item>,
+    progress: &ProgressBar,
+    stop: &Arc<AtomicBool>,
+) -> anyhow::Result<Summary> {
+    let target = args.target.as_deref().unwrap_or_default();
+    let password = args
+        .password
+        .clone()
+        .context("give the target's password with --password or GIRD_IMPORT_PASSWORD")?;
+    let client = Arc::new(InsertionClient::new(
+        target,
+        &args.contact_center,
+        &args.user,
+        &password,
+        usize::from(args.jobs),
+    )?);
+    client.handshake().await?;
+    let journal_path = args
+        .journal
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("gird-import-{identity}.journal")));
+    let (mut journal, resume) = Journal::open(&journal_path, identity)?;
+    let resume = Arc::new(resume);
+    if resume.count() > 0 {
+        progress.suspend(|| {
+            eprintln!(
+                "gird import: continuing: {} records were done by an earlier run ({})",
+                resume.count(),
+                journal_path.display()
+            )
+        });
+    }
+    let rejects_path = args
+        .rejects
+        .clone()
+        .unwrap_or_else(|| journal_path.with_extension("rejects.jsonl"));
+    let mut rejects = Rejects::new(rejects_path);
+
+    let interrupted = Arc::new(std::sync::Mutex::new(None::<String>));
+    let ctrl_c = {
+        let (stop, interrupted) = (Arc::clone(stop), Arc::clone(&interrupted));
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                stop.store(true, Ordering::Relaxed);
+                if let Ok(mut why) = interrupted.lock() {
+                    why.get_or_insert_with(|| "interrupted (Ctrl-C)".into());
+                }
+            }
+        })
+    };
+    let retry_for = Duration::from_secs(args.retry_seconds);
+    let jobs = usize::from(args.jobs);
+    let results = stream_of(items, Arc::clone(stop))
+        .map(|item| {
+            let (client, resume) = (Arc::clone(&client), Arc::clone(&resume));
+            async move {
+                let outcome = if resume.is_done(item.seq) {
+                    Outcome::Skipped
+                } else {
+                    post(&client, &item, retry_for).await
+                };
+                (item, outcome)
+            }
+        })
+        .buffer_unordered(jobs);
+    tokio::pin!(results);
+    let started = Instant::now();
+    let mut summary = Summary::default();
+    let mut shown = Instant::now();
+    let file_size = progress.length();
+    let mut position = 0;
+    while let Some((item, outcome)) = results.next().await {
+        match outcome {
+            Outcome::Stored => {
+                summary.stored += 1;
+                journal.finish(item.seq)?;
+            }
+            Outcome::Skipped => summary.skipped += 1,
+            Outcome::Rejected { reason } => {
+                summary.rejected += 1;
+                rejects.add(&item, &reason)?;
+                journal.finish(item.seq)?;
+            }
+            Outcome::Stop(why) => {
+                stop.store(true, Ordering::Relaxed);
+                if let Ok(mut interrupted) = interrupted.lock() {
+                    interrupted.get_or_insert(why);
+                }
+            }
+        }
+        if let (Some(_), Some(line)) = (file_size, line_of(&item.origin)) {
+            position = position.max(line);
+        }
+        if shown.elapsed() > Duration::from_millis(200) {
+            shown = Instant::now();
+            show(progress, &summary, started, file_size.map(|_| position));
+        }
+    }
+    if file_size.is_some() {
+        progress.set_position(file_size.unwrap_or_default());
+    }
+    ctrl_c.abort();
+    journal.checkpoint()?;
+    rejects.finish()?;
+    summary.interrupted = interrupted.lock().ok().and_then(|why| why.clone());
+    summary.rejects_file = Some(rejects.path.clone());
+    Ok(summary)
+}
+
+fn line_of(origin: &str) -> Option<u64> {
+    origin
+        .strip_prefix("line ")?
+        .split(' ')
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Posts one item, retrying what may succeed later with backoff.
+async fn post(client: &InsertionClient, item: &Item, retry_for: Duration) -> Outcome {
+    let record = match &item.record {
+        Ok(record) => record,
+        Err(error) => {
+            return Outcome::Rejected {
+                reason: error.clone(),
+            }
+        }
+    };
+    let first_try = Instant::now();
+    let mut wait = Duration::from_millis(200);
+    loop {
+        match client.post(record.body.clone()).await {
+            Answer::Stored => return Outcome::Stored,
+            Answer::Rejected {
+                http,
+                status_code,
+                message,
+            } => {
+                let code = status_code.map_or(String::new(), |code| format!(", statusCode {code}"));
+                return Outcome::Rejected {
+                    reason: format!("HTTP {http}{code}: {message}"),
+                };
+            }
+            Answer::Fatal(why) => return Outcome::Stop(why),
+            Answer::Retry { error, after } => {
+                if first_try.elapsed() >= retry_for {
+                    return Outcome::Stop(format!(
+                        "{}: still failing after {} s: {error}",
+                        item.origin,
+                        retry_for.as_secs()
+                    ));
+                }
+                tracing::debug!(origin = item.origin, error, "retrying");
+                tokio::time::sleep(after.unwrap_or(wait).min(Duration::from_secs(30))).await;
+                wait = (wait * 2).min(Duration::from_secs(10));
+            }
+        }
+    }
+}
+
+/// The rejects file (records, one per line) and its reasons (`.txt` beside it).
+struct Rejects {
+    path: PathBuf,
+    files: Option<(std::fs::File, std::fs::File)>,
+    lines: u64,
+}
+
+impl Rejects {
+    fn new(path: PathBuf) -> Rejects {
+        Rejects {
+            path,
+            files: None,
+            lines: 0,
+        }
+    }
+
+    fn reasons_path(&self) -> PathBuf {
+        let mut name = self.path.clone().into_os_string();
+        name.push(".txt");
+        PathBuf::from(name)
+    }
+
+    fn add(&mut self, item: &Item, reason: &str) -> anyhow::Result<()> {
+        if self.files.is_none() {
+            let open = |path: &Path| {
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .with_context(|| format!("cannot open {}", path.display()))
+            };
+            self.lines = std::fs::read(&self.path)
+                .map(|bytes| bytes.iter().filter(|b| **b == b'\n').count() as u64)
+                .unwrap_or(0);
+            self.files = Some((open(&self.path)?, open(&self.reasons_path())?));
+        }
+        let (records, reasons) = self.files.as_mut().expect("opened above");
+        // A record goes to the rejects file; what is not one is named by its origin only.
+        let (number, id) = match &item.record {
+            Ok(record) => {
+                writeln!(records, "{}", serde_json::to_string(&record.json)?)?;
+                self.lines += 1;
+                let id = record.id().map(|id| format!(" (id {id:?})"));
+                (format!("{}: ", self.lines), id.unwrap_or_default())
+            }
+            Err(_) => (String::new(), String::new()),
+        };
+        writeln!(reasons, "{number}{}{id}: {reason}", item.origin)?;
+        Ok(())
+    }
+
+    fn finish(&mut self) -> anyhow::Result<()> {
+        if let Some((records, reasons)) = &mut self.files {
+            records.flush()?;
+            reasons.flush()?;
+        }
+        Ok(())
+    }
+}
+
+fn print_summary(args: &ImportArgs, summary: &Summary, elapsed: Duration) {
+    let seconds = elapsed.as_secs_f64().max(0.001);
+    if args.dry_run {
+        println!(
+            "gird import --dry-run: {} records checked in {seconds:.1} s: {} valid, {} invalid",
+            summary.valid + summary.invalid,
+            summary.valid,
+            summary.invalid
+        );
+        return;
+    }
+    println!(
+        "gird import: {} stored, {} rejected, {} already done, in {seconds:.1} s ({:.0} records/s)",
+        summary.stored,
+        summary.rejected,
+        summary.skipped,
+        summary.stored as f64 / seconds
+    );
+    if let (true, Some(rejects)) = (summary.rejected > 0, &summary.rejects_file) {
+        println!(
+            "gird import: rejected records are in {} (reasons in {}.txt): fix them and import that file",
+            rejects.display(),
+            rejects.display()
+        );
+    }
+    if let Some(why) = &summary.interrupted {
+        println!("gird import: stopped: {why}; run the same command again to continue");
+    }
+}

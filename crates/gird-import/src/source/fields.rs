@@ -1,0 +1,360 @@
+//! Records from named fields: the columns of a CSV row, or the named groups of a file-name
+//! pattern. One row is one media file; consecutive rows with the same recording id are
+//! one record (rows of one call that are not next to each other become two POSTs with
+//! the same id, which the server merges).
+//!
+//! | field | goes to |
+//! |---|---|
+//! | `id` | the record's `id` (default: `callUUID`) |
+//! | `callerPhoneNumber`, `dialedPhoneNumber`, `region`, `callType` | the record (first row of the record) |
+//! | `callUUID`, `mediaId`, `startTime`, `stopTime`, `type`, `duration`, `size` | the media file |
+//! | `path`, `storage` | `mediaDescriptor.path`, `mediaDescriptor.storage` (default `webDAV`) |
+//! | `username` | `parameters.username` (the agent) |
+//! | `partitions`, `accessgroups` | lists, items separated by `;` |
+//! | `parameters.NAME` | `parameters.NAME` |
+
+use serde_json::{json, Map, Value};
+
+use super::{Item, Record};
+
+pub const RECORD_FIELDS: [&str; 5] = [
+    "id",
+    "callerPhoneNumber",
+    "dialedPhoneNumber",
+    "region",
+    "callType",
+];
+pub const MEDIA_FIELDS: [&str; 12] = [
+    "callUUID",
+    "mediaId",
+    "startTime",
+    "stopTime",
+    "type",
+    "duration",
+    "size",
+    "path",
+    "storage",
+    "username",
+    "partitions",
+    "accessgroups",
+];
+pub const PARAMETER_PREFIX: &str = "parameters.";
+
+/// A field's name and value; empty values are left out.
+pub type Row = Vec<(String, String)>;
+
+/// Whether a column or group name is one gird import knows.
+pub fn check_name(name: &str) -> Result<(), String> {
+    let known = RECORD_FIELDS.contains(&name)
+        || MEDIA_FIELDS.contains(&name)
+        || name
+            .strip_prefix(PARAMETER_PREFIX)
+            .is_some_and(|rest| !rest.is_empty());
+    if known {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name:?} is not a field gird import knows ({}, {}, or parameters.NAME)",
+            RECORD_FIELDS.join(", "),
+            MEDIA_FIELDS.join(", ")
+        ))
+    }
+}
+
+fn get<'a>(row: &'a Row, name: &str) -> Option<&'a str> {
+    row.iter()
+        .find(|(field, value)| field == name && !value.is_empty())
+        .map(|(_, value)| value.as_str())
+}
+
+/// The recording id a row belongs to.
+pub fn record_id(row: &Row) -> Option<&str> {
+    get(row, "id").or_else(|| get(row, "callUUID"))
+}
+
+/// `20240101T120000Z`, `20240101T120000` and `20240101120000` (UTC) as ISO 8601; other
+/// text as it is (the server checks it).
+pub fn normalize_instant(text: &str) -> String {
+    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    let compact = text.len() <= 16
+        && digits.len() == 14
+        && text
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == 'T' || c == 'Z');
+    if !compact {
+        return text.to_owned();
+    }
+    format!(
+        "{}-{}-{}T{}:{}:{}Z",
+        &digits[0..4],
+        &digits[4..6],
+        &digits[6..8],
+        &digits[8..10],
+        &digits[10..12],
+        &digits[12..14]
+    )
+}
+
+fn media_type(path: &str) -> Option<&'static str> {
+    let extension = path.rsplit_once('.')?.1.to_ascii_lowercase();
+    Some(match extension.as_str() {
+        "mp3" => "audio/mp3",
+        "wav" => "audio/wav",
+        "ogg" | "opus" => "audio/ogg",
+        "mp4" => "video/mp4",
+        "webm" => "video/webm",
+        _ => return None,
+    })
+}
+
+/// The media file of one row.
+pub fn media_file(row: &Row) -> Map<String, Value> {
+    let mut media = Map::new();
+    let mut parameters = Map::new();
+    let mut descriptor = Map::new();
+    for (name, value) in row.iter().filter(|(_, value)| !value.is_empty()) {
+        match name.as_str() {
+            "callUUID" | "mediaId" | "type" | "duration" | "size" => {
+                media.insert(name.clone(), json!(value));
+            }
+            "startTime" | "stopTime" => {
+                media.insert(name.clone(), json!(normalize_instant(value)));
+            }
+            "path" | "storage" => {
+                descriptor.insert(name.clone(), json!(value));
+            }
+            "username" => {
+                parameters.insert(name.clone(), json!(value));
+            }
+            "partitions" | "accessgroups" => {
+                let items: Vec<&str> = value
+                    .split(';')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .collect();
+                media.insert(name.clone(), json!(items));
+            }
+            other => {
+                if let Some(parameter) = other.strip_prefix(PARAMETER_PREFIX) {
+                    parameters.insert(parameter.to_owned(), json!(value));
+                }
+            }
+        }
+    }
+    if !media.contains_key("stopTime") {
+        let stop = media
+            .get("startTime")
+            .and_then(Value::as_str)
+            .and_then(gird_model::datetime::parse_iso)
+            .zip(get(row, "duration").and_then(|ms| ms.parse::<i64>().ok()))
+            .map(|(start, duration)| gird_model::datetime::format_millis(start + duration));
+        if let Some(stop) = stop {
+            media.insert("stopTime".into(), json!(stop));
+        }
+    }
+    if !media.contains_key("type") {
+        if let Some(kind) = get(row, "path").and_then(media_type) {
+            media.insert("type".into(), json!(kind));
+        }
+    }
+    if !descriptor.is_empty() {
+        descriptor
+            .entry("storage")
+            .or_insert_with(|| json!("webDAV"));
+        media.insert("mediaDescriptor".into(), Value::Object(descriptor));
+    }
+    if !parameters.is_empty() {
+        media.insert("parameters".into(), Value::Object(parameters));
+    }
+    media
+}
+
+/// The record of consecutive rows with one id.
+pub fn record(rows: &[(Row, Option<Value>)]) -> Value {
+    let mut record = Map::new();
+    if let Some(id) = rows.first().and_then(|(row, _)| record_id(row)) {
+        record.insert("id".into(), json!(id));
+    }
+    for field in &RECORD_FIELDS[1..] {
+        if let Some(value) = rows.iter().find_map(|(row, _)| get(row, field)) {
+            record.insert((*field).into(), json!(value));
+        }
+    }
+    let mut media_files = Vec::new();
+    for (row, sidecar) in rows {
+        let mut media = Value::Object(media_file(row));
+        if let Some(Value::Object(sidecar)) = sidecar {
+            for (name, value) in sidecar {
+                if name == "mediaFiles" {
+                    if let Some(Value::Object(fields)) = value.get(0) {
+                        merge_into(&mut media, fields);
+                    }
+                } else {
+                    record.insert(name.clone(), value.clone());
+                }
+            }
+        }
+        media_files.push(media);
+    }
+    record.insert("mediaFiles".into(), Value::Array(media_files));
+    Value::Object(record)
+}
+
+/// Adds `fields` to `target`, objects field by field (a sidecar's values win).
+fn merge_into(target: &mut Value, fields: &Map<String, Value>) {
+    let Value::Object(target) = target else {
+        return;
+    };
+    for (name, value) in fields {
+        match (target.get_mut(name), value) {
+            (Some(existing @ Value::Object(_)), Value::Object(inner)) => {
+                merge_into(existing, inner);
+            }
+            _ => {
+                target.insert(name.clone(), value.clone());
+            }
+        }
+    }
+}
+
+/// Turns rows, in order, into items: one per run of rows with the same id.
+#[derive(Default)]
+pub struct Grouper {
+    next_seq: u64,
+    rows: Vec<(Row, Option<Value>)>,
+    origins: Vec<String>,
+}
+
+impl Grouper {
+    /// Adds a row; answers the previous record when this row starts another.
+    pub fn push(&mut self, origin: String, row: Row, sidecar: Option<Value>) -> Option<Item> {
+        let same = self
+            .rows
+            .first()
+            .is_some_and(|(first, _)| record_id(first) == record_id(&row));
+        let done = if same { None } else { self.flush() };
+        self.rows.push((row, sidecar));
+        self.origins.push(origin);
+        done
+    }
+
+    /// A part of the source no record can be made of.
+    pub fn fail(&mut self, origin: String, error: String) -> Vec<Item> {
+        let mut items: Vec<Item> = self.flush().into_iter().collect();
+        items.push(self.item(origin, Err(error)));
+        items
+    }
+
+    /// The last record.
+    pub fn flush(&mut self) -> Option<Item> {
+        if self.rows.is_empty() {
+            return None;
+        }
+        let rows = std::mem::take(&mut self.rows);
+        let origins = std::mem::take(&mut self.origins);
+        let origin = match (origins.first(), origins.last()) {
+            (Some(first), Some(last)) if origins.len() > 1 => format!("{first} to {last}"),
+            (Some(first), _) => first.clone(),
+            _ => String::new(),
+        };
+        let result = match record_id(&rows[0].0) {
+            Some(_) => Ok(Record::from_json(record(&rows))),
+            None => Err("has neither id nor callUUID".to_owned()),
+        };
+        Some(self.item(origin, result))
+    }
+
+    fn item(&mut self, origin: String, record: Result<Record, String>) -> Item {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        Item {
+            seq,
+            origin,
+            record,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(fields: &[(&str, &str)]) -> Row {
+        fields
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn names_are_checked() {
+        assert!(check_name("callerPhoneNumber").is_ok());
+        assert!(check_name("parameters.agentId").is_ok());
+        assert!(check_name("parameters.").is_err());
+        let error = check_name("caller").unwrap_err();
+        assert!(error.contains("callerPhoneNumber"), "{error}");
+    }
+
+    #[test]
+    fn compact_instants_become_iso() {
+        assert_eq!(
+            normalize_instant("20240131T235959Z"),
+            "2024-01-31T23:59:59Z"
+        );
+        assert_eq!(normalize_instant("20240131235959"), "2024-01-31T23:59:59Z");
+        assert_eq!(
+            normalize_instant("2024-01-31T23:59:59.5+01:00"),
+            "2024-01-31T23:59:59.5+01:00"
+        );
+    }
+
+    #[test]
+    fn a_row_is_a_media_file() {
+        let media = media_file(&row(&[
+            ("callUUID", "c1"),
+            ("startTime", "20240101T100000Z"),
+            ("duration", "61000"),
+            ("path", "calls/a.wav"),
+            ("username", "bob"),
+            ("partitions", "p1; p2"),
+            ("parameters.agentId", "7"),
+            ("region", "ignored here"),
+        ]));
+        assert_eq!(
+            Value::Object(media),
+            json!({
+                "callUUID": "c1", "startTime": "2024-01-01T10:00:00Z", "duration": "61000",
+                "partitions": ["p1", "p2"], "stopTime": "2024-01-01T10:01:01.000Z",
+                "type": "audio/wav",
+                "mediaDescriptor": {"path": "calls/a.wav", "storage": "webDAV"},
+                "parameters": {"username": "bob", "agentId": "7"}
+            })
+        );
+    }
+
+    #[test]
+    fn consecutive_rows_of_one_call_are_one_record() {
+        let mut grouper = Grouper::default();
+        let first = row(&[("callUUID", "c1"), ("mediaId", "m1"), ("region", "west")]);
+        let second = row(&[("callUUID", "c1"), ("mediaId", "m2"), ("region", "east")]);
+        let other = row(&[("id", "r2"), ("callUUID", "c2")]);
+        assert!(grouper.push("row 2".into(), first, None).is_none());
+        let sidecar = json!({"callType": "Inbound", "mediaFiles": [{"parameters": {"x": "1"}}]});
+        assert!(grouper
+            .push("row 3".into(), second, Some(sidecar))
+            .is_none());
+        let call = grouper.push("row 4".into(), other, None).unwrap();
+        assert_eq!((call.seq, call.origin.as_str()), (0, "row 2 to row 3"));
+        let json = call.record.unwrap().json;
+        assert_eq!(json["id"], "c1");
+        assert_eq!(json["region"], "west", "the first row's value");
+        assert_eq!(json["callType"], "Inbound", "from the sidecar");
+        assert_eq!(json["mediaFiles"][1]["parameters"]["x"], "1");
+        assert_eq!(json["mediaFiles"].as_array().unwrap().len(), 2);
+        let failed = grouper.fail("row 5".into(), "bad".into());
+        assert_eq!(failed.len(), 2);
+        assert_eq!(failed[0].record.as_ref().unwrap().id(), Some("r2"));
+        assert_eq!((failed[1].seq, failed[1].record.is_err()), (2, true));
+        assert!(grouper.flush().is_none());
+    }
+}
