@@ -13,6 +13,7 @@ mod datetimes;
 mod delete;
 mod durability;
 mod helpers;
+mod import;
 mod insertion;
 mod instances;
 mod limits;
