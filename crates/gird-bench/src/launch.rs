@@ -11,7 +11,7 @@ use crate::ops::Session;
 use crate::server::{self, ServerProcess};
 
 const GIRD_READY_PREFIX: &str = "gird: listening on ";
-const OPS_USER: &str = "ops";
+pub const OPS_USER: &str = "ops";
 
 /// Where gird's data lives for a run we start ourselves.
 pub enum DataDir {

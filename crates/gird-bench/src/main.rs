@@ -7,6 +7,7 @@
 mod bench;
 mod body;
 mod histogram;
+mod import;
 mod launch;
 mod load;
 mod noop;
@@ -43,6 +44,8 @@ enum Command {
     Search(search::SearchOptions),
     /// PostgreSQL benchmark: gird with 1, 2, 4 instances on one database against raw batched INSERTs.
     Postgres(postgres::PostgresOptions),
+    /// Import benchmark: `gird import` of a JSON Lines file against the insert benchmark on the same server.
+    Import(import::ImportOptions),
     /// The no-op baseline server; started by the benchmark itself.
     #[command(hide = true)]
     Noop {
@@ -132,6 +135,7 @@ fn main() -> std::process::ExitCode {
         Some(Command::Insert(options)) => bench::run(options),
         Some(Command::Search(options)) => search::run(options),
         Some(Command::Postgres(options)) => postgres::run(options),
+        Some(Command::Import(options)) => import::run(options),
         None => bench::run(cli.options),
     };
     // Exit only here, after every child and temporary folder has been dropped.

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use bytes::Bytes;
-use reqwest::header::{HeaderName, HeaderValue, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::header::{HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use reqwest::{Client, StatusCode};
 use serde_json::Value;
 
@@ -39,6 +39,8 @@ pub struct InsertionClient {
     contact_center: String,
     user: String,
     password: String,
+    /// `Basic ...`, made once.
+    authorization: HeaderValue,
     /// The CSRF header name and token, once the server gave them.
     csrf: RwLock<Option<(HeaderName, HeaderValue)>>,
 }
@@ -62,7 +64,14 @@ impl InsertionClient {
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(60))
             .build()?;
+        use base64::Engine;
+        let credentials =
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        let mut authorization = HeaderValue::from_str(&format!("Basic {credentials}"))
+            .context("the user or password cannot be sent in a header")?;
+        authorization.set_sensitive(true);
         Ok(InsertionClient {
+            authorization,
             http,
             base: target.trim_end_matches('/').to_owned(),
             contact_center: contact_center.to_owned(),
@@ -140,7 +149,7 @@ impl InsertionClient {
         let mut request = self
             .http
             .post(self.insertion_url())
-            .basic_auth(&self.user, Some(&self.password))
+            .header(AUTHORIZATION, self.authorization.clone())
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
             .body(body);
         let csrf = self.csrf.read().ok().and_then(|csrf| csrf.clone());

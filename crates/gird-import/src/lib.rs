@@ -286,10 +286,14 @@ async fn dry_run(items: mpsc::Receiver<Item>, progress: &ProgressBar) -> Summary
 
 /// What the server's validation says of a record, each with its JSON path.
 pub fn problems(record: &Record) -> Vec<String> {
-    let Value::Object(object) = &record.json else {
+    let json = match record.json() {
+        Ok(json) => json.into_owned(),
+        Err(error) => return vec![error],
+    };
+    let Value::Object(object) = json else {
         return vec!["is not a JSON object".into()];
     };
-    match gird_model::Recording::from_json(object.clone()) {
+    match gird_model::Recording::from_json(object) {
         Ok(_) => Vec::new(),
         Err(violations) => violations.0.iter().map(ToString::to_string).collect(),
     }
@@ -440,7 +444,7 @@ async fn post(client: &InsertionClient, item: &Item, retry_for: Duration) -> Out
     let first_try = Instant::now();
     let mut wait = Duration::from_millis(200);
     loop {
-        match client.post(record.body.clone()).await {
+        match client.post(record.body().clone()).await {
             Answer::Stored => return Outcome::Stored,
             Answer::Rejected {
                 http,
@@ -509,7 +513,8 @@ impl Rejects {
         // A record goes to the rejects file; what is not one is named by its origin only.
         let (number, id) = match &item.record {
             Ok(record) => {
-                writeln!(records, "{}", serde_json::to_string(&record.json)?)?;
+                records.write_all(record.body())?;
+                records.write_all(b"\n")?;
                 self.lines += 1;
                 let id = record.id().map(|id| format!(" (id {id:?})"));
                 (format!("{}: ", self.lines), id.unwrap_or_default())

@@ -83,10 +83,19 @@ mod tests {
         let items: Vec<Item> = read(&path).unwrap().collect();
         assert_eq!(items.len(), 3, "{items:?}");
         assert_eq!(items[0].origin, "line 2 to line 3");
-        let first = &items[0].record.as_ref().unwrap().json;
+        let first = items[0]
+            .record
+            .as_ref()
+            .unwrap()
+            .json()
+            .unwrap()
+            .into_owned();
         assert_eq!(first["callerPhoneNumber"], "+1555");
         assert_eq!(first["mediaFiles"].as_array().unwrap().len(), 2);
-        assert_eq!(items[1].record.as_ref().unwrap().id(), Some("c2"));
+        assert_eq!(
+            items[1].record.as_ref().unwrap().id().as_deref(),
+            Some("c2")
+        );
         assert_eq!(items[2].origin, "line 5");
         assert!(items[2].record.is_err());
     }

@@ -345,7 +345,7 @@ mod tests {
             .is_none());
         let call = grouper.push("row 4".into(), other, None).unwrap();
         assert_eq!((call.seq, call.origin.as_str()), (0, "row 2 to row 3"));
-        let json = call.record.unwrap().json;
+        let json = call.record.unwrap().json().unwrap().into_owned();
         assert_eq!(json["id"], "c1");
         assert_eq!(json["region"], "west", "the first row's value");
         assert_eq!(json["callType"], "Inbound", "from the sidecar");
@@ -353,7 +353,10 @@ mod tests {
         assert_eq!(json["mediaFiles"].as_array().unwrap().len(), 2);
         let failed = grouper.fail("row 5".into(), "bad".into());
         assert_eq!(failed.len(), 2);
-        assert_eq!(failed[0].record.as_ref().unwrap().id(), Some("r2"));
+        assert_eq!(
+            failed[0].record.as_ref().unwrap().id().as_deref(),
+            Some("r2")
+        );
         assert_eq!((failed[1].seq, failed[1].record.is_err()), (2, true));
         assert!(grouper.flush().is_none());
     }

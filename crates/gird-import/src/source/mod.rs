@@ -20,20 +20,45 @@ pub struct Item {
     pub record: Result<Record, String>,
 }
 
+/// A record to post. From JSON Lines it stays the line's bytes, parsed only when
+/// something needs to look inside (a dry run, a rejection): the server parses it anyway.
 #[derive(Debug, Clone)]
 pub struct Record {
-    pub json: Value,
-    /// The bytes to post: the source's own line for JSON Lines, else `json` serialized.
-    pub body: Bytes,
+    body: Bytes,
+    json: Option<Value>,
 }
 
 impl Record {
     pub fn from_json(json: Value) -> Record {
         let body = Bytes::from(serde_json::to_vec(&json).expect("a JSON value serializes"));
-        Record { json, body }
+        Record {
+            body,
+            json: Some(json),
+        }
     }
 
-    pub fn id(&self) -> Option<&str> {
-        self.json.get("id").and_then(Value::as_str)
+    /// A record as the source wrote it.
+    pub fn raw(body: Bytes) -> Record {
+        Record { body, json: None }
+    }
+
+    /// The bytes to post.
+    pub fn body(&self) -> &Bytes {
+        &self.body
+    }
+
+    /// The record as JSON, or why it is none.
+    pub fn json(&self) -> Result<std::borrow::Cow<'_, Value>, String> {
+        match &self.json {
+            Some(json) => Ok(std::borrow::Cow::Borrowed(json)),
+            None => serde_json::from_slice(&self.body)
+                .map(std::borrow::Cow::Owned)
+                .map_err(|error| format!("is not valid JSON: {error}")),
+        }
+    }
+
+    pub fn id(&self) -> Option<String> {
+        let json = self.json().ok()?;
+        json.get("id").and_then(Value::as_str).map(str::to_owned)
     }
 }
