@@ -36,6 +36,8 @@ pub enum Answer {
 pub struct InsertionClient {
     http: Client,
     base: String,
+    /// Where records are posted, parsed once.
+    insertion_url: reqwest::Url,
     contact_center: String,
     user: String,
     password: String,
@@ -70,22 +72,21 @@ impl InsertionClient {
         let mut authorization = HeaderValue::from_str(&format!("Basic {credentials}"))
             .context("the user or password cannot be sent in a header")?;
         authorization.set_sensitive(true);
+        let base = target.trim_end_matches('/').to_owned();
+        let insertion_url = reqwest::Url::parse(&format!(
+            "{base}/internal-api/contact-centers/{contact_center}/recordings"
+        ))
+        .with_context(|| format!("contact center {contact_center:?} does not fit in a URL"))?;
         Ok(InsertionClient {
             authorization,
+            insertion_url,
             http,
-            base: target.trim_end_matches('/').to_owned(),
+            base,
             contact_center: contact_center.to_owned(),
             user: user.to_owned(),
             password: password.to_owned(),
             csrf: RwLock::new(None),
         })
-    }
-
-    fn insertion_url(&self) -> String {
-        format!(
-            "{}/internal-api/contact-centers/{}/recordings",
-            self.base, self.contact_center
-        )
     }
 
     /// Checks the credentials and the contact center, and takes the CSRF token if the
@@ -148,7 +149,7 @@ impl InsertionClient {
     async fn post_once(&self, body: Bytes) -> Answer {
         let mut request = self
             .http
-            .post(self.insertion_url())
+            .post(self.insertion_url.clone())
             .header(AUTHORIZATION, self.authorization.clone())
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
             .body(body);

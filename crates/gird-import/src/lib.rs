@@ -149,12 +149,16 @@ fn absolute(path: &Path) -> PathBuf {
 
 type SourceTask = tokio::task::JoinHandle<anyhow::Result<()>>;
 
+/// Items read ahead and handed over at once.
+const CHUNK: usize = 128;
+
 /// Reads the source on its own task, a bounded number of items ahead.
 fn start_source(
     args: &ImportArgs,
     stop: Arc<AtomicBool>,
-) -> anyhow::Result<(mpsc::Receiver<Item>, SourceTask)> {
-    let (sender, receiver) = mpsc::channel(1024);
+) -> anyhow::Result<(mpsc::Receiver<Vec<Item>>, SourceTask)> {
+    // Items travel in chunks: one wake-up of the import per chunk, not per record.
+    let (sender, receiver) = mpsc::channel(16);
     let task = if let Some(url) = &args.webdav {
         let crawl = source::webdav::Crawl::new(
             url,
@@ -175,8 +179,10 @@ fn start_source(
             _ => bail!("give --jsonl, --csv or --webdav"),
         };
         tokio::task::spawn_blocking(move || {
-            for item in items {
-                if stop.load(Ordering::Relaxed) || sender.blocking_send(item).is_err() {
+            let mut items = items.peekable();
+            while items.peek().is_some() {
+                let chunk: Vec<Item> = items.by_ref().take(CHUNK).collect();
+                if stop.load(Ordering::Relaxed) || sender.blocking_send(chunk).is_err() {
                     break;
                 }
             }
@@ -241,25 +247,24 @@ fn show(progress: &ProgressBar, summary: &Summary, started: Instant, position: O
 
 /// Items as a stream that ends early once `stop` is set.
 fn stream_of(
-    items: mpsc::Receiver<Item>,
+    chunks: mpsc::Receiver<Vec<Item>>,
     stop: Arc<AtomicBool>,
 ) -> impl futures_util::Stream<Item = Item> {
-    futures_util::stream::unfold(items, move |mut items| {
-        let stop = Arc::clone(&stop);
-        async move {
-            if stop.load(Ordering::Relaxed) {
-                return None;
-            }
-            items.recv().await.map(|item| (item, items))
-        }
-    })
+    let chunks = futures_util::stream::unfold(chunks, |mut chunks| async move {
+        chunks.recv().await.map(|chunk| (chunk, chunks))
+    });
+    chunks
+        .flat_map(futures_util::stream::iter)
+        .take_while(move |_| std::future::ready(!stop.load(Ordering::Relaxed)))
 }
 
-async fn dry_run(items: mpsc::Receiver<Item>, progress: &ProgressBar) -> Summary {
+async fn dry_run(chunks: mpsc::Receiver<Vec<Item>>, progress: &ProgressBar) -> Summary {
     let started = Instant::now();
     let mut summary = Summary::default();
-    let mut items = items;
-    while let Some(item) = items.recv().await {
+    let never = Arc::new(AtomicBool::new(false));
+    let items = stream_of(chunks, never);
+    tokio::pin!(items);
+    while let Some(item) = items.next().await {
         let problems = match &item.record {
             Err(error) => vec![format!("{}: {error}", item.origin)],
             Ok(record) => problems(record)
@@ -313,7 +318,7 @@ enum Outcome {
 async fn import(
     args: &ImportArgs,
     identity: &str,
-    items: mpsc::Receiver<Item>,
+    items: mpsc::Receiver<Vec<Item>>,
     progress: &ProgressBar,
     stop: &Arc<AtomicBool>,
 ) -> anyhow::Result<Summary> {

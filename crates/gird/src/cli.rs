@@ -143,6 +143,10 @@ pub fn init_logging() {
 }
 
 impl Cli {
+    pub fn is_import(&self) -> bool {
+        matches!(self.command, Command::Import(_))
+    }
+
     pub async fn run(self) -> anyhow::Result<()> {
         match self.command {
             Command::Serve(args) => serve(*args).await,

@@ -13,7 +13,15 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
     cli::init_logging();
-    let runtime = match tokio::runtime::Runtime::new() {
+    // An import is one client: on one thread it spends less CPU switching between threads,
+    // which a local server needs more.
+    let runtime = match cli.is_import() {
+        true => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+        false => tokio::runtime::Runtime::new(),
+    };
+    let runtime = match runtime {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("gird: cannot start the async runtime: {error}");

@@ -77,7 +77,7 @@ impl Crawl {
     }
 
     /// Sends the items to `items` as the folders are listed; an error ends the crawl.
-    pub async fn run(self, client: Client, items: mpsc::Sender<Item>) -> anyhow::Result<()> {
+    pub async fn run(self, client: Client, items: mpsc::Sender<Vec<Item>>) -> anyhow::Result<()> {
         let mut grouper = Grouper::default();
         let mut folders = vec![(self.root.clone(), 0usize)];
         while let Some((folder, depth)) = folders.pop() {
@@ -195,10 +195,10 @@ impl Crawl {
     }
 }
 
-async fn send(items: &mpsc::Sender<Item>, mut item: Item) -> anyhow::Result<()> {
+async fn send(items: &mpsc::Sender<Vec<Item>>, mut item: Item) -> anyhow::Result<()> {
     item.seq = key_of(&item);
     items
-        .send(item)
+        .send(vec![item])
         .await
         .map_err(|_| anyhow::anyhow!("the import stopped"))
 }
