@@ -1,6 +1,6 @@
 //! One end-to-end run against a real WebDAV server, `rclone serve webdav` (Debian's
 //! `rclone` package; `scripts/test` installs it): storage, playback with a range, and
-//! delete with its media.
+//! delete with its media; and a `gird import` crawl of a folder.
 
 use std::path::Path;
 use std::process::Stdio;
@@ -131,4 +131,69 @@ async fn playback_and_delete_against_rclone_webdav() {
         .await
         .as_api()
         .assert_error(404, 6);
+}
+
+/// `gird import` crawling an rclone WebDAV folder: records from file names and sidecars.
+#[tokio::test]
+async fn import_crawls_an_rclone_webdav_folder() {
+    let root = TempDir::new().expect("rclone folder");
+    let calls = root.path().join("archive/2024-05");
+    std::fs::create_dir_all(&calls).expect("folders");
+    for (name, bytes) in [
+        ("c7_+15550007_20240501T080000Z.wav", &b"first"[..]),
+        ("c8_+15550008_20240501T090000Z.wav", &b"second"[..]),
+    ] {
+        std::fs::write(calls.join(name), bytes).expect("write media");
+    }
+    let sidecar = json!({
+        "dialedPhoneNumber": "+15559999", "region": "north",
+        "mediaFiles": [{"stopTime": "2024-05-01T08:03:00Z"}]
+    });
+    std::fs::write(
+        calls.join("c7_+15550007_20240501T080000Z.json"),
+        sidecar.to_string(),
+    )
+    .expect("write sidecar");
+    let rclone = Rclone::serve(root.path()).await;
+
+    let app = spawn_app().await;
+    let cc = app.ready_contact_center().await;
+    let work = TempDir::new().expect("working folder");
+    let output = Command::new(env!("CARGO_BIN_EXE_gird"))
+        .args([
+            "import",
+            "--quiet",
+            "--target",
+            &app.address,
+            "--contact-center",
+            &cc,
+        ])
+        .args(["--password", &app.ops_password])
+        .args(["--webdav", &format!("{}/archive/", rclone.address)])
+        .args([
+            "--webdav-user",
+            USER,
+            "--webdav-password",
+            PASSWORD,
+            "--depth",
+            "1",
+        ])
+        .args([
+            "--pattern",
+            r"(?P<callUUID>c\d+)_(?P<callerPhoneNumber>\+\d+)_(?P<startTime>\d{8}T\d{6}Z)\.wav$",
+        ])
+        .current_dir(work.path())
+        .output()
+        .await
+        .expect("run gird import");
+    let summary = String::from_utf8_lossy(&output.stdout);
+    // c8 has no sidecar, so no region: the server rejects it.
+    assert_eq!(output.status.code(), Some(3), "{summary}");
+    assert!(summary.contains("1 stored, 1 rejected"), "{summary}");
+    let call = app.recording(&cc, "c7").await;
+    assert_eq!(call["region"], "north");
+    assert_eq!(call["mediaFiles"][0]["type"], "audio/wav");
+    assert_eq!(call["mediaFiles"][0]["size"], "5");
+    assert_eq!(call["mediaFiles"][0]["startTime"], "2024-05-01T08:00:00Z");
+    app.assert_absent(&cc, "c8").await;
 }
