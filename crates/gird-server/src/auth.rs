@@ -9,9 +9,9 @@ use std::sync::{Arc, OnceLock};
 
 use argon2::{Argon2, PasswordHash, PasswordVerifier};
 use axum::extract::{Request, State};
-use axum::http::header;
+use axum::http::{header, Method};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use sha2::{Digest, Sha256};
@@ -163,30 +163,71 @@ fn basic_credentials(request: &Request) -> Option<(String, String)> {
     Some((user.to_owned(), password.to_owned()))
 }
 
-/// Middleware: only the ops user gets through.
-pub async fn require_ops(
-    State(credentials): State<Arc<OpsCredentials>>,
-    request: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
-    let (user, password) = basic_credentials(&request).ok_or(ApiError::Unauthenticated)?;
-    let valid = if credentials.is_slow() {
-        let _permit = credentials
+impl OpsCredentials {
+    /// Checks a user and password, hashes off the async workers.
+    pub async fn check(self: &Arc<Self>, user: &str, password: &str) -> Result<bool, ApiError> {
+        if !self.is_slow() {
+            return Ok(self.verify(user, password));
+        }
+        let _permit = self
             .slow_checks
             .acquire()
             .await
             .map_err(|_| ApiError::Internal)?;
-        let checker = Arc::clone(&credentials);
-        let user = user.clone();
-        tokio::task::spawn_blocking(move || checker.verify(&user, &password))
-            .await
-            .unwrap_or(false)
-    } else {
-        credentials.verify(&user, &password)
-    };
-    if !valid {
-        tracing::info!(user, "rejected ops credentials");
-        return Err(ApiError::Unauthenticated);
+        let checker = Arc::clone(self);
+        let (user, password) = (user.to_owned(), password.to_owned());
+        Ok(
+            tokio::task::spawn_blocking(move || checker.verify(&user, &password))
+                .await
+                .unwrap_or(false),
+        )
+    }
+}
+
+/// 401/20; to the web UI without `WWW-Authenticate`, which would make the browser ask
+/// for a password itself instead of letting the page show its sign-in form.
+pub fn unauthenticated(from_ui: bool) -> Response {
+    let mut response = ApiError::Unauthenticated.into_response();
+    if from_ui {
+        response.headers_mut().remove(header::WWW_AUTHENTICATE);
+    }
+    response
+}
+
+/// Who may pass: the ops user by HTTP Basic, or a web UI session cookie.
+pub struct Gate {
+    pub credentials: Arc<OpsCredentials>,
+    pub sessions: Arc<crate::ui::Sessions>,
+}
+
+/// Middleware: only the ops user gets through, by Basic auth or by a UI session. A
+/// request that changes something on a session's cookie alone must also carry the
+/// `X-Gird-UI` header, which no other site can make a browser send.
+pub async fn require_ops(
+    State(gate): State<Arc<Gate>>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let from_ui = request.headers().contains_key(crate::ui::UI_HEADER);
+    match basic_credentials(&request) {
+        Some((user, password)) => {
+            if !gate.credentials.check(&user, &password).await? {
+                tracing::info!(user, "rejected ops credentials");
+                return Ok(unauthenticated(from_ui));
+            }
+        }
+        None => {
+            if !gate.sessions.admits(&request) {
+                return Ok(unauthenticated(from_ui));
+            }
+            let reading = matches!(*request.method(), Method::GET | Method::HEAD);
+            if !reading && !from_ui {
+                return Err(ApiError::Forbidden(format!(
+                    "a request made with the web UI's session must carry the {} header",
+                    crate::ui::UI_HEADER
+                )));
+            }
+        }
     }
     Ok(next.run(request).await)
 }

@@ -16,6 +16,7 @@ mod seal;
 mod search_params;
 pub mod settings;
 mod state;
+mod ui;
 mod urls;
 mod webdav;
 
@@ -27,7 +28,7 @@ use axum::{middleware, Router};
 use gird_store::Store;
 use tokio::net::TcpListener;
 
-use crate::auth::OpsCredentials;
+use crate::auth::{Gate, OpsCredentials};
 use crate::bootstrap::{secret_in_data_dir, CSRF_KEY_FILE, PASSWORD_FILE, STORAGE_KEY_FILE};
 use crate::csrf::Csrf;
 use crate::error::ApiError;
@@ -88,9 +89,10 @@ pub async fn prepare(settings: &Settings) -> Result<App, StartError> {
         sealer: Arc::clone(&sealer),
         webdav: WebDav::new(settings.webdav_timeout),
     };
+    let sessions = Arc::new(ui::Sessions::new(&csrf_key, &settings.ops_user));
     let csrf = settings.csrf_enabled.then(|| Arc::new(Csrf::new(csrf_key)));
     Ok(App {
-        router: router(state, credentials, csrf),
+        router: router(state, credentials, sessions, csrf),
         store,
         sealer,
         forwarding: settings.forwarding.clone(),
@@ -99,7 +101,21 @@ pub async fn prepare(settings: &Settings) -> Result<App, StartError> {
     })
 }
 
-fn router(state: AppState, credentials: Arc<OpsCredentials>, csrf: Option<Arc<Csrf>>) -> Router {
+fn router(
+    state: AppState,
+    credentials: Arc<OpsCredentials>,
+    sessions: Arc<ui::Sessions>,
+    csrf: Option<Arc<Csrf>>,
+) -> Router {
+    let ui = ui::router(
+        Arc::clone(&credentials),
+        Arc::clone(&sessions),
+        state.body_limit,
+    );
+    let gate = Arc::new(Gate {
+        credentials,
+        sessions,
+    });
     let ops = "/api/v2/ops/contact-centers";
     let mut routes = Router::new()
         .route(
@@ -176,10 +192,8 @@ fn router(state: AppState, credentials: Arc<OpsCredentials>, csrf: Option<Arc<Cs
         routes = routes.layer(middleware::from_fn_with_state(csrf, csrf::protect));
     }
     routes
-        .layer(middleware::from_fn_with_state(
-            credentials,
-            auth::require_ops,
-        ))
+        .layer(middleware::from_fn_with_state(gate, auth::require_ops))
+        .merge(ui)
         .fallback(|| async { ApiError::NotFound("no such resource".into()) })
         .layer(middleware::from_fn(drain::drain_unread_body))
 }

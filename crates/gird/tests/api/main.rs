@@ -30,6 +30,7 @@ mod rws;
 mod search;
 mod speechminer;
 mod storage;
+mod ui;
 mod validation;
 mod webdav;
 mod webdav_e2e;

@@ -50,6 +50,7 @@ pub struct Seen {
     pub method: String,
     pub path: String,
     pub authorization: Option<String>,
+    pub range: Option<String>,
 }
 
 #[derive(Clone)]
@@ -218,6 +219,11 @@ async fn guard(State(shared): State<Shared>, request: Request, next: Next) -> Re
         method: request.method().to_string(),
         path: request.uri().path().to_owned(),
         authorization: authorization.clone(),
+        range: request
+            .headers()
+            .get(header::RANGE)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned),
     });
     match shared.mode.load(Ordering::SeqCst) {
         mode if mode == Mode::Failing as u8 => {
