@@ -403,3 +403,43 @@ async fn the_session_cookie_opens_the_api_and_changes_need_the_ui_header() {
     let cleared = out.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(cleared.contains("Max-Age=0"), "{cleared}");
 }
+
+/// With CSRF protection on, the page sends back the token its GETs received.
+#[tokio::test]
+async fn the_page_works_with_csrf_protection_on() {
+    let app = crate::helpers::AppBuilder::new().csrf().spawn().await;
+    let cc = app.ready_contact_center().await;
+    app.insert(&cc, &complete_record("csrf-call"))
+        .await
+        .assert_ok();
+    let driver = Driver::start().await;
+    let browser = driver.browser(1024, 800).await;
+    let page = format!(
+        "{}/ui/#/recording?{}",
+        app.address,
+        reqwest::Url::parse_with_params("http://x/", [("cc", cc.as_str()), ("id", "csrf-call")])
+            .unwrap()
+            .query()
+            .unwrap()
+    );
+    browser.goto(&page).await.unwrap();
+    find(&browser, "#password")
+        .await
+        .send_keys(&app.ops_password)
+        .await
+        .unwrap();
+    find(&browser, "form button[type=submit]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    find(&browser, "#hold").await.click().await.unwrap();
+    wait_until(
+        &browser,
+        "return document.getElementById('hold').textContent === 'Remove legal hold'",
+        "the hold is applied with the CSRF token",
+    )
+    .await;
+    assert_eq!(app.recording(&cc, "csrf-call").await["nonDelete"], true);
+    browser.close().await.unwrap();
+}
