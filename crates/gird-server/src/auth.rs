@@ -17,6 +17,7 @@ use base64::Engine;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::audit::Actor;
 use crate::error::ApiError;
 use crate::settings::Secret;
 
@@ -208,12 +209,22 @@ pub async fn require_ops(
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
+    let mut request = request;
     let from_ui = request.headers().contains_key(crate::ui::UI_HEADER);
-    match basic_credentials(&request) {
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0);
+    let actor = match basic_credentials(&request) {
         Some((user, password)) => {
             if !gate.credentials.check(&user, &password).await? {
                 tracing::info!(user, "rejected ops credentials");
                 return Ok(unauthenticated(from_ui));
+            }
+            Actor {
+                user,
+                via: "basic",
+                peer,
             }
         }
         None => {
@@ -227,8 +238,14 @@ pub async fn require_ops(
                     crate::ui::UI_HEADER
                 )));
             }
+            Actor {
+                user: gate.sessions.user().to_owned(),
+                via: "ui-session",
+                peer,
+            }
         }
-    }
+    };
+    request.extensions_mut().insert(actor);
     Ok(next.run(request).await)
 }
 

@@ -127,6 +127,11 @@ impl From<Violations> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> ApiError {
         tracing::error!(%error, "storage error");
+        let kind = match &error {
+            StoreError::Unavailable(_) => "unavailable",
+            StoreError::Corrupt(_) => "corrupt",
+        };
+        metrics::counter!("gird_storage_errors_total", "kind" => kind).increment(1);
         match error {
             StoreError::Unavailable(_) => ApiError::Unavailable,
             StoreError::Corrupt(_) => ApiError::Internal,

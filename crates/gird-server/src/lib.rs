@@ -3,6 +3,7 @@
 //! [`prepare`] turns settings into a ready [`App`]; [`serve`] runs it on a listener the
 //! caller bound, so tests and the binary alike can use port 0.
 
+pub mod audit;
 pub mod auth;
 mod body;
 pub mod bootstrap;
@@ -10,6 +11,7 @@ mod csrf;
 mod drain;
 pub mod error;
 mod forward;
+mod observe;
 mod routes;
 mod scope;
 mod seal;
@@ -112,6 +114,8 @@ fn router(
         Arc::clone(&sessions),
         state.body_limit,
     );
+    let store = Arc::clone(&state.store);
+    observe::prometheus();
     let gate = Arc::new(Gate {
         credentials,
         sessions,
@@ -164,6 +168,7 @@ fn router(
             "/api/v2/ops/speechminer/outbox",
             get(forwarding::all_outboxes),
         )
+        .route("/metrics", get(observe::metrics))
         .route(&format!("{ops}/{{id}}/recordings"), get(recordings::search))
         .route(
             &format!("{ops}/{{id}}/recordings/{{recording}}"),
@@ -191,11 +196,18 @@ fn router(
     if let Some(csrf) = csrf {
         routes = routes.layer(middleware::from_fn_with_state(csrf, csrf::protect));
     }
+    let probes = Router::new()
+        .route("/health", get(observe::health))
+        .route("/ready", get(observe::ready))
+        .with_state(Arc::clone(&store));
     routes
         .layer(middleware::from_fn_with_state(gate, auth::require_ops))
         .merge(ui)
+        .merge(probes)
+        .route_layer(middleware::from_fn(observe::label_route))
         .fallback(|| async { ApiError::NotFound("no such resource".into()) })
         .layer(middleware::from_fn(drain::drain_unread_body))
+        .layer(middleware::from_fn(observe::track))
 }
 
 /// Serves (and forwards to SpeechMiner) until `shutdown` completes, then lets in-flight
@@ -206,7 +218,10 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let forwarder = Forwarder::start(Arc::clone(&app.store), app.sealer, app.forwarding);
-    let result = axum::serve(listener, app.router)
+    let service = app
+        .router
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let result = axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
         .await;
     forwarder.stop().await;

@@ -38,6 +38,7 @@ const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
 
 pub struct Sessions {
     key: [u8; 32],
+    user: String,
 }
 
 impl Sessions {
@@ -49,7 +50,13 @@ impl Sessions {
         digest.update(key.expose().as_bytes());
         Sessions {
             key: digest.finalize().into(),
+            user: ops_user.to_owned(),
         }
+    }
+
+    /// The user a session signs in as.
+    pub fn user(&self) -> &str {
+        &self.user
     }
 
     fn mac(&self, expiry: i64) -> Hmac<Sha256> {

@@ -115,6 +115,12 @@ pub(crate) struct ServeArgs {
     /// How long to wait for WebDAV to answer, in seconds.
     #[arg(long, env = "GIRD_WEBDAV_TIMEOUT_SECONDS")]
     webdav_timeout_seconds: Option<u64>,
+    /// Log lines as text or as JSON objects (one per line, with the request id).
+    #[arg(long, env = "GIRD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    /// Append the audit log (every insert, delete and legal-hold change) to this file, as JSON lines.
+    #[arg(long, env = "GIRD_AUDIT_LOG")]
+    audit_log: Option<PathBuf>,
     /// SpeechMiner deliveries: attempts before one becomes a dead letter.
     #[arg(long, env = "GIRD_SPEECHMINER_MAX_ATTEMPTS")]
     speechminer_max_attempts: Option<u32>,
@@ -132,17 +138,70 @@ pub(crate) struct ServeArgs {
     speechminer_concurrency: Option<usize>,
 }
 
-pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+#[derive(Debug, Clone, Copy, Default, clap::ValueEnum)]
+pub(crate) enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Logs to standard error (`RUST_LOG` sets the level, default `info`), as text or JSON
+/// lines; audit lines (target `gird::audit`) also to `audit_log` when given.
+pub fn init_logging(format: LogFormat, audit_log: Option<&Path>) -> anyhow::Result<()> {
+    use tracing_subscriber::prelude::*;
+    use tracing_subscriber::{filter::Targets, fmt, EnvFilter};
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,gird::audit=off"));
+    let stderr = match format {
+        LogFormat::Text => fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .boxed(),
+        LogFormat::Json => fmt::layer()
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_writer(std::io::stderr)
+            .boxed(),
+    };
+    let audit = match audit_log {
+        Some(path) => {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("cannot open the audit log {}", path.display()))?;
+            // The request's span (its id) goes with each audit line.
+            let targets = Targets::new()
+                .with_target(gird_server::audit::TARGET, tracing::Level::INFO)
+                .with_target("gird_server::observe", tracing::Level::INFO);
+            Some(
+                fmt::layer()
+                    .json()
+                    .with_current_span(true)
+                    .with_span_list(false)
+                    .with_writer(std::sync::Mutex::new(file))
+                    .with_filter(targets),
+            )
+        }
+        None => None,
+    };
+    tracing_subscriber::registry()
+        .with(stderr.with_filter(filter))
+        .with(audit)
         .init();
+    Ok(())
 }
 
 impl Cli {
+    /// The log format and audit file `gird serve` was given (defaults otherwise).
+    pub fn logging(&self) -> (LogFormat, Option<PathBuf>) {
+        match &self.command {
+            Command::Serve(args) => (args.log_format, args.audit_log.clone()),
+            _ => (LogFormat::default(), None),
+        }
+    }
+
     pub fn is_import(&self) -> bool {
         matches!(self.command, Command::Import(_))
     }

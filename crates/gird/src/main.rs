@@ -12,7 +12,11 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
-    cli::init_logging();
+    let (format, audit_log) = cli.logging();
+    if let Err(error) = cli::init_logging(format, audit_log.as_deref()) {
+        eprintln!("gird: {error:#}");
+        return std::process::ExitCode::FAILURE;
+    }
     // An import is one client: on one thread it spends less CPU switching between threads,
     // which a local server needs more.
     let runtime = match cli.is_import() {

@@ -3,10 +3,12 @@
 use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
+use axum::Extension;
 use axum::Json;
 use gird_store::{DeletionStart, HoldChange};
 use serde_json::Value;
 
+use crate::audit::{self, Actor};
 use crate::body::json_object;
 use crate::error::{success, ApiError};
 use crate::scope::Scope;
@@ -29,6 +31,7 @@ fn flag(parameters: &[(String, String)], name: &str) -> Result<bool, ApiError> {
 
 pub async fn delete(
     State(app): State<AppState>,
+    actor: Option<Extension<Actor>>,
     scope: Scope,
     Query(parameters): Query<Vec<(String, String)>>,
 ) -> Result<Json<Value>, ApiError> {
@@ -61,7 +64,12 @@ pub async fn delete(
             .await
             .map_err(|_| ApiError::Internal)??;
     }
-    tracing::info!(contact_center = cc, id, delete_media, "recording deleted");
+    let outcome = if delete_media {
+        "deleted with its media"
+    } else {
+        "deleted"
+    };
+    audit::record("delete", actor.as_deref(), cc, id, outcome);
     Ok(success())
 }
 
@@ -104,6 +112,7 @@ async fn delete_media_files(
 /// `{"operationName": "applyNonDelete" | "removeNonDelete"}`.
 pub async fn operation(
     State(app): State<AppState>,
+    actor: Option<Extension<Actor>>,
     scope: Scope,
     headers: HeaderMap,
     body: Body,
@@ -122,7 +131,8 @@ pub async fn operation(
     let (cc, id) = (scope.contact_center.as_str(), scope.recording_id());
     match app.store.set_legal_hold(cc, id, hold).await? {
         HoldChange::Done => {
-            tracing::info!(contact_center = cc, id, hold, "legal hold changed");
+            let outcome = if hold { "applyNonDelete" } else { "removeNonDelete" };
+            audit::record("legal-hold", actor.as_deref(), cc, id, outcome);
             Ok(success())
         }
         HoldChange::NotFound => Err(ApiError::NotFound(format!("recording {id:?} does not exist in contact center {cc:?}"))),

@@ -3,11 +3,13 @@
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
+use axum::Extension;
 use axum::Json;
 use gird_model::Recording;
 use gird_store::InsertOutcome;
 use serde_json::Value;
 
+use crate::audit::{self, Actor};
 use crate::body::{parse_object, read_limited, require_json};
 use crate::error::{success, ApiError};
 use crate::state::AppState;
@@ -15,6 +17,7 @@ use crate::state::AppState;
 pub async fn insert_recording(
     State(app): State<AppState>,
     Path(contact_center): Path<String>,
+    actor: Option<Extension<Actor>>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
@@ -27,11 +30,21 @@ pub async fn insert_recording(
         .iter()
         .map(|m| m.key.media_id().map(str::to_owned))
         .collect();
-    match app
+    let id = recording.id.clone();
+    let outcome = app
         .store
         .insert_or_merge(&contact_center, recording)
-        .await?
-    {
+        .await?;
+    let audited = match &outcome {
+        InsertOutcome::Created => Some("created"),
+        InsertOutcome::Merged => Some("merged"),
+        InsertOutcome::Unchanged => Some("unchanged"),
+        _ => None,
+    };
+    if let Some(audited) = audited {
+        audit::record("insert", actor.as_deref(), &contact_center, &id, audited);
+    }
+    match outcome {
         InsertOutcome::Created | InsertOutcome::Merged | InsertOutcome::Unchanged => Ok(success()),
         InsertOutcome::ContactCenterMissing => Err(ApiError::NotFound(format!(
             "contact center {contact_center:?} does not exist"

@@ -93,6 +93,7 @@ async fn work(
             .into_iter()
             .map(|job| ((job.contact_center, job.prepared), job.reply))
             .unzip();
+        metrics::histogram!("gird_insert_batch_size").record(inserts.len() as f64);
         let (outcomes, queued) = write_or_split(&pool, &inserts).await;
         if queued {
             deliveries_queued.notify_one();

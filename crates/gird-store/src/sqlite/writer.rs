@@ -125,6 +125,7 @@ fn commit_batch(connection: &Connection, jobs: Vec<Job>) {
         tracing::error!(%error, batch = jobs.len(), "cannot begin a write transaction");
         return;
     }
+    metrics::histogram!("gird_insert_batch_size").record(jobs.len() as f64);
     let completions: Vec<Completion> = jobs.into_iter().map(|job| job(connection)).collect();
     let commit_error = connection
         .execute_batch("COMMIT")

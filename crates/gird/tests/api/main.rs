@@ -18,6 +18,7 @@ mod insertion;
 mod instances;
 mod limits;
 mod merge;
+mod observe;
 mod ops;
 mod outage;
 mod paging;

@@ -1,0 +1,207 @@
+//! Watching gird run: a request id on every request (taken from `X-Request-Id` when the
+//! client sent a usable one, answered in the same header, and on every log line of the
+//! request), Prometheus metrics at `/metrics`, and the health checks `/health` (the
+//! process answers) and `/ready` (the storage answers too).
+
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use gird_model::datetime::now_millis;
+use gird_store::Store;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use serde_json::json;
+use tracing::Instrument;
+
+pub const REQUEST_ID: &str = "x-request-id";
+const READY_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The process's metrics registry, installed once.
+pub fn prometheus() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let seconds = [
+            0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+        ];
+        let sizes = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0];
+        let recorder = PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Suffix("seconds".into()), &seconds)
+            .and_then(|builder| {
+                builder
+                    .set_buckets_for_metric(Matcher::Full("gird_insert_batch_size".into()), &sizes)
+            })
+            .expect("valid buckets")
+            .build_recorder();
+        let handle = recorder.handle();
+        // Fails only if another recorder came first (a test harness); then nothing is kept.
+        let _ = metrics::set_global_recorder(recorder);
+        describe();
+        handle
+    })
+}
+
+fn describe() {
+    metrics::describe_counter!(
+        "gird_http_requests_total",
+        "HTTP requests by method, route and status"
+    );
+    metrics::describe_histogram!(
+        "gird_http_request_duration_seconds",
+        metrics::Unit::Seconds,
+        "HTTP request latency by method and route"
+    );
+    metrics::describe_histogram!(
+        "gird_insert_batch_size",
+        "Inserts committed per transaction"
+    );
+    metrics::describe_counter!("gird_storage_errors_total", "Storage errors by kind");
+    metrics::describe_gauge!("gird_outbox_deliveries", "SpeechMiner deliveries by state");
+    metrics::describe_gauge!(
+        "gird_outbox_oldest_pending_seconds",
+        metrics::Unit::Seconds,
+        "Age of the oldest SpeechMiner delivery not yet made"
+    );
+}
+
+/// The route a request matched, carried out to [`track`] on the response.
+#[derive(Clone)]
+struct Route(Arc<str>);
+
+/// Inside the router: notes which route matched (the outer layers cannot see it).
+pub async fn label_route(request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|path| Route(Arc::from(path.as_str())));
+    let mut response = next.run(request).await;
+    if let Some(route) = route {
+        response.extensions_mut().insert(route);
+    }
+    response
+}
+
+fn request_id(request: &Request) -> String {
+    let given = request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|value| value.to_str().ok())
+        .filter(|id| {
+            (1..=64).contains(&id.len())
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+        });
+    match given {
+        Some(id) => id.to_owned(),
+        None => uuid::Uuid::new_v4().to_string(),
+    }
+}
+
+/// Outermost: the request id, a span for the request's log lines, and its metrics.
+pub async fn track(request: Request, next: Next) -> Response {
+    let id = request_id(&request);
+    let method = request.method().clone();
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0.ip().to_string());
+    let span = tracing::info_span!(
+        "request",
+        id = %id,
+        method = %method,
+        path = %request.uri().path(),
+        peer = peer.as_deref().unwrap_or("-"),
+    );
+    let started = Instant::now();
+    let mut response = next.run(request).instrument(span.clone()).await;
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    let route = response
+        .extensions()
+        .get::<Route>()
+        .map_or_else(|| Arc::from("none"), |route| Arc::clone(&route.0));
+    let labels = [
+        ("method", method.as_str().to_owned()),
+        ("route", route.to_string()),
+    ];
+    metrics::counter!(
+        "gird_http_requests_total",
+        "method" => labels[0].1.clone(),
+        "route" => labels[1].1.clone(),
+        "status" => status.to_string()
+    )
+    .increment(1);
+    metrics::histogram!("gird_http_request_duration_seconds", &labels)
+        .record(elapsed.as_secs_f64());
+    span.in_scope(|| {
+        tracing::debug!(
+            status,
+            millis = elapsed.as_secs_f64() * 1000.0,
+            "request done"
+        );
+    });
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    response
+}
+
+/// `GET /health`: the process is up and answering.
+pub async fn health() -> Response {
+    Json(json!({"status": "ok"})).into_response()
+}
+
+/// `GET /ready`: the storage answers (and so its migrations ran: gird listens only after).
+pub async fn ready(State(store): State<Arc<dyn Store>>) -> Response {
+    match tokio::time::timeout(READY_TIMEOUT, store.contact_center_ids()).await {
+        Ok(Ok(_)) => Json(json!({"status": "ready"})).into_response(),
+        Ok(Err(error)) => not_ready(error.to_string()),
+        Err(_) => not_ready(format!(
+            "the storage did not answer within {} s",
+            READY_TIMEOUT.as_secs()
+        )),
+    }
+}
+
+fn not_ready(error: String) -> Response {
+    let mut response = (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(json!({"status": "unavailable", "error": error})),
+    )
+        .into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response
+}
+
+/// `GET /metrics` (ops auth): the Prometheus text format; the outbox is counted now.
+pub async fn metrics(State(app): State<crate::state::AppState>) -> Response {
+    let counted = tokio::time::timeout(READY_TIMEOUT, app.store.outbox_status(None)).await;
+    if let Ok(Ok(status)) = counted {
+        for (state, count) in [
+            ("queued", status.queued),
+            ("retrying", status.retrying),
+            ("in_flight", status.in_flight),
+            ("failed", status.failed),
+            ("delivered", status.delivered),
+        ] {
+            metrics::gauge!("gird_outbox_deliveries", "state" => state).set(count as f64);
+        }
+        let age = status
+            .oldest_pending_ms
+            .map_or(0.0, |queued| (now_millis() - queued).max(0) as f64 / 1000.0);
+        metrics::gauge!("gird_outbox_oldest_pending_seconds").set(age);
+    }
+    let mut response = prometheus().render().into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    response
+}
