@@ -5,6 +5,7 @@
 //! leaks). A hash is verified with its algorithm once; the digest of the password that
 //! passed is then cached, since argon2 per request would cost tens of milliseconds.
 
+use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};
 
 use argon2::{Argon2, PasswordHash, PasswordVerifier};
@@ -56,6 +57,7 @@ pub struct OpsCredentials {
     /// Hash verifications (argon2: tens of ms and ~19 MiB each) run off the async
     /// workers, two at a time, so wrong passwords cannot stall or exhaust the server.
     slow_checks: tokio::sync::Semaphore,
+    throttle: Throttle,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -91,6 +93,7 @@ impl OpsCredentials {
             password: stored,
             verified_hash_password: OnceLock::new(),
             slow_checks: tokio::sync::Semaphore::new(2),
+            throttle: Throttle::default(),
         })
     }
 
@@ -164,7 +167,91 @@ fn basic_credentials(request: &Request) -> Option<(String, String)> {
     Some((user.to_owned(), password.to_owned()))
 }
 
+/// Failed sign-ins per client address: after a few, each further failure is answered
+/// later and later, so guessing the password from one address is slow.
+#[derive(Debug, Default)]
+struct Throttle {
+    /// Addresses with failures; checked without the lock when empty.
+    tracked: std::sync::atomic::AtomicUsize,
+    failures: std::sync::Mutex<std::collections::HashMap<IpAddr, (u32, std::time::Instant)>>,
+}
+
+/// Failures answered at once; after them the wait doubles from 250 ms up to 10 s.
+const FREE_FAILURES: u32 = 5;
+/// A failure is forgotten after this long without another.
+const FAILURE_MEMORY: std::time::Duration = std::time::Duration::from_secs(600);
+/// Addresses remembered at most (the oldest are forgotten first).
+const MAX_TRACKED: usize = 10_000;
+
+impl Throttle {
+    /// Counts a failure from `ip`; answers how long to wait before saying so.
+    fn failed(&self, ip: IpAddr) -> std::time::Duration {
+        let Ok(mut failures) = self.failures.lock() else {
+            return std::time::Duration::ZERO;
+        };
+        let now = std::time::Instant::now();
+        if failures.len() >= MAX_TRACKED {
+            failures.retain(|_, (_, last)| now.duration_since(*last) < FAILURE_MEMORY);
+            if failures.len() >= MAX_TRACKED {
+                failures.clear();
+            }
+        }
+        let entry = failures.entry(ip).or_insert((0, now));
+        if now.duration_since(entry.1) >= FAILURE_MEMORY {
+            entry.0 = 0;
+        }
+        entry.0 += 1;
+        entry.1 = now;
+        let count = entry.0;
+        self.tracked
+            .store(failures.len(), std::sync::atomic::Ordering::Relaxed);
+        delay_after(count)
+    }
+
+    fn succeeded(&self, ip: IpAddr) {
+        if self.tracked.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+            return;
+        }
+        if let Ok(mut failures) = self.failures.lock() {
+            failures.remove(&ip);
+            self.tracked
+                .store(failures.len(), std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}
+
+fn delay_after(failures: u32) -> std::time::Duration {
+    if failures <= FREE_FAILURES {
+        return std::time::Duration::ZERO;
+    }
+    let doublings = (failures - FREE_FAILURES - 1).min(6);
+    std::time::Duration::from_millis(250 << doublings).min(std::time::Duration::from_secs(10))
+}
+
 impl OpsCredentials {
+    /// Checks a user and password from a client; repeated failures from one address are
+    /// answered more and more slowly.
+    pub async fn check_from(
+        self: &Arc<Self>,
+        peer: Option<IpAddr>,
+        user: &str,
+        password: &str,
+    ) -> Result<bool, ApiError> {
+        let valid = self.check(user, password).await?;
+        if let Some(ip) = peer {
+            if valid {
+                self.throttle.succeeded(ip);
+            } else {
+                let wait = self.throttle.failed(ip);
+                if !wait.is_zero() {
+                    tracing::info!(%ip, millis = wait.as_millis() as u64, "repeated failed sign-ins: answering later");
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
+        Ok(valid)
+    }
+
     /// Checks a user and password, hashes off the async workers.
     pub async fn check(self: &Arc<Self>, user: &str, password: &str) -> Result<bool, ApiError> {
         if !self.is_slow() {
@@ -217,7 +304,8 @@ pub async fn require_ops(
         .map(|info| info.0);
     let actor = match basic_credentials(&request) {
         Some((user, password)) => {
-            if !gate.credentials.check(&user, &password).await? {
+            let ip = peer.map(|peer| peer.ip());
+            if !gate.credentials.check_from(ip, &user, &password).await? {
                 tracing::info!(user, "rejected ops credentials");
                 return Ok(unauthenticated(from_ui));
             }
@@ -252,6 +340,30 @@ pub async fn require_ops(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repeated_failures_from_one_address_are_answered_later_and_later() {
+        let waits: Vec<u64> = (1..=13)
+            .map(|n| delay_after(n).as_millis() as u64)
+            .collect();
+        assert_eq!(
+            waits,
+            [0, 0, 0, 0, 0, 250, 500, 1000, 2000, 4000, 8000, 10000, 10000]
+        );
+        let throttle = Throttle::default();
+        let (one, other): (IpAddr, IpAddr) =
+            ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
+        for _ in 0..5 {
+            assert!(throttle.failed(one).is_zero());
+        }
+        assert!(!throttle.failed(one).is_zero());
+        assert!(throttle.failed(other).is_zero(), "per address");
+        throttle.succeeded(one);
+        assert!(
+            throttle.failed(one).is_zero(),
+            "a success forgets the failures"
+        );
+    }
 
     #[test]
     fn plain_passwords_must_match_exactly() {

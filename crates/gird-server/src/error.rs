@@ -26,6 +26,8 @@ pub enum ApiError {
     Internal,
     /// statusCode 4, HTTP 503 with Retry-After: storage unavailable.
     Unavailable,
+    /// statusCode 4, HTTP 503 with Retry-After: the request took longer than allowed.
+    TooSlow(String),
     /// statusCode 4, HTTP 502: WebDAV failed or refused.
     BadGateway(String),
     /// statusCode 4, HTTP 504: WebDAV did not answer in time.
@@ -56,7 +58,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, 2),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, 3),
             ApiError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, 4),
-            ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, 4),
+            ApiError::Unavailable | ApiError::TooSlow(_) => (StatusCode::SERVICE_UNAVAILABLE, 4),
             ApiError::BadGateway(_) => (StatusCode::BAD_GATEWAY, 4),
             ApiError::GatewayTimeout(_) => (StatusCode::GATEWAY_TIMEOUT, 4),
             ApiError::RangeNotSatisfiable => (StatusCode::RANGE_NOT_SATISFIABLE, 10),
@@ -77,7 +79,8 @@ impl ApiError {
             | ApiError::InvalidValue(text)
             | ApiError::AlreadyExists(text)
             | ApiError::BadGateway(text)
-            | ApiError::GatewayTimeout(text) => text.clone(),
+            | ApiError::GatewayTimeout(text)
+            | ApiError::TooSlow(text) => text.clone(),
             ApiError::RangeNotSatisfiable => "the requested range cannot be satisfied".into(),
             ApiError::PayloadTooLarge(limit) => {
                 format!("the body is larger than the limit of {limit} bytes")
@@ -105,7 +108,7 @@ impl IntoResponse for ApiError {
                     HeaderValue::from_static("Basic realm=\"gird\""),
                 );
             }
-            ApiError::Unavailable => {
+            ApiError::Unavailable | ApiError::TooSlow(_) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
             _ => {}

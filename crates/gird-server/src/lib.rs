@@ -11,6 +11,7 @@ mod csrf;
 mod drain;
 pub mod error;
 mod forward;
+pub mod listen;
 mod observe;
 mod routes;
 mod scope;
@@ -47,6 +48,8 @@ use crate::webdav::WebDav;
 /// A server ready to run, and what start-up should tell the operator.
 pub struct App {
     router: Router,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    limits: listen::Limits,
     store: Arc<dyn Store>,
     sealer: Arc<Sealer>,
     forwarding: Forwarding,
@@ -55,12 +58,25 @@ pub struct App {
     pub ops_user: String,
 }
 
+impl App {
+    /// `https` when serving TLS, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error(transparent)]
     Bootstrap(#[from] bootstrap::BootstrapError),
     #[error(transparent)]
     Credentials(#[from] auth::CredentialsError),
+    #[error("TLS: {0}")]
+    Tls(#[from] listen::TlsError),
 }
 
 /// Resolves secrets (generating them on first start), opens the store, builds routes.
@@ -93,8 +109,15 @@ pub async fn prepare(settings: &Settings) -> Result<App, StartError> {
     };
     let sessions = Arc::new(ui::Sessions::new(&csrf_key, &settings.ops_user));
     let csrf = settings.csrf_enabled.then(|| Arc::new(Csrf::new(csrf_key)));
+    let tls = settings.tls.clone().map(listen::tls_acceptor).transpose()?;
+    let router = router(state, credentials, sessions, csrf).layer(middleware::from_fn_with_state(
+        settings.request_timeout,
+        observe::limit_time,
+    ));
     Ok(App {
-        router: router(state, credentials, sessions, csrf),
+        tls,
+        limits: settings.limits.clone(),
+        router,
         store,
         sealer,
         forwarding: settings.forwarding.clone(),
@@ -218,12 +241,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let forwarder = Forwarder::start(Arc::clone(&app.store), app.sealer, app.forwarding);
-    let service = app
-        .router
-        .into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let result = axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let result = listen::run(listener, app.router, app.tls, app.limits, shutdown).await;
     forwarder.stop().await;
     app.store.close().await;
     result

@@ -205,3 +205,16 @@ pub async fn metrics(State(app): State<crate::state::AppState>) -> Response {
     );
     response
 }
+
+/// Ends a request that takes longer than `limit` (a slow client's body included) with
+/// 503/4; the client may retry, as every gird write is safe to repeat.
+pub async fn limit_time(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => crate::error::ApiError::TooSlow(format!(
+            "the request took longer than {} s",
+            limit.as_secs()
+        ))
+        .into_response(),
+    }
+}

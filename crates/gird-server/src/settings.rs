@@ -23,6 +23,9 @@ pub const DEFAULT_FORWARD_INITIAL_BACKOFF_MS: u64 = 1_000;
 pub const DEFAULT_FORWARD_MAX_BACKOFF_MS: u64 = 300_000;
 pub const DEFAULT_FORWARD_TIMEOUT_SECONDS: u64 = 10;
 pub const DEFAULT_FORWARD_CONCURRENCY: usize = 8;
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+pub const DEFAULT_MAX_HEADER_BYTES: usize = 64 * 1024;
+pub const DEFAULT_REQUEST_TIMEOUT_SECONDS: u64 = 60;
 
 /// A secret that never shows itself in logs or `Debug` output.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
@@ -89,6 +92,11 @@ pub struct Settings {
     /// How long to wait for WebDAV to answer.
     pub webdav_timeout: std::time::Duration,
     pub forwarding: Forwarding,
+    /// Serve HTTPS with these PEM files (reloaded when they change).
+    pub tls: Option<crate::listen::TlsFiles>,
+    pub limits: crate::listen::Limits,
+    /// The longest a request may take, its body included (not a streamed answer's body).
+    pub request_timeout: Duration,
 }
 
 /// Forwarding records to SpeechMiner Interaction Receivers.
@@ -141,6 +149,11 @@ pub struct Overrides {
     pub forward_max_backoff_ms: Option<u64>,
     pub forward_timeout_seconds: Option<u64>,
     pub forward_concurrency: Option<usize>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub max_connections: Option<usize>,
+    pub max_header_bytes: Option<usize>,
+    pub request_timeout_seconds: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -212,6 +225,17 @@ struct GirdSection {
     webdav_timeout_seconds: Option<u64>,
     #[serde(default)]
     speechminer: SpeechMinerSection,
+    tls: Option<TlsSection>,
+    max_connections: Option<usize>,
+    max_header_bytes: Option<usize>,
+    request_timeout_seconds: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct TlsSection {
+    cert_file: Option<PathBuf>,
+    key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -318,7 +342,44 @@ impl Settings {
                 "opsUserName {ops_user:?} must be non-empty and contain no ':'"
             )));
         }
+        let tls_section = gird.tls.unwrap_or_default();
+        let tls = match (
+            cli.tls_cert.clone().or(tls_section.cert_file),
+            cli.tls_key.clone().or(tls_section.key_file),
+        ) {
+            (Some(certificate), Some(key)) => Some(crate::listen::TlsFiles { certificate, key }),
+            (None, None) => None,
+            _ => {
+                return Err(SettingsError::Invalid(
+                    "tls: give both the certificate (certFile, --tls-cert) and the key (keyFile, --tls-key)".into(),
+                ))
+            }
+        };
+        let limits = crate::listen::Limits {
+            max_connections: cli
+                .max_connections
+                .or(gird.max_connections)
+                .unwrap_or(DEFAULT_MAX_CONNECTIONS),
+            max_header_bytes: cli
+                .max_header_bytes
+                .or(gird.max_header_bytes)
+                .unwrap_or(DEFAULT_MAX_HEADER_BYTES),
+        };
+        if limits.max_connections == 0 || limits.max_header_bytes < 1024 {
+            return Err(SettingsError::Invalid(
+                "maxConnections must be at least 1 and maxHeaderBytes at least 1024".into(),
+            ));
+        }
+        let request_timeout = Duration::from_secs(
+            cli.request_timeout_seconds
+                .or(gird.request_timeout_seconds)
+                .unwrap_or(DEFAULT_REQUEST_TIMEOUT_SECONDS)
+                .max(1),
+        );
         Ok(Settings {
+            tls,
+            limits,
+            request_timeout,
             forwarding,
             listen: cli
                 .listen

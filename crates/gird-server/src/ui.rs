@@ -114,6 +114,8 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, value)| value.to_owned())
 }
 
+type PeerAddress = axum::extract::ConnectInfo<std::net::SocketAddr>;
+
 #[derive(Clone)]
 struct UiState {
     credentials: Arc<OpsCredentials>,
@@ -176,13 +178,15 @@ fn session_cookie(value: &str, max_age: i64) -> HeaderValue {
 /// `POST /ui/session` `{"user":"ops","password":"..."}`: the session cookie, or 401/20.
 async fn sign_in(
     State(ui): State<UiState>,
+    peer: Option<axum::Extension<PeerAddress>>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
     let request = json_object(&headers, body, ui.body_limit).await?;
     let user = optional_text(&request, "user")?.unwrap_or_default();
     let password = optional_text(&request, "password")?.unwrap_or_default();
-    if !ui.credentials.check(&user, &password).await? {
+    let ip = peer.map(|peer| peer.0 .0.ip());
+    if !ui.credentials.check_from(ip, &user, &password).await? {
         tracing::info!(user, "rejected a web UI sign-in");
         return Ok(crate::auth::unauthenticated(true));
     }

@@ -115,6 +115,21 @@ pub(crate) struct ServeArgs {
     /// How long to wait for WebDAV to answer, in seconds.
     #[arg(long, env = "GIRD_WEBDAV_TIMEOUT_SECONDS")]
     webdav_timeout_seconds: Option<u64>,
+    /// Serve HTTPS with this PEM certificate chain (with --tls-key); reloaded when it changes.
+    #[arg(long, env = "GIRD_TLS_CERT")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "GIRD_TLS_KEY")]
+    tls_key: Option<PathBuf>,
+    /// Connections served at once; more wait to be accepted.
+    #[arg(long, env = "GIRD_MAX_CONNECTIONS")]
+    max_connections: Option<usize>,
+    /// Largest request head (request line and headers), in bytes.
+    #[arg(long, env = "GIRD_MAX_HEADER_BYTES")]
+    max_header_bytes: Option<usize>,
+    /// The longest a request may take, its body included, in seconds.
+    #[arg(long, env = "GIRD_REQUEST_TIMEOUT_SECONDS")]
+    request_timeout_seconds: Option<u64>,
     /// Log lines as text or as JSON objects (one per line, with the request id).
     #[arg(long, env = "GIRD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -252,6 +267,11 @@ impl ServeArgs {
             forward_max_backoff_ms: self.speechminer_max_backoff_ms,
             forward_timeout_seconds: self.speechminer_timeout_seconds,
             forward_concurrency: self.speechminer_concurrency,
+            tls_cert: self.tls_cert,
+            tls_key: self.tls_key,
+            max_connections: self.max_connections,
+            max_header_bytes: self.max_header_bytes,
+            request_timeout_seconds: self.request_timeout_seconds,
         }
     }
 }
@@ -294,14 +314,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let address = listener.local_addr()?;
     let mut out = std::io::stdout().lock();
-    writeln!(out, "gird: listening on http://{address}")?;
+    writeln!(out, "gird: listening on {}://{address}", app.scheme())?;
     if let Some(password) = &app.generated_password {
         print_first_start(
             &mut out,
             &app.ops_user,
             password,
             &settings,
-            &address.to_string(),
+            &format!("{}://{address}", app.scheme()),
         )?;
     }
     out.flush()?;
@@ -338,7 +358,7 @@ fn print_first_start(
     )?;
     writeln!(
         out,
-        "  curl -u '{user}:{}' -H 'Content-Type: application/json' --data-binary @examples/seed-sample.json http://{address}/internal-api/contact-centers/{contact_center}/recordings",
+        "  curl -u '{user}:{}' -H 'Content-Type: application/json' --data-binary @examples/seed-sample.json {address}/internal-api/contact-centers/{contact_center}/recordings",
         password.expose()
     )?;
     if settings.csrf_enabled {

@@ -242,13 +242,18 @@ impl AppBuilder {
                 break address.trim().to_owned();
             }
         };
+        let tls = address.starts_with("https://");
         assert!(
-            address.starts_with("http://127.0.0.1:") && !address.ends_with(":0"),
+            (address.starts_with("http://127.0.0.1:") || address.starts_with("https://127.0.0.1:"))
+                && !address.ends_with(":0"),
             "the listening line names the bound address: {address}"
         );
+        // A TLS test serves a certificate of its own making: trust it.
         let client = reqwest::Client::builder()
             .timeout(PATIENCE)
             .redirect(reqwest::redirect::Policy::none())
+            .danger_accept_invalid_certs(tls)
+            .tls_info(tls)
             .build()
             .expect("HTTP client");
         let mut api = Api {

@@ -12,6 +12,7 @@ mod database;
 mod datetimes;
 mod delete;
 mod durability;
+mod hardening;
 mod helpers;
 mod import;
 mod insertion;

@@ -1,0 +1,216 @@
+//! Serving under hostile conditions (docs/API.md "Operations"): HTTPS with a certificate
+//! reloaded when its files change, bounded request heads, connections and request time,
+//! and repeated wrong passwords answered more and more slowly.
+
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::helpers::{send, spawn_app, AppBuilder, PATIENCE};
+
+/// A self-signed certificate for 127.0.0.1: PEM chain, PEM key, and the DER certificate.
+fn certificate(name: &str) -> (String, String, Vec<u8>) {
+    let mut params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, name);
+    params.subject_alt_names = vec![rcgen::SanType::IpAddress("127.0.0.1".parse().unwrap())];
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    (cert.pem(), key.serialize_pem(), cert.der().to_vec())
+}
+
+fn served_certificate(response: &reqwest::Response) -> Vec<u8> {
+    response
+        .extensions()
+        .get::<reqwest::tls::TlsInfo>()
+        .and_then(|info| info.peer_certificate())
+        .expect("a TLS answer")
+        .to_vec()
+}
+
+#[tokio::test]
+async fn https_is_served_and_a_renewed_certificate_is_picked_up() {
+    let builder = AppBuilder::new();
+    let (cert, key, der) = certificate("first");
+    let cert_path = builder.write_file("tls-cert.pem", &cert);
+    let key_path = builder.write_file("tls-key.pem", &key);
+    let app = builder
+        .arg("--tls-cert", cert_path.to_str().unwrap())
+        .arg("--tls-key", key_path.to_str().unwrap())
+        .spawn()
+        .await;
+    assert!(app.address.starts_with("https://"), "{}", app.address);
+    let cc = app.ready_contact_center().await;
+    let first = app
+        .authed(Method::GET, &format!("/api/v2/ops/contact-centers/{cc}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status().as_u16(), 200);
+    assert_eq!(served_certificate(&first), der);
+
+    let (cert, key, renewed) = certificate("renewed");
+    std::fs::write(&key_path, key).unwrap();
+    std::fs::write(&cert_path, cert).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(25);
+    loop {
+        // A new connection each time: the certificate is chosen at the handshake.
+        let client = reqwest::Client::builder()
+            .danger_accept_invalid_certs(true)
+            .tls_info(true)
+            .build()
+            .unwrap();
+        let response = client
+            .get(format!("{}/health", app.address))
+            .send()
+            .await
+            .unwrap();
+        if served_certificate(&response) == renewed {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the renewed certificate was not picked up"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_missing_or_mismatched_certificate_stops_the_start() {
+    let builder = AppBuilder::new();
+    let (cert, _, _) = certificate("a");
+    let (_, other_key, _) = certificate("b");
+    let cert_path = builder.write_file("tls-cert.pem", &cert);
+    let key_path = builder.write_file("tls-key.pem", &other_key);
+    let (status, output) = builder
+        .clone()
+        .arg("--tls-cert", cert_path.to_str().unwrap())
+        .arg("--tls-key", key_path.to_str().unwrap())
+        .spawn_expecting_failure()
+        .await
+        .expect("gird refuses to start");
+    assert!(!status.success());
+    assert!(output.contains("does not match"), "{output}");
+    let (_, output) = builder
+        .arg("--tls-cert", "/nonexistent/cert.pem")
+        .arg("--tls-key", key_path.to_str().unwrap())
+        .spawn_expecting_failure()
+        .await
+        .expect("gird refuses to start");
+    assert!(output.contains("/nonexistent/cert.pem"), "{output}");
+}
+
+async fn raw_request(address: &str, request: &[u8]) -> String {
+    let host = address.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(host).await.unwrap();
+    stream.write_all(request).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(PATIENCE, stream.read_to_end(&mut answer)).await;
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test]
+async fn an_oversized_request_head_is_refused() {
+    let app = AppBuilder::new()
+        .arg("--max-header-bytes", "16384")
+        .spawn()
+        .await;
+    let big = "x".repeat(40_000);
+    let request =
+        format!("GET /health HTTP/1.1\r\nhost: x\r\nx-big: {big}\r\nconnection: close\r\n\r\n");
+    let answer = raw_request(&app.address, request.as_bytes()).await;
+    assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
+    let fine = send(app.anonymous(Method::GET, "/health")).await;
+    assert_eq!(fine.status.as_u16(), 200, "the server keeps serving");
+}
+
+#[tokio::test]
+async fn a_request_that_takes_too_long_is_ended_with_503() {
+    let app = AppBuilder::new()
+        .arg("--request-timeout-seconds", "1")
+        .spawn()
+        .await;
+    let cc = app.ready_contact_center().await;
+    let credentials = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        format!("ops:{}", app.ops_password),
+    );
+    // A body announced and never sent: the slow client is cut off.
+    let request = format!(
+        "POST /internal-api/contact-centers/{cc}/recordings HTTP/1.1\r\nhost: x\r\nauthorization: Basic {credentials}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{{\"id\":"
+    );
+    let started = Instant::now();
+    let answer = raw_request(&app.address, request.as_bytes()).await;
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("\"statusCode\":4"), "{answer}");
+    assert!(
+        answer.to_ascii_lowercase().contains("retry-after: 1"),
+        "{answer}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn connections_beyond_the_limit_wait_their_turn() {
+    let app = AppBuilder::new()
+        .arg("--max-connections", "2")
+        .spawn()
+        .await;
+    let host = app.address.trim_start_matches("http://").to_owned();
+    let first = TcpStream::connect(&host).await.unwrap();
+    let second = TcpStream::connect(&host).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let waiting = tokio::spawn({
+        let address = app.address.clone();
+        async move {
+            raw_request(
+                &address,
+                b"GET /health HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+            )
+            .await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !waiting.is_finished(),
+        "a third connection is not served while two are open"
+    );
+    drop(first);
+    let answer = tokio::time::timeout(PATIENCE, waiting)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    drop(second);
+}
+
+#[tokio::test]
+async fn repeated_wrong_passwords_are_answered_more_and_more_slowly() {
+    let app = spawn_app().await;
+    let wrong = || {
+        app.anonymous(Method::GET, "/api/v2/ops/contact-centers")
+            .basic_auth("ops", Some("not-the-password"))
+    };
+    for _ in 0..5 {
+        let started = Instant::now();
+        send(wrong()).await.assert_unauthorized();
+        assert!(started.elapsed() < Duration::from_millis(200));
+    }
+    let started = Instant::now();
+    send(wrong()).await.assert_unauthorized();
+    assert!(
+        started.elapsed() >= Duration::from_millis(250),
+        "{:?}",
+        started.elapsed()
+    );
+    // The right password still works at once, and forgets the failures.
+    let right = send(app.authed(Method::GET, "/api/v2/ops/contact-centers")).await;
+    assert_eq!(right.status.as_u16(), 200);
+    let started = Instant::now();
+    send(wrong()).await.assert_unauthorized();
+    assert!(started.elapsed() < Duration::from_millis(200));
+}
