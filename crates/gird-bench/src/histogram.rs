@@ -69,6 +69,10 @@ impl Histogram {
         self.max_micros = self.max_micros.max(other.max_micros);
     }
 
+    pub fn count(&self) -> u64 {
+        self.total
+    }
+
     pub fn max_micros(&self) -> Option<u64> {
         (self.total > 0).then_some(self.max_micros)
     }

@@ -16,6 +16,7 @@ mod postgres;
 mod report;
 mod search;
 mod server;
+mod soak;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -46,6 +47,10 @@ enum Command {
     Postgres(postgres::PostgresOptions),
     /// Import benchmark: `gird import` of a JSON Lines file against the insert benchmark on the same server.
     Import(import::ImportOptions),
+    /// Soak test: a share of the maximum insert rate, with searches, for a long time.
+    Soak(soak::SoakOptions),
+    /// Fault test: SIGKILL gird (and restart the database) again and again under load, then count what was lost.
+    Faults(soak::FaultOptions),
     /// The no-op baseline server; started by the benchmark itself.
     #[command(hide = true)]
     Noop {
@@ -136,6 +141,8 @@ fn main() -> std::process::ExitCode {
         Some(Command::Search(options)) => search::run(options),
         Some(Command::Postgres(options)) => postgres::run(options),
         Some(Command::Import(options)) => import::run(options),
+        Some(Command::Soak(options)) => soak::soak(options),
+        Some(Command::Faults(options)) => soak::faults(options),
         None => bench::run(cli.options),
     };
     // Exit only here, after every child and temporary folder has been dropped.

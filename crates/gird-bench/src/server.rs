@@ -93,6 +93,12 @@ impl ServerProcess {
 
     /// SIGTERM first, so gird can commit and close its database cleanly (it matters
     /// with --keep-data); SIGKILL if it takes too long.
+    /// SIGKILL: no chance to finish anything.
+    pub async fn kill(mut self) {
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
+    }
+
     pub async fn stop(mut self) {
         if let Some(pid) = self.child.id() {
             let terminated = std::process::Command::new("kill")
