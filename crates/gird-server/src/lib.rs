@@ -222,6 +222,7 @@ fn router(
     let probes = Router::new()
         .route("/health", get(observe::health))
         .route("/ready", get(observe::ready))
+        .route("/openapi.json", get(observe::openapi))
         .with_state(Arc::clone(&store));
     routes
         .layer(middleware::from_fn_with_state(gate, auth::require_ops))

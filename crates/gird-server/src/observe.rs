@@ -218,3 +218,63 @@ pub async fn limit_time(State(limit): State<Duration>, request: Request, next: N
         .into_response(),
     }
 }
+
+const OPENAPI: &str = include_str!("../openapi.yaml");
+
+/// The OpenAPI document of every endpoint, as JSON.
+pub fn openapi_json() -> &'static str {
+    static JSON: OnceLock<String> = OnceLock::new();
+    JSON.get_or_init(|| {
+        let document: serde_json::Value =
+            serde_yaml::from_str(OPENAPI).expect("openapi.yaml is valid YAML");
+        document.to_string()
+    })
+}
+
+/// `GET /openapi.json`.
+pub async fn openapi() -> Response {
+    let mut response = openapi_json().into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_openapi_document_names_every_route() {
+        let document: serde_json::Value = serde_json::from_str(openapi_json()).unwrap();
+        let paths = document["paths"].as_object().unwrap();
+        for route in [
+            "/internal-api/contact-centers/{id}/recordings",
+            "/api/v2/ops/contact-centers",
+            "/api/v2/ops/contact-centers/{id}",
+            "/api/v2/ops/contact-centers/{id}/features",
+            "/api/v2/ops/contact-centers/{id}/features/{name}",
+            "/api/v2/ops/contact-centers/{id}/storage",
+            "/api/v2/ops/contact-centers/{id}/speechminer",
+            "/api/v2/ops/contact-centers/{id}/speechminer/outbox",
+            "/api/v2/ops/contact-centers/{id}/speechminer/repost",
+            "/api/v2/ops/contact-centers/{id}/speechminer/deliveries/{recording}",
+            "/api/v2/ops/speechminer/outbox",
+            "/api/v2/ops/contact-centers/{id}/recordings",
+            "/api/v2/ops/contact-centers/{id}/recordings/{recording}",
+            "/api/v2/ops/contact-centers/{id}/recordings/{recording}/play/{file}",
+            "/api/v2/recordings",
+            "/api/v2/recordings/{recording}",
+            "/api/v2/recordings/{recording}/play/{file}",
+            "/metrics",
+            "/health",
+            "/ready",
+            "/ui/session",
+            "/openapi.json",
+        ] {
+            assert!(paths.contains_key(route), "{route} is not documented");
+        }
+        assert_eq!(paths.len(), 22, "a documented path the list above misses");
+    }
+}
