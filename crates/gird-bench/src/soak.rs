@@ -1,7 +1,8 @@
 //! Proof under load and faults.
 //!
 //! `soak`: measures gird's maximum insert rate, then holds a fraction of it (70% by
-//! default) for a long time (30 minutes by default) with searches mixed in, printing the
+//! default) for a long time (30 minutes by default) with searches mixed in (a recently
+//! stored call looked up by its media id), printing the
 //! latency percentiles and gird's memory for every window, and finally reads acknowledged
 //! records back.
 //!
@@ -258,13 +259,17 @@ async fn run_soak(options: SoakOptions) -> anyhow::Result<Outcome> {
         workers.spawn(async move {
             let mut ticks = tokio::time::interval(period);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            let search =
-                format!("/api/v2/recordings?contactCenterId={cc}&callerPhoneNumber=*0000&limit=25");
+            // Looking a call up by a media id, as a supervisor does: one recently stored.
+            let mut last_stored = 0;
             while !stop.load(Ordering::Relaxed) {
                 ticks.tick().await;
                 let n = sequence.fetch_add(1, Ordering::Relaxed);
                 let started = Instant::now();
                 if n % search_every == 0 {
+                    let media_id = format!("{}-m0", body.recording_id(last_stored));
+                    let search = format!(
+                        "/api/v2/recordings?contactCenterId={cc}&mediaId={media_id}&limit=25"
+                    );
                     let result = http.send(Method::GET, &search, None).await;
                     let mut window = window.lock().unwrap();
                     match result {
@@ -283,6 +288,7 @@ async fn run_soak(options: SoakOptions) -> anyhow::Result<Outcome> {
                         Ok(()) => {
                             window.lock().unwrap().inserts.record(latency);
                             acknowledged.lock().unwrap().add(body.recording_id(n));
+                            last_stored = n;
                         }
                         Err(error) => {
                             let mut window = window.lock().unwrap();

@@ -229,6 +229,7 @@ fn router(
         .merge(ui)
         .merge(probes)
         .route_layer(middleware::from_fn(observe::label_route))
+        .route_layer(middleware::from_fn(observe::envelope_errors))
         .fallback(|| async { ApiError::NotFound("no such resource".into()) })
         .layer(middleware::from_fn(drain::drain_unread_body))
         .layer(middleware::from_fn(observe::track))

@@ -151,6 +151,43 @@ pub async fn track(request: Request, next: Next) -> Response {
     response
 }
 
+/// Answers that axum's own extractors made (a query string or path that does not parse)
+/// are plain text; every error of the API is the JSON envelope, so they are rewritten.
+pub async fn envelope_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let plain = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("text/plain"));
+    if !(status.is_client_error() || status.is_server_error()) || !plain {
+        return response;
+    }
+    let code = match status.as_u16() {
+        401 => 20,
+        403 => 3,
+        404 => 6,
+        405 | 413 | 415 => 2,
+        400..=499 => 10,
+        _ => 4,
+    };
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let message = String::from_utf8_lossy(&text).trim().to_owned();
+    let mut rewritten = (
+        parts.status,
+        Json(json!({"statusCode": code, "statusMessage": message})),
+    )
+        .into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            rewritten.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    rewritten
+}
+
 /// `GET /health`: the process is up and answering.
 pub async fn health() -> Response {
     Json(json!({"status": "ok"})).into_response()

@@ -205,3 +205,24 @@ async fn json_logs_carry_the_request_id() {
     assert_eq!(rejected["span"]["id"], "json-log-1");
     assert_eq!(rejected["level"], "INFO");
 }
+
+/// A query string that does not parse gets the JSON envelope like every other error.
+#[tokio::test]
+async fn unparseable_query_strings_get_the_json_envelope() {
+    let app = spawn_app().await;
+    let cc = app.ready_contact_center().await;
+    let path = format!("/api/v2/ops/contact-centers/{cc}/speechminer/outbox?limit=-1");
+    let answer = send(app.authed(Method::GET, &path)).await;
+    let message = answer.assert_error(400, 10);
+    assert!(message.contains("limit"), "{message}");
+}
+
+#[tokio::test]
+async fn the_openapi_document_is_served() {
+    let app = spawn_app().await;
+    let answer = send(app.anonymous(Method::GET, "/openapi.json")).await;
+    assert_eq!(answer.status.as_u16(), 200);
+    let document = answer.json();
+    assert_eq!(document["openapi"], "3.0.3");
+    assert!(document["paths"]["/internal-api/contact-centers/{id}/recordings"]["post"].is_object());
+}
