@@ -243,7 +243,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let forwarder = Forwarder::start(Arc::clone(&app.store), app.sealer, app.forwarding);
+    let upkeep = tokio::spawn(observe::upkeep());
     let result = listen::run(listener, app.router, app.tls, app.limits, shutdown).await;
+    upkeep.abort();
     forwarder.stop().await;
     app.store.close().await;
     result

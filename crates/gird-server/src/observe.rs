@@ -45,6 +45,16 @@ pub fn prometheus() -> &'static PrometheusHandle {
     })
 }
 
+/// Folds the samples recorded since the last time into the histograms. The recorder keeps
+/// every raw sample until then, so without this (or a scrape) memory grows with traffic.
+pub async fn upkeep() {
+    let mut ticks = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        ticks.tick().await;
+        prometheus().run_upkeep();
+    }
+}
+
 fn describe() {
     metrics::describe_counter!(
         "gird_http_requests_total",
