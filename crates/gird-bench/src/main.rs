@@ -17,6 +17,7 @@ mod report;
 mod search;
 mod server;
 mod soak;
+mod storage;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -51,6 +52,8 @@ enum Command {
     Soak(soak::SoakOptions),
     /// Fault test: SIGKILL gird (and restart the database) again and again under load, then count what was lost.
     Faults(soak::FaultOptions),
+    /// Storage ceiling: gird's SQLite store in-process, no HTTP, against the no-op HTTP handler.
+    Storage(storage::StorageOptions),
     /// The no-op baseline server; started by the benchmark itself.
     #[command(hide = true)]
     Noop {
@@ -143,6 +146,7 @@ fn main() -> std::process::ExitCode {
         Some(Command::Import(options)) => import::run(options),
         Some(Command::Soak(options)) => soak::soak(options),
         Some(Command::Faults(options)) => soak::faults(options),
+        Some(Command::Storage(options)) => storage::run(options),
         None => bench::run(cli.options),
     };
     // Exit only here, after every child and temporary folder has been dropped.

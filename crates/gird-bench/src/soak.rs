@@ -30,7 +30,7 @@ use crate::bench::Outcome;
 use crate::body::BodyTemplate;
 use crate::histogram::Histogram;
 use crate::launch::{self, random_hex, random_token, DataDir, GirdLaunch};
-use crate::load::{self, BodySource, Inserts, LoadTarget, PhaseEnd};
+use crate::load::BodySource;
 use crate::ops::Session;
 use crate::report::{mib, millis};
 use crate::server::ServerProcess;
@@ -38,6 +38,10 @@ use crate::GirdArgs;
 
 #[derive(Args, Debug, Clone)]
 pub struct SoakOptions {
+    /// How long to run flat out first, to measure the maximum (the rate of its second
+    /// half is the maximum).
+    #[arg(long, default_value_t = 60.0, value_parser = crate::positive_seconds)]
+    pub calibrate_seconds: f64,
     /// How long to hold the load, in minutes.
     #[arg(long, default_value_t = 30.0)]
     pub minutes: f64,
@@ -195,37 +199,42 @@ async fn run_soak(options: SoakOptions) -> anyhow::Result<Outcome> {
     let data_dir = DataDir::new(None)?;
     let password = random_token(18)?;
     let (gird, session) = start(&options.gird, &data_dir, &password).await?;
-    let cc = options.gird.contact_center.clone();
-    let body = Arc::new(BodyTemplate::from_sample(&random_hex(4)?)?);
+    let clients = Clients {
+        http: Http::new(&session),
+        body: Arc::new(BodyTemplate::from_sample(&random_hex(4)?)?),
+        contact_center: options.gird.contact_center.clone(),
+        search_every: options.search_every.max(2),
+        sequence: Arc::new(AtomicU64::new(0)),
+        window: Arc::new(Mutex::new(Window::default())),
+        acknowledged: Arc::new(Mutex::new(Sample::default())),
+    };
 
-    // The maximum: the insert benchmark's driver, flat out for 10 s.
-    let calibration = load::run_phase(
-        Arc::new(LoadTarget {
-            authority: session.authority.clone(),
-            headers: session.headers.clone(),
-            workload: Arc::new(Inserts {
-                path: session.insert_path(&cc),
-                bodies: Arc::new(BodyTemplate::from_sample(&random_hex(4)?)?),
-            }),
-            sequence: Arc::new(AtomicU64::new(0)),
-        }),
-        options.connections,
-        PhaseEnd::After(Duration::from_secs(10)),
-        None,
-    )
-    .await?;
+    // The maximum: the same clients and mix, flat out; the rate of the second half, when
+    // the database is no longer empty.
+    let half = Duration::from_secs_f64(options.calibrate_seconds / 2.0);
+    let flat_out = clients.spawn(options.connections, None);
+    tokio::time::sleep(half).await;
+    drop(std::mem::take(&mut *clients.window.lock().unwrap()));
+    tokio::time::sleep(half).await;
+    let calibration = std::mem::take(&mut *clients.window.lock().unwrap());
+    flat_out.stop().await;
+    let maximum = calibration.inserts.count() as f64 / half.as_secs_f64();
+    let max_searches = calibration.searches.count() as f64 / half.as_secs_f64();
+
     // The inserts alone hold the share of the maximum; the searches come on top.
-    let search_every = options.search_every.max(2);
-    let target_inserts = calibration.rate() * options.load;
+    let search_every = clients.search_every;
+    let target_inserts = maximum * options.load;
     let target = target_inserts * search_every as f64 / (search_every - 1) as f64;
     println!(
-        "gird-bench soak: maximum {:.0} inserts/s (10 s, {} connections); holding {:.0} inserts/s ({:.0}%) plus {:.0} searches/s (one request in {}) for {} min",
-        calibration.rate(),
+        "gird-bench soak: maximum {maximum:.0} inserts/s plus {max_searches:.0} searches/s (flat out for {} s with {} connections, one request in {search_every} a search; rate of the last {} s)",
+        options.calibrate_seconds,
         options.connections,
-        target_inserts,
+        half.as_secs_f64(),
+    );
+    println!(
+        "holding {target_inserts:.0} inserts/s ({:.0}%) plus {:.0} searches/s for {} min",
         options.load * 100.0,
         target - target_inserts,
-        search_every,
         options.minutes,
     );
     println!();
@@ -241,71 +250,11 @@ async fn run_soak(options: SoakOptions) -> anyhow::Result<Outcome> {
         "errors",
         "RSS MiB"
     );
-
-    let http = Http::new(&session);
-    let window = Arc::new(Mutex::new(Window::default()));
-    let stop = Arc::new(AtomicBool::new(false));
-    let sequence = Arc::new(AtomicU64::new(0));
-    let acknowledged = Arc::new(Mutex::new(Sample::default()));
-    // One schedule for all clients: request n is due at n ÷ target seconds after the
-    // start. A client that falls behind sends at once until it has caught up, so the
-    // target rate is held whenever gird can keep up with it.
-    let interval = Duration::from_secs_f64(1.0 / target.max(1.0));
-    let schedule_start = tokio::time::Instant::now();
-    let mut workers = tokio::task::JoinSet::new();
-    for _ in 0..options.connections {
-        let (http, window, stop, sequence, body, cc, acknowledged) = (
-            http.clone(),
-            Arc::clone(&window),
-            Arc::clone(&stop),
-            Arc::clone(&sequence),
-            Arc::clone(&body),
-            cc.clone(),
-            Arc::clone(&acknowledged),
-        );
-        workers.spawn(async move {
-            // Looking a call up by a media id, as a supervisor does: one recently stored.
-            let mut last_stored = 0;
-            while !stop.load(Ordering::Relaxed) {
-                let n = sequence.fetch_add(1, Ordering::Relaxed);
-                let due = schedule_start + interval.mul_f64(n as f64);
-                tokio::time::sleep_until(due).await;
-                let started = Instant::now();
-                if n % search_every == 0 {
-                    let media_id = format!("{}-m0", body.recording_id(last_stored));
-                    let search = format!(
-                        "/api/v2/recordings?contactCenterId={cc}&mediaId={media_id}&limit=25"
-                    );
-                    let result = http.send(Method::GET, &search, None).await;
-                    let mut window = window.lock().unwrap();
-                    match result {
-                        Ok((StatusCode::OK, _)) => window.searches.record(started.elapsed()),
-                        other => {
-                            window.errors += 1;
-                            window
-                                .error_sample
-                                .get_or_insert(format!("search: {other:?}"));
-                        }
-                    }
-                } else {
-                    let result = http.insert(&cc, body.render(n)).await;
-                    let latency = started.elapsed();
-                    match result {
-                        Ok(()) => {
-                            window.lock().unwrap().inserts.record(latency);
-                            acknowledged.lock().unwrap().add(body.recording_id(n));
-                            last_stored = n;
-                        }
-                        Err(error) => {
-                            let mut window = window.lock().unwrap();
-                            window.errors += 1;
-                            window.error_sample.get_or_insert(error);
-                        }
-                    }
-                }
-            }
-        });
-    }
+    let paced = clients.spawn(
+        options.connections,
+        Some(Duration::from_secs_f64(1.0 / target.max(1.0))),
+    );
+    let window = Arc::clone(&clients.window);
 
     let started = Instant::now();
     let length = Duration::from_secs_f64(options.minutes * 60.0);
@@ -340,8 +289,10 @@ async fn run_soak(options: SoakOptions) -> anyhow::Result<Outcome> {
         total.searches.merge(&seen.searches);
         total.errors += seen.errors;
     }
-    stop.store(true, Ordering::Relaxed);
-    while workers.join_next().await.is_some() {}
+    paced.stop().await;
+    let http = &clients.http;
+    let cc = &clients.contact_center;
+    let acknowledged = &clients.acknowledged;
 
     // Read back a sample of what was acknowledged: the last ones and a spread of the rest.
     let sample = acknowledged.lock().unwrap().ids();
@@ -366,7 +317,7 @@ async fn run_soak(options: SoakOptions) -> anyhow::Result<Outcome> {
     let held = total.inserts.count() as f64 / started.elapsed().as_secs_f64();
     println!(
         "held {held:.0} inserts/s on average: {:.1}% of the maximum",
-        100.0 * held / calibration.rate().max(1.0)
+        100.0 * held / maximum.max(1.0)
     );
     println!(
         "gird memory: peak {:.1} MiB; read back {} acknowledged records: {} missing",
@@ -380,6 +331,100 @@ async fn run_soak(options: SoakOptions) -> anyhow::Result<Outcome> {
         return Ok(Outcome::RequestErrors);
     }
     Ok(Outcome::Clean)
+}
+
+/// The soak's clients: inserts of unique records, and one request in `search_every` a
+/// search for a recently stored call by its media id, as a supervisor does.
+struct Clients {
+    http: Http,
+    body: Arc<BodyTemplate>,
+    contact_center: String,
+    search_every: u64,
+    sequence: Arc<AtomicU64>,
+    window: Arc<Mutex<Window>>,
+    acknowledged: Arc<Mutex<Sample>>,
+}
+
+/// Running clients, until [`Running::stop`].
+struct Running {
+    stop: Arc<AtomicBool>,
+    workers: tokio::task::JoinSet<()>,
+}
+
+impl Running {
+    async fn stop(mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        while self.workers.join_next().await.is_some() {}
+    }
+}
+
+impl Clients {
+    /// Starts `connections` clients: flat out, or with `interval` between requests on
+    /// one schedule for all of them. Request n is then due n intervals after the start;
+    /// a client that falls behind sends at once until it has caught up, so the rate is
+    /// held whenever gird can keep up with it.
+    fn spawn(&self, connections: u32, interval: Option<Duration>) -> Running {
+        let stop = Arc::new(AtomicBool::new(false));
+        let schedule_start = tokio::time::Instant::now();
+        let first = self.sequence.load(Ordering::Relaxed);
+        let mut workers = tokio::task::JoinSet::new();
+        for _ in 0..connections {
+            let (http, window, stop, sequence, body, cc, acknowledged) = (
+                self.http.clone(),
+                Arc::clone(&self.window),
+                Arc::clone(&stop),
+                Arc::clone(&self.sequence),
+                Arc::clone(&self.body),
+                self.contact_center.clone(),
+                Arc::clone(&self.acknowledged),
+            );
+            let search_every = self.search_every;
+            workers.spawn(async move {
+                let mut last_stored = first;
+                while !stop.load(Ordering::Relaxed) {
+                    let n = sequence.fetch_add(1, Ordering::Relaxed);
+                    if let Some(interval) = interval {
+                        let due = schedule_start + interval.mul_f64(n.saturating_sub(first) as f64);
+                        tokio::time::sleep_until(due).await;
+                    }
+                    let started = Instant::now();
+                    if n % search_every == 0 {
+                        let media_id = format!("{}-m0", body.recording_id(last_stored));
+                        let search = format!(
+                            "/api/v2/recordings?contactCenterId={cc}&mediaId={media_id}&limit=25"
+                        );
+                        let result = http.send(Method::GET, &search, None).await;
+                        let mut window = window.lock().unwrap();
+                        match result {
+                            Ok((StatusCode::OK, _)) => window.searches.record(started.elapsed()),
+                            other => {
+                                window.errors += 1;
+                                window
+                                    .error_sample
+                                    .get_or_insert(format!("search: {other:?}"));
+                            }
+                        }
+                    } else {
+                        let result = http.insert(&cc, body.render(n)).await;
+                        let latency = started.elapsed();
+                        match result {
+                            Ok(()) => {
+                                window.lock().unwrap().inserts.record(latency);
+                                acknowledged.lock().unwrap().add(body.recording_id(n));
+                                last_stored = n;
+                            }
+                            Err(error) => {
+                                let mut window = window.lock().unwrap();
+                                window.errors += 1;
+                                window.error_sample.get_or_insert(error);
+                            }
+                        }
+                    }
+                }
+            });
+        }
+        Running { stop, workers }
+    }
 }
 
 /// The last 1,000 ids and a reservoir of 1,000 from all of them.
