@@ -1,7 +1,6 @@
 //! One benchmark run: start (or reach) gird and the no-op baseline, warm both up,
 //! alternate measured phases between them, then report and clean up.
 
-use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,7 +10,7 @@ use tokio::process::Command;
 use crate::body::BodyTemplate;
 use crate::histogram::Histogram;
 use crate::launch::{self, random_hex, DataDir, GirdLaunch};
-use crate::load::{self, Inserts, LoadTarget, PhaseEnd, PhaseResult};
+use crate::load::{self, LoadTarget, PhaseEnd, PhaseResult};
 use crate::ops::Session;
 use crate::report::{self, Row};
 use crate::server::{self, Memory, ServerProcess};
@@ -134,15 +133,7 @@ impl Totals {
 async fn measure(options: &BenchOptions, servers: &mut Servers) -> anyhow::Result<Outcome> {
     let body = Arc::new(BodyTemplate::from_sample(&random_hex(4)?)?);
     let target_for = |session: &Session| {
-        Arc::new(LoadTarget {
-            authority: session.authority.clone(),
-            headers: session.headers.clone(),
-            workload: Arc::new(Inserts {
-                path: session.insert_path(&options.gird.contact_center),
-                bodies: body.clone(),
-            }),
-            sequence: Arc::new(AtomicU64::new(0)),
-        })
+        LoadTarget::inserts(session, &options.gird.contact_center, body.clone())
     };
     let gird_target = target_for(&servers.gird_session);
     let noop_target = target_for(&servers.noop_session);

@@ -4,7 +4,6 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,7 +13,7 @@ use clap::Args;
 use crate::bench::Outcome;
 use crate::body::BodyTemplate;
 use crate::launch::{self, random_hex, random_token, DataDir, GirdLaunch};
-use crate::load::{self, BodySource, Inserts, LoadTarget, PhaseEnd};
+use crate::load::{self, BodySource, LoadTarget, PhaseEnd};
 use crate::report::{median, mib};
 use crate::server::{self, Memory};
 use crate::GirdArgs;
@@ -77,15 +76,7 @@ async fn measure(options: ImportOptions) -> anyhow::Result<Outcome> {
     let mut outcome = Outcome::Clean;
     for round in 1..=options.rounds {
         let body = Arc::new(BodyTemplate::from_sample(&random_hex(4)?)?);
-        let target = Arc::new(LoadTarget {
-            authority: session.authority.clone(),
-            headers: session.headers.clone(),
-            workload: Arc::new(Inserts {
-                path: session.insert_path(cc),
-                bodies: body,
-            }),
-            sequence: Arc::new(AtomicU64::new(0)),
-        });
+        let target = LoadTarget::inserts(&session, cc, body);
         let bench = load::run_phase(
             target,
             options.connections,

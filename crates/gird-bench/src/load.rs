@@ -77,6 +77,26 @@ pub struct LoadTarget {
     pub sequence: Arc<AtomicU64>,
 }
 
+impl LoadTarget {
+    /// Inserts of `bodies` into `contact_center` through `session`'s server, with a
+    /// sequence of their own.
+    pub fn inserts(
+        session: &crate::ops::Session,
+        contact_center: &str,
+        bodies: Arc<dyn BodySource>,
+    ) -> Arc<LoadTarget> {
+        Arc::new(LoadTarget {
+            authority: session.authority.clone(),
+            headers: session.headers.clone(),
+            workload: Arc::new(Inserts {
+                path: session.insert_path(contact_center),
+                bodies,
+            }),
+            sequence: Arc::new(AtomicU64::new(0)),
+        })
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 pub enum PhaseEnd {
     After(Duration),

@@ -298,7 +298,7 @@ async fn run_soak(options: SoakOptions) -> anyhow::Result<Outcome> {
     let sample = acknowledged.lock().unwrap().ids();
     let mut lost = Vec::new();
     for id in &sample {
-        if http.read(&cc, id).await.ok().flatten().is_none() {
+        if http.read(cc, id).await.ok().flatten().is_none() {
             lost.push(id.clone());
         }
     }

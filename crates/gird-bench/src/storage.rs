@@ -25,7 +25,7 @@ use crate::bench::Outcome;
 use crate::body::BodyTemplate;
 use crate::histogram::Histogram;
 use crate::launch::{random_hex, DataDir};
-use crate::load::{self, BodySource, Inserts, LoadTarget, PhaseEnd};
+use crate::load::{self, BodySource, LoadTarget, PhaseEnd};
 use crate::ops::Session;
 use crate::report::{self, millis};
 use crate::server::ServerProcess;
@@ -69,15 +69,7 @@ async fn measure(options: StorageOptions) -> anyhow::Result<Outcome> {
     let mut noop = ServerProcess::start("no-op", noop_command, noop::READY_PREFIX, false).await?;
     let session = Session::new(&noop.base_url, "ops", "unused")?;
     let body = Arc::new(BodyTemplate::from_sample(&random_hex(4)?)?);
-    let noop_target = Arc::new(LoadTarget {
-        authority: session.authority.clone(),
-        headers: session.headers.clone(),
-        workload: Arc::new(Inserts {
-            path: session.insert_path(CONTACT_CENTER),
-            bodies: body.clone(),
-        }),
-        sequence: Arc::new(AtomicU64::new(0)),
-    });
+    let noop_target = LoadTarget::inserts(&session, CONTACT_CENTER, body.clone());
     let sequence = Arc::new(AtomicU64::new(0));
     let length = Duration::from_secs_f64(options.seconds);
 
