@@ -126,7 +126,7 @@ pub fn process_cpu_time(pid: u32) -> Option<Duration> {
 
 /// Fields 14 and 15 of `/proc/<pid>/stat`, counted after the parenthesised command
 /// name (which may itself contain spaces), in USER_HZ ticks: 100 per second on Linux.
-fn cpu_time_from_stat(stat: &str) -> Option<Duration> {
+pub fn cpu_time_from_stat(stat: &str) -> Option<Duration> {
     let after_name = &stat[stat.rfind(')')? + 1..];
     let mut fields = after_name.split_whitespace().skip(11);
     let user: u64 = fields.next()?.parse().ok()?;

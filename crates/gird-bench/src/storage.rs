@@ -28,7 +28,7 @@ use crate::launch::{random_hex, DataDir};
 use crate::load::{self, BodySource, LoadTarget, PhaseEnd};
 use crate::ops::Session;
 use crate::report::{self, millis};
-use crate::server::ServerProcess;
+use crate::server::{self, ServerProcess};
 use crate::{noop, positive_seconds};
 
 const CONTACT_CENTER: &str = "bench";
@@ -259,23 +259,15 @@ async fn insert(store: &SqliteStore, body: &[u8]) -> anyhow::Result<()> {
 /// CPU time (user + system) of this process's threads with the given name, from
 /// /proc/self/task; None where /proc is not there.
 fn thread_cpu(name: &str) -> Option<Duration> {
-    let ticks_per_second = 100.0; // USER_HZ: 100 on every Linux architecture gird runs on
-    let mut total = 0u64;
-    let mut found = false;
+    let mut total = None;
     for task in std::fs::read_dir("/proc/self/task").ok()? {
         let path = task.ok()?.path();
-        if read_trimmed(&path.join("comm")).as_deref() != Some(name) {
-            continue;
+        if read_trimmed(&path.join("comm")).as_deref() == Some(name) {
+            let cpu = server::cpu_time_from_stat(&read_trimmed(&path.join("stat"))?)?;
+            total = Some(total.unwrap_or(Duration::ZERO) + cpu);
         }
-        let stat = read_trimmed(&path.join("stat"))?;
-        // Fields after the parenthesised name: state is field 3, utime 14, stime 15.
-        let fields: Vec<&str> = stat.rsplit_once(") ")?.1.split(' ').collect();
-        let utime: u64 = fields.get(11)?.parse().ok()?;
-        let stime: u64 = fields.get(12)?.parse().ok()?;
-        total += utime + stime;
-        found = true;
     }
-    found.then(|| Duration::from_secs_f64(total as f64 / ticks_per_second))
+    total
 }
 
 fn read_trimmed(path: &Path) -> Option<String> {
