@@ -113,35 +113,39 @@ async fn measure(options: StorageOptions) -> anyhow::Result<Outcome> {
         errors += stored.errors;
         let ratio = stored.rate() / baseline.rate();
         ratios.push(ratio);
-        let latency =
-            |histogram: &Histogram, quantile| millis(histogram.percentile_micros(quantile));
-        report::print_aligned(
-            &[
-                round.to_string(),
-                "no-op".to_owned(),
-                format!("{:.0}", baseline.rate()),
-                latency(&baseline.latency, 0.5),
-                latency(&baseline.latency, 0.99),
-                String::new(),
-                String::new(),
-                String::new(),
-            ],
-            &widths,
-            2,
+        let row = |what: &str, rate: f64, latency: &Histogram, writer: [String; 3]| {
+            let quantile = |q| millis(latency.percentile_micros(q));
+            let [per_insert, busy, ratio] = writer;
+            report::print_aligned(
+                &[
+                    round.to_string(),
+                    what.to_owned(),
+                    format!("{rate:.0}"),
+                    quantile(0.5),
+                    quantile(0.99),
+                    per_insert,
+                    busy,
+                    ratio,
+                ],
+                &widths,
+                2,
+            );
+        };
+        row(
+            "no-op",
+            baseline.rate(),
+            &baseline.latency,
+            Default::default(),
         );
-        report::print_aligned(
-            &[
-                round.to_string(),
-                "store".to_owned(),
-                format!("{:.0}", stored.rate()),
-                latency(&stored.latency, 0.5),
-                latency(&stored.latency, 0.99),
+        row(
+            "store",
+            stored.rate(),
+            &stored.latency,
+            [
                 stored.writer_micros_per_insert(),
                 stored.writer_busy(),
                 format!("{ratio:.3}"),
             ],
-            &widths,
-            2,
         );
     }
     println!();
