@@ -35,22 +35,30 @@ pub fn parse_iso(text: &str) -> Option<Millis> {
     Some(instant.as_millisecond())
 }
 
-/// Formats an instant as UTC RFC 3339 with milliseconds: `2015-06-15T23:58:00.000Z`.
+/// The pattern RWS writes the times it derives in, Java's `yyyy-MM-dd'T'HH:mm:ss.SSS+0000`
+/// (Java readers parse them with exactly that pattern and fail on `Z`).
+const RWS_PATTERN: &str = "%Y-%m-%dT%H:%M:%S%.3f+0000";
+
+/// Formats an instant the way RWS writes derived times: `2015-06-15T23:58:00.000+0000`.
 pub fn format_millis(millis: Millis) -> String {
     match Timestamp::from_millisecond(millis) {
-        Ok(instant) => format!("{instant:.3}"),
+        Ok(instant) => format_instant(instant),
         Err(_) => millis.to_string(),
     }
 }
 
-/// The current instant, formatted like [`format_millis`].
+fn format_instant(instant: Timestamp) -> String {
+    instant.to_zoned(TimeZone::UTC).strftime(RWS_PATTERN).to_string()
+}
+
 /// The current instant in milliseconds since the Unix epoch.
 pub fn now_millis() -> Millis {
     Timestamp::now().as_millisecond()
 }
 
+/// The current instant, formatted like [`format_millis`].
 pub fn now_text() -> String {
-    format!("{:.3}", Timestamp::now())
+    format_millis(now_millis())
 }
 
 struct Cursor<'a>(&'a [u8]);
@@ -170,7 +178,8 @@ mod tests {
 
     #[test]
     fn formats_utc_with_milliseconds() {
-        assert_eq!(format_millis(BASE + 5), "2015-06-15T23:59:00.005Z");
+        assert_eq!(format_millis(BASE + 5), "2015-06-15T23:59:00.005+0000");
+        assert_eq!(parse_iso(&format_millis(BASE + 5)), Some(BASE + 5));
     }
 
     proptest! {

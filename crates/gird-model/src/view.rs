@@ -128,14 +128,18 @@ fn playable(
     let extension = media_extension(&json);
     let encoded_id = percent_encode_segment(recording_id);
     let play_path = format!("/recordings/{encoded_id}/play/{uuid}.{extension}");
-    let location = json["mediaDescriptor"]["path"].clone();
+    let descriptor = json["mediaDescriptor"].clone();
     if let Some(object) = json.as_object_mut() {
         object.insert(
             "mediaUri".into(),
             format!("{public_url}/api/v2{play_path}").into(),
         );
-        object.insert("mediaPath".into(), location);
+        // As in RWS: the path to play it (relative to /api/v2), never the storage URL.
+        object.insert("mediaPath".into(), play_path.clone().into());
         object.insert("playPath".into(), play_path.into());
+        // RWS re-exposes the stored descriptor under this name; readers take the media
+        // file's location from it.
+        object.insert("originalMediaDescriptor".into(), descriptor);
     }
     json
 }

@@ -1,6 +1,7 @@
-//! CSRF protection (SPEC.md §5): the token is an HMAC of the session id, so any number
-//! of gird instances that share the key accept each other's tokens without a shared
-//! session store.
+//! CSRF protection: the token is an HMAC of the session id, so any number of gird
+//! instances that share the key accept each other's tokens without a shared session
+//! store. Tokens are handed out whether protection is on or off (clients written for RWS
+//! expect them); only their check depends on the setting.
 
 use std::sync::Arc;
 
@@ -23,11 +24,13 @@ pub const TOKEN_HEADER: &str = "X-CSRF-TOKEN";
 #[derive(Debug)]
 pub struct Csrf {
     key: Secret,
+    /// Set the cookie's `Secure` attribute (gird serves HTTPS).
+    secure_cookie: bool,
 }
 
 impl Csrf {
-    pub fn new(key: Secret) -> Csrf {
-        Csrf { key }
+    pub fn new(key: Secret, secure_cookie: bool) -> Csrf {
+        Csrf { key, secure_cookie }
     }
 
     fn mac(&self, session: &str) -> Hmac<Sha256> {
@@ -68,13 +71,13 @@ fn new_session() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// Middleware, after authentication: modifying requests need the token; reads hand it out.
+/// Middleware, after authentication: with CSRF protection on, a modifying request needs
+/// the session cookie and its token.
 pub async fn protect(
     State(csrf): State<Arc<Csrf>>,
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let session = session_of(&request);
     let modifying = matches!(
         *request.method(),
         Method::POST | Method::PUT | Method::DELETE | Method::PATCH
@@ -84,13 +87,25 @@ pub async fn protect(
             .headers()
             .get(TOKEN_HEADER)
             .and_then(|value| value.to_str().ok());
-        let valid = matches!((&session, token), (Some(session), Some(token)) if csrf.accepts(session, token));
+        let valid = matches!((session_of(&request), token), (Some(session), Some(token)) if csrf.accepts(&session, token));
         if !valid {
             return Err(ApiError::Forbidden(CSRF_MESSAGE.into()));
         }
-        return Ok(next.run(request).await);
     }
+    Ok(next.run(request).await)
+}
+
+/// Middleware around everything: every GET answer, authenticated or not, of a known path
+/// or not, and whether protection is on or off, hands out the session's token (and a new
+/// session when the request had none). Real GIR clients fetch it from whatever GET they
+/// make first, and some fail when no `Set-Cookie` comes back.
+pub async fn hand_out(State(csrf): State<Arc<Csrf>>, request: Request, next: Next) -> Response {
+    let reading = matches!(*request.method(), Method::GET | Method::HEAD);
+    let session = session_of(&request);
     let mut response = next.run(request).await;
+    if !reading {
+        return response;
+    }
     let (session, is_new) = match session {
         Some(session) => (session, false),
         None => (new_session(), true),
@@ -101,12 +116,13 @@ pub async fn protect(
         headers.insert(TOKEN_HEADER, token);
     }
     if is_new {
-        let cookie = format!("{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Lax");
+        let secure = if csrf.secure_cookie { "; Secure" } else { "" };
+        let cookie = format!("{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Lax{secure}");
         if let Ok(cookie) = HeaderValue::from_str(&cookie) {
             headers.append(header::SET_COOKIE, cookie);
         }
     }
-    Ok(response)
+    response
 }
 
 #[cfg(test)]
@@ -115,11 +131,11 @@ mod tests {
 
     #[test]
     fn instances_with_the_same_key_accept_each_others_tokens() {
-        let (first, second) = (Csrf::new(Secret::new("k1")), Csrf::new(Secret::new("k1")));
+        let (first, second) = (Csrf::new(Secret::new("k1"), false), Csrf::new(Secret::new("k1"), false));
         let token = first.token("session-a");
         assert!(second.accepts("session-a", &token));
         assert!(!second.accepts("session-b", &token));
-        assert!(!Csrf::new(Secret::new("k2")).accepts("session-a", &token));
+        assert!(!Csrf::new(Secret::new("k2"), false).accepts("session-a", &token));
         assert!(!first.accepts("session-a", "not base64 !"));
     }
 }

@@ -38,7 +38,7 @@ use crate::error::ApiError;
 use crate::forward::Forwarder;
 pub use crate::routes::forwarding::outbox_status_json;
 use crate::routes::{
-    contact_centers, deletion, forwarding, insertion, playback, recordings, storage,
+    contact_centers, deletion, forwarding, identity, insertion, playback, recordings, storage,
 };
 use crate::seal::Sealer;
 pub use crate::settings::{Forwarding, Overrides, Secret, Settings};
@@ -108,9 +108,13 @@ pub async fn prepare(settings: &Settings) -> Result<App, StartError> {
         webdav: WebDav::new(settings.webdav_timeout),
     };
     let sessions = Arc::new(ui::Sessions::new(&csrf_key, &settings.ops_user));
-    let csrf = settings.csrf_enabled.then(|| Arc::new(Csrf::new(csrf_key)));
+    let csrf = Arc::new(Csrf::new(csrf_key, settings.tls.is_some()));
     let tls = settings.tls.clone().map(listen::tls_acceptor).transpose()?;
-    let router = router(state, credentials, sessions, csrf).layer(middleware::from_fn_with_state(
+    let protection = Protection {
+        csrf,
+        csrf_enabled: settings.csrf_enabled,
+    };
+    let router = router(state, credentials, sessions, protection).layer(middleware::from_fn_with_state(
         settings.request_timeout,
         observe::limit_time,
     ));
@@ -126,11 +130,17 @@ pub async fn prepare(settings: &Settings) -> Result<App, StartError> {
     })
 }
 
+/// CSRF tokens are always handed out; `csrf_enabled` says whether they are checked.
+struct Protection {
+    csrf: Arc<Csrf>,
+    csrf_enabled: bool,
+}
+
 fn router(
     state: AppState,
     credentials: Arc<OpsCredentials>,
     sessions: Arc<ui::Sessions>,
-    csrf: Option<Arc<Csrf>>,
+    protection: Protection,
 ) -> Router {
     let ui = ui::router(
         Arc::clone(&credentials),
@@ -214,15 +224,20 @@ fn router(
             "/api/v2/recordings/{recording}/play/{file}",
             get(playback::play),
         )
+        .route("/api/v2/me", get(identity::me))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state);
-    if let Some(csrf) = csrf {
-        routes = routes.layer(middleware::from_fn_with_state(csrf, csrf::protect));
+    if protection.csrf_enabled {
+        routes = routes.layer(middleware::from_fn_with_state(
+            Arc::clone(&protection.csrf),
+            csrf::protect,
+        ));
     }
     let probes = Router::new()
         .route("/health", get(observe::health))
         .route("/ready", get(observe::ready))
         .route("/openapi.json", get(observe::openapi))
+        .route("/api/v2/diagnostics/version", get(identity::version))
         .with_state(Arc::clone(&store));
     routes
         .layer(middleware::from_fn_with_state(gate, auth::require_ops))
@@ -231,6 +246,10 @@ fn router(
         .route_layer(middleware::from_fn(observe::label_route))
         .route_layer(middleware::from_fn(observe::envelope_errors))
         .fallback(|| async { ApiError::NotFound("no such resource".into()) })
+        .layer(middleware::from_fn_with_state(
+            protection.csrf,
+            csrf::hand_out,
+        ))
         .layer(middleware::from_fn(drain::drain_unread_body))
         .layer(middleware::from_fn(observe::track))
 }

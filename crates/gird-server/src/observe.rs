@@ -314,6 +314,8 @@ mod tests {
             "/api/v2/recordings",
             "/api/v2/recordings/{recording}",
             "/api/v2/recordings/{recording}/play/{file}",
+            "/api/v2/diagnostics/version",
+            "/api/v2/me",
             "/metrics",
             "/health",
             "/ready",
@@ -322,6 +324,6 @@ mod tests {
         ] {
             assert!(paths.contains_key(route), "{route} is not documented");
         }
-        assert_eq!(paths.len(), 22, "a documented path the list above misses");
+        assert_eq!(paths.len(), 24, "a documented path the list above misses");
     }
 }

@@ -324,7 +324,7 @@ mod tests {
             Value::Object(media),
             json!({
                 "callUUID": "c1", "startTime": "2024-01-01T10:00:00Z", "duration": "61000",
-                "partitions": ["p1", "p2"], "stopTime": "2024-01-01T10:01:01.000Z",
+                "partitions": ["p1", "p2"], "stopTime": "2024-01-01T10:01:01.000+0000",
                 "type": "audio/wav",
                 "mediaDescriptor": {"path": "calls/a.wav", "storage": "webDAV"},
                 "parameters": {"username": "bob", "agentId": "7"}

@@ -148,10 +148,7 @@ async fn authentication_is_checked_before_the_token() {
     )
     .await;
     response.assert_unauthorized();
-    // A GET without credentials hands out no token.
-    let response = send(app.anonymous(Method::GET, "/api/v2/ops/contact-centers")).await;
-    response.assert_unauthorized();
-    assert!(response.header("x-csrf-token").is_none());
+    app.assert_absent(&cc, "alex-test-id").await;
 }
 
 #[tokio::test]
@@ -229,4 +226,109 @@ async fn without_protection_no_token_is_needed() {
         body["mediaFiles"][0]["mediaId"] = json!("second-media");
         app.insert(&cc, &body).await.assert_ok();
     }
+}
+
+/// The session a GET handed out, as a client reads it from the answer.
+fn session_from(response: &crate::helpers::ApiResponse) -> CsrfSession {
+    assert_eq!(
+        response.header("x-csrf-header").as_deref(),
+        Some("X-CSRF-TOKEN"),
+        "{response:?}"
+    );
+    CsrfSession {
+        cookie: response.session_cookie().expect("a JSESSIONID cookie"),
+        token: response.header("x-csrf-token").expect("a token"),
+    }
+}
+
+#[tokio::test]
+async fn clients_that_take_the_token_from_the_version_without_credentials() {
+    for protected in [true, false] {
+        let app = AppBuilder::new()
+            .arg("--csrf", &protected.to_string())
+            .spawn()
+            .await;
+        let cc = app.ready_contact_center().await;
+        let response = send(app.anonymous(Method::GET, "/api/v2/diagnostics/version")).await;
+        assert_eq!(response.status.as_u16(), 200, "{}", response.text);
+        let version = response.json();
+        assert_eq!(version["statusCode"], 0);
+        assert_eq!(version["version"], env!("CARGO_PKG_VERSION"));
+        let session = session_from(&response);
+        insert_with(&app, &cc, Some(&session.cookie), Some(&session.token))
+            .await
+            .assert_ok();
+        app.recording(&cc, "alex-test-id").await;
+    }
+}
+
+#[tokio::test]
+async fn clients_that_take_the_token_from_me_with_basic_auth() {
+    for protected in [true, false] {
+        let app = AppBuilder::new()
+            .arg("--csrf", &protected.to_string())
+            .spawn()
+            .await;
+        let cc = app.ready_contact_center().await;
+        let response = send(app.authed(Method::GET, "/api/v2/me")).await;
+        assert_eq!(response.status.as_u16(), 200, "{}", response.text);
+        let me = response.json();
+        assert_eq!(me["statusCode"], 0);
+        assert_eq!(me["user"]["userName"], "ops");
+        assert_eq!(me["user"]["roles"], json!(["Ops"]));
+        let session = session_from(&response);
+        insert_with(&app, &cc, Some(&session.cookie), Some(&session.token))
+            .await
+            .assert_ok();
+        app.recording(&cc, "alex-test-id").await;
+
+        send(app.anonymous(Method::GET, "/api/v2/me"))
+            .await
+            .assert_unauthorized();
+    }
+}
+
+#[tokio::test]
+async fn every_get_answer_hands_out_a_token_whatever_its_status() {
+    for protected in [true, false] {
+        let app = AppBuilder::new()
+            .arg("--csrf", &protected.to_string())
+            .spawn()
+            .await;
+        let answers = [
+            (app.anonymous(Method::GET, "/api/v2/ops/contact-centers"), 401),
+            (app.authed(Method::GET, "/api/v2/no-such-thing"), 404),
+            (app.anonymous(Method::GET, "/no/such/path"), 404),
+            (app.authed(Method::GET, "/api/v2/ops/contact-centers"), 200),
+            (app.anonymous(Method::GET, "/health"), 200),
+        ];
+        for (request, status) in answers {
+            let response = send(request).await;
+            assert_eq!(response.status.as_u16(), status, "{}", response.text);
+            let session = session_from(&response);
+            assert!(!session.token.is_empty());
+        }
+        // A known session keeps its token and gets no new cookie.
+        let first = session_from(&send(app.anonymous(Method::GET, "/health")).await);
+        let again = send(
+            app.anonymous(Method::GET, "/api/v2/diagnostics/version")
+                .header("cookie", &first.cookie),
+        )
+        .await;
+        assert!(again.session_cookie().is_none());
+        assert_eq!(again.header("x-csrf-token"), Some(first.token));
+    }
+}
+
+#[tokio::test]
+async fn a_token_from_the_version_does_not_work_with_another_session() {
+    let app = AppBuilder::new().csrf().spawn().await;
+    let cc = app.ready_contact_center().await;
+    let mine = session_from(&send(app.anonymous(Method::GET, "/api/v2/diagnostics/version")).await);
+    let other = session_from(&send(app.anonymous(Method::GET, "/api/v2/diagnostics/version")).await);
+    let message = insert_with(&app, &cc, Some(&other.cookie), Some(&mine.token))
+        .await
+        .assert_error(403, 3);
+    assert_eq!(message, CSRF_MESSAGE);
+    app.assert_absent(&cc, "alex-test-id").await;
 }

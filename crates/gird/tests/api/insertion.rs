@@ -35,8 +35,8 @@ async fn the_public_sample_is_accepted_and_read_back_whole() {
     for event in sent["eventHistory"].as_array().unwrap() {
         assert!(events.contains(event), "event {event} in {stored}");
     }
-    assert_eq!(stored["startTime"], "2015-06-15T23:58:00.000Z");
-    assert_eq!(stored["stopTime"], "2015-06-15T23:59:59.000Z");
+    assert_eq!(stored["startTime"], "2015-06-15T23:58:00.000+0000");
+    assert_eq!(stored["stopTime"], "2015-06-15T23:59:59.000+0000");
     assert!(stored.get("mergeConflicts").is_none(), "{stored}");
     // The sample lacks soft fields (parameters.callUuid and .id, one file's parameters).
     assert_eq!(stored["incomplete"], true, "{stored}");
@@ -71,7 +71,8 @@ async fn playback_fields_point_at_the_media_with_the_right_extension() {
             format!("{}/api/v2{play_path}", app.address),
             "mediaUri is absolute"
         );
-        assert_eq!(media["mediaPath"], media["mediaDescriptor"]["path"]);
+        assert_eq!(media["mediaPath"], play_path, "mediaPath equals playPath");
+        assert_eq!(media["originalMediaDescriptor"], media["mediaDescriptor"]);
         play_paths.push(play_path.to_owned());
     }
     assert_ne!(play_paths[0], play_paths[1], "one uuid per media file");
@@ -113,7 +114,8 @@ async fn the_extension_comes_from_the_type_then_the_path() {
             "{kind:?} {path}: {play_path}"
         );
         assert!(media["mediaUri"].as_str().unwrap().ends_with(play_path));
-        assert_eq!(media["mediaPath"], path);
+        assert_eq!(media["mediaPath"], play_path);
+        assert_eq!(media["originalMediaDescriptor"]["path"], path);
     }
 }
 

@@ -79,3 +79,52 @@ async fn the_media_uri_follows_the_host_header_or_the_public_url() {
     );
     assert_eq!(media["mediaUri"], json!(expected));
 }
+
+/// What RWS readers take from a recording: each view (ops GET, RWS GET, search) answers
+/// the same media fields.
+fn assert_rws_reader_fields(recording: &Value, sent: &Value) {
+    for time in ["startTime", "stopTime"] {
+        let text = recording[time].as_str().expect(time);
+        assert!(
+            text.len() == 28 && text.ends_with("+0000") && text.as_bytes()[19] == b'.',
+            "{time} {text} is written yyyy-MM-dd'T'HH:mm:ss.SSS+0000"
+        );
+    }
+    assert_eq!(recording["startTime"], "2015-06-15T23:58:00.000+0000");
+    let media_files = recording["mediaFiles"].as_array().unwrap();
+    assert_eq!(media_files.len(), 2);
+    for media in media_files {
+        let sent_media = sent["mediaFiles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["mediaId"] == media["mediaId"])
+            .expect("a media file that was sent");
+        assert_eq!(media["originalMediaDescriptor"], sent_media["mediaDescriptor"]);
+        assert_eq!(media["mediaDescriptor"], sent_media["mediaDescriptor"]);
+        let play_path = media["playPath"].as_str().unwrap();
+        assert!(play_path.starts_with("/recordings/alex-test-id/play/"));
+        assert_eq!(media["mediaPath"], play_path, "mediaPath equals playPath");
+        assert!(
+            !media["mediaPath"].as_str().unwrap().contains("http"),
+            "no storage URL in mediaPath"
+        );
+        // Times a client sent keep their text.
+        assert_eq!(media["startTime"], sent_media["startTime"]);
+        assert_eq!(media["stopTime"], sent_media["stopTime"]);
+    }
+}
+
+#[tokio::test]
+async fn every_view_answers_what_rws_readers_read() {
+    let app = spawn_app().await;
+    let cc = app.ready_contact_center().await;
+    let sent = sample();
+    app.insert(&cc, &sent).await.assert_ok();
+
+    assert_rws_reader_fields(&app.recording(&cc, "alex-test-id").await, &sent);
+    let rws = app.rws_recording("alex-test-id", Some(&cc)).await.json();
+    assert_rws_reader_fields(&rws["recording"], &sent);
+    let found = app.search(&[("contactCenterId", cc.as_str())]).await.json();
+    assert_rws_reader_fields(&found["recordings"][0], &sent);
+}
