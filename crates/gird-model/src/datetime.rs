@@ -48,7 +48,10 @@ pub fn format_millis(millis: Millis) -> String {
 }
 
 fn format_instant(instant: Timestamp) -> String {
-    instant.to_zoned(TimeZone::UTC).strftime(RWS_PATTERN).to_string()
+    instant
+        .to_zoned(TimeZone::UTC)
+        .strftime(RWS_PATTERN)
+        .to_string()
 }
 
 /// The current instant in milliseconds since the Unix epoch.

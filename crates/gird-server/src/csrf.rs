@@ -131,7 +131,10 @@ mod tests {
 
     #[test]
     fn instances_with_the_same_key_accept_each_others_tokens() {
-        let (first, second) = (Csrf::new(Secret::new("k1"), false), Csrf::new(Secret::new("k1"), false));
+        let (first, second) = (
+            Csrf::new(Secret::new("k1"), false),
+            Csrf::new(Secret::new("k1"), false),
+        );
         let token = first.token("session-a");
         assert!(second.accepts("session-a", &token));
         assert!(!second.accepts("session-b", &token));

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 mod body;
 pub mod bootstrap;
+pub mod cors;
 mod csrf;
 mod drain;
 pub mod error;
@@ -114,7 +115,14 @@ pub async fn prepare(settings: &Settings) -> Result<App, StartError> {
         csrf,
         csrf_enabled: settings.csrf_enabled,
     };
-    let router = router(state, credentials, sessions, protection).layer(middleware::from_fn_with_state(
+    let mut router = router(
+        state,
+        credentials,
+        sessions,
+        protection,
+        settings.cors.as_ref(),
+    );
+    router = router.layer(middleware::from_fn_with_state(
         settings.request_timeout,
         observe::limit_time,
     ));
@@ -141,6 +149,7 @@ fn router(
     credentials: Arc<OpsCredentials>,
     sessions: Arc<ui::Sessions>,
     protection: Protection,
+    cors: Option<&cors::Cors>,
 ) -> Router {
     let ui = ui::router(
         Arc::clone(&credentials),
@@ -239,7 +248,7 @@ fn router(
         .route("/openapi.json", get(observe::openapi))
         .route("/api/v2/diagnostics/version", get(identity::version))
         .with_state(Arc::clone(&store));
-    routes
+    let mut router = routes
         .layer(middleware::from_fn_with_state(gate, auth::require_ops))
         .merge(ui)
         .merge(probes)
@@ -249,7 +258,12 @@ fn router(
         .layer(middleware::from_fn_with_state(
             protection.csrf,
             csrf::hand_out,
-        ))
+        ));
+    // Outside authentication: a browser's preflight carries no credentials.
+    if let Some(cors) = cors {
+        router = router.layer(cors.layer());
+    }
+    router
         .layer(middleware::from_fn(drain::drain_unread_body))
         .layer(middleware::from_fn(observe::track))
 }

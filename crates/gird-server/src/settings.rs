@@ -97,6 +97,8 @@ pub struct Settings {
     pub limits: crate::listen::Limits,
     /// The longest a request may take, its body included (not a streamed answer's body).
     pub request_timeout: Duration,
+    /// Cross-origin requests from browser applications; `None`: not allowed.
+    pub cors: Option<crate::cors::Cors>,
 }
 
 /// Forwarding records to SpeechMiner Interaction Receivers.
@@ -154,6 +156,8 @@ pub struct Overrides {
     pub max_connections: Option<usize>,
     pub max_header_bytes: Option<usize>,
     pub request_timeout_seconds: Option<u64>,
+    /// The `--cors-*` flags; each key given wins over the file's.
+    pub cors: crate::cors::CrossOriginSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -190,6 +194,8 @@ struct ServerSettings {
     ops_user_password: Option<Secret>,
     #[serde(rename = "enableCsrfProtection")]
     enable_csrf_protection: Option<bool>,
+    #[serde(rename = "crossOriginSettings", default)]
+    cross_origin_settings: crate::cors::CrossOriginSettings,
     /// The many RWS settings gird does not use.
     #[serde(flatten)]
     other: std::collections::BTreeMap<String, serde_yaml::Value>,
@@ -205,7 +211,7 @@ impl ServerSettings {
         });
         match suspicious {
             Some(key) => Err(SettingsError::Invalid(format!(
-                "serverSettings.{key} is not a setting gird knows (opsUserName, opsUsername, opsUserPassword, enableCsrfProtection)"
+                "serverSettings.{key} is not a setting gird knows (opsUserName, opsUsername, opsUserPassword, enableCsrfProtection, crossOriginSettings)"
             ))),
             None => Ok(()),
         }
@@ -309,8 +315,11 @@ impl Settings {
     }
 
     fn resolve(file: FileConfig, cli: Overrides) -> Result<Settings, SettingsError> {
-        let (server, mut gird) = (file.server_settings, file.gird);
+        let (mut server, mut gird) = (file.server_settings, file.gird);
         server.check_spelling()?;
+        let cors = std::mem::take(&mut server.cross_origin_settings)
+            .overridden_by(cli.cors.clone())
+            .resolve()?;
         let forwarding = Forwarding::resolve(std::mem::take(&mut gird.speechminer), &cli)?;
         let data_dir = cli
             .data_dir
@@ -377,6 +386,7 @@ impl Settings {
                 .max(1),
         );
         Ok(Settings {
+            cors,
             tls,
             limits,
             request_timeout,

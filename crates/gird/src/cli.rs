@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use gird_server::cors::{CrossOriginSettings, ListSetting};
 use gird_server::{Overrides, Secret, Settings};
 use tokio::net::TcpListener;
 
@@ -151,6 +152,24 @@ pub(crate) struct ServeArgs {
     /// SpeechMiner deliveries made at once by this instance.
     #[arg(long, env = "GIRD_SPEECHMINER_CONCURRENCY")]
     speechminer_concurrency: Option<usize>,
+    /// Origins whose browser applications may call gird (comma-separated; `https://*.example.com` allowed). Default: none, CORS off.
+    #[arg(long, env = "GIRD_CORS_ALLOWED_ORIGINS")]
+    cors_allowed_origins: Option<String>,
+    /// Methods cross-origin requests may use (comma-separated).
+    #[arg(long, env = "GIRD_CORS_ALLOWED_METHODS")]
+    cors_allowed_methods: Option<String>,
+    /// Headers cross-origin requests may send (comma-separated, or *).
+    #[arg(long, env = "GIRD_CORS_ALLOWED_HEADERS")]
+    cors_allowed_headers: Option<String>,
+    /// Let cross-origin requests carry credentials (cookies, Basic auth).
+    #[arg(long, env = "GIRD_CORS_ALLOW_CREDENTIALS")]
+    cors_allow_credentials: Option<bool>,
+    /// Answer headers cross-origin scripts may read (X-CSRF-HEADER and X-CSRF-TOKEN always).
+    #[arg(long, env = "GIRD_CORS_EXPOSED_HEADERS")]
+    cors_exposed_headers: Option<String>,
+    /// Seconds a browser may cache a preflight answer.
+    #[arg(long, env = "GIRD_CORS_MAX_AGE_SECONDS")]
+    cors_max_age_seconds: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, Default, clap::ValueEnum)]
@@ -272,6 +291,14 @@ impl ServeArgs {
             max_connections: self.max_connections,
             max_header_bytes: self.max_header_bytes,
             request_timeout_seconds: self.request_timeout_seconds,
+            cors: CrossOriginSettings {
+                allowed_origins: self.cors_allowed_origins.map(ListSetting::Text),
+                allowed_methods: self.cors_allowed_methods.map(ListSetting::Text),
+                allowed_headers: self.cors_allowed_headers.map(ListSetting::Text),
+                allow_credentials: self.cors_allow_credentials,
+                exposed_headers: self.cors_exposed_headers.map(ListSetting::Text),
+                cors_filter_cache_time_to_live: self.cors_max_age_seconds,
+            },
         }
     }
 }

@@ -230,7 +230,10 @@ pub fn assert_contains_all(stored: &Value, sent: &Value) {
 /// `receivedAt` stamps, and the playback fields (their uuid depends on the contact center).
 pub fn comparable(recording: &Value) -> Value {
     let mut recording = recording.clone();
-    strip(&mut recording, &["receivedAt", "mediaUri", "playPath", "mediaPath"]);
+    strip(
+        &mut recording,
+        &["receivedAt", "mediaUri", "playPath", "mediaPath"],
+    );
     recording
 }
 

@@ -296,7 +296,10 @@ async fn every_get_answer_hands_out_a_token_whatever_its_status() {
             .spawn()
             .await;
         let answers = [
-            (app.anonymous(Method::GET, "/api/v2/ops/contact-centers"), 401),
+            (
+                app.anonymous(Method::GET, "/api/v2/ops/contact-centers"),
+                401,
+            ),
             (app.authed(Method::GET, "/api/v2/no-such-thing"), 404),
             (app.anonymous(Method::GET, "/no/such/path"), 404),
             (app.authed(Method::GET, "/api/v2/ops/contact-centers"), 200),
@@ -325,7 +328,8 @@ async fn a_token_from_the_version_does_not_work_with_another_session() {
     let app = AppBuilder::new().csrf().spawn().await;
     let cc = app.ready_contact_center().await;
     let mine = session_from(&send(app.anonymous(Method::GET, "/api/v2/diagnostics/version")).await);
-    let other = session_from(&send(app.anonymous(Method::GET, "/api/v2/diagnostics/version")).await);
+    let other =
+        session_from(&send(app.anonymous(Method::GET, "/api/v2/diagnostics/version")).await);
     let message = insert_with(&app, &cc, Some(&other.cookie), Some(&mine.token))
         .await
         .assert_error(403, 3);

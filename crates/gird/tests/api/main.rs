@@ -7,6 +7,7 @@ mod body;
 mod client;
 mod cluster;
 mod config;
+mod cors;
 mod csrf;
 mod database;
 mod datetimes;

@@ -100,7 +100,10 @@ fn assert_rws_reader_fields(recording: &Value, sent: &Value) {
             .iter()
             .find(|m| m["mediaId"] == media["mediaId"])
             .expect("a media file that was sent");
-        assert_eq!(media["originalMediaDescriptor"], sent_media["mediaDescriptor"]);
+        assert_eq!(
+            media["originalMediaDescriptor"],
+            sent_media["mediaDescriptor"]
+        );
         assert_eq!(media["mediaDescriptor"], sent_media["mediaDescriptor"]);
         let play_path = media["playPath"].as_str().unwrap();
         assert!(play_path.starts_with("/recordings/alex-test-id/play/"));
