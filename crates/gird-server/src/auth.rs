@@ -167,89 +167,193 @@ fn basic_credentials(request: &Request) -> Option<(String, String)> {
     Some((user.to_owned(), password.to_owned()))
 }
 
-/// Failed sign-ins per client address: after a few, each further failure is answered
-/// later and later, so guessing the password from one address is slow.
+/// Failed sign-ins per client address (IPv6: per /64), checked **before** a password is
+/// verified: after [`FREE_FAILURES`] failures the address is locked for a while that
+/// doubles with each further failure, and every attempt from it meanwhile — the right
+/// password too — is answered 429 without being verified. Attempts under way count
+/// against the free ones, so parallel guesses gain nothing. A global budget bounds the
+/// failures of all addresses together; when it is spent, only addresses that signed in
+/// successfully before are verified.
 #[derive(Debug, Default)]
 struct Throttle {
-    /// Addresses with failures; checked without the lock when empty.
-    tracked: std::sync::atomic::AtomicUsize,
-    failures: std::sync::Mutex<std::collections::HashMap<IpAddr, (u32, std::time::Instant)>>,
+    state: std::sync::Mutex<ThrottleState>,
 }
 
-/// Failures answered at once; after them the wait doubles from 250 ms up to 10 s.
+#[derive(Debug, Default)]
+struct ThrottleState {
+    addresses: std::collections::HashMap<IpAddr, Attempts>,
+    /// Failures the global budget still allows, refilled over time.
+    budget: Option<(f64, std::time::Instant)>,
+    /// Addresses that signed in successfully lately (the budget does not apply to them).
+    trusted: std::collections::HashMap<IpAddr, std::time::Instant>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Attempts {
+    failures: u32,
+    in_flight: u32,
+    last: std::time::Instant,
+    locked_until: Option<std::time::Instant>,
+}
+
+/// Failures allowed before an address is locked; the lock then lasts 1 s, doubling with
+/// each further failure up to [`LONGEST_LOCK`].
 const FREE_FAILURES: u32 = 5;
+const LONGEST_LOCK: std::time::Duration = std::time::Duration::from_secs(300);
 /// A failure is forgotten after this long without another.
 const FAILURE_MEMORY: std::time::Duration = std::time::Duration::from_secs(600);
-/// Addresses remembered at most (the oldest are forgotten first).
+/// Addresses remembered at most; the one failing longest ago is forgotten first.
 const MAX_TRACKED: usize = 10_000;
+/// Failed sign-ins of all addresses together: a burst of this many, then this many a
+/// second.
+const GLOBAL_BURST: f64 = 100.0;
+const GLOBAL_PER_SECOND: f64 = 10.0;
+/// How long a successful sign-in exempts its address from the global budget.
+const TRUST_FOR: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// What the throttle says of an attempt about to be verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Admission {
+    Verify,
+    /// Answer 429; retry after this long.
+    Locked(std::time::Duration),
+}
+
+fn lock_after(failures: u32) -> Option<std::time::Duration> {
+    if failures < FREE_FAILURES {
+        return None;
+    }
+    let doublings = (failures - FREE_FAILURES).min(16);
+    Some(std::time::Duration::from_secs(1 << doublings).min(LONGEST_LOCK))
+}
 
 impl Throttle {
-    /// Counts a failure from `ip`; answers how long to wait before saying so.
-    fn failed(&self, ip: IpAddr) -> std::time::Duration {
-        let Ok(mut failures) = self.failures.lock() else {
-            return std::time::Duration::ZERO;
+    /// Admits an attempt from `ip` (counted as in flight until [`Throttle::finish`]).
+    fn admit(&self, ip: IpAddr, now: std::time::Instant) -> Admission {
+        let key = crate::listen::client_key(ip);
+        let Ok(mut state) = self.state.lock() else {
+            return Admission::Verify;
         };
-        let now = std::time::Instant::now();
-        if failures.len() >= MAX_TRACKED {
-            failures.retain(|_, (_, last)| now.duration_since(*last) < FAILURE_MEMORY);
-            if failures.len() >= MAX_TRACKED {
-                failures.clear();
+        let trusted = state
+            .trusted
+            .get(&key)
+            .is_some_and(|since| now.duration_since(*since) < TRUST_FOR);
+        if let Some(attempts) = state.addresses.get_mut(&key) {
+            if now.duration_since(attempts.last) >= FAILURE_MEMORY && attempts.in_flight == 0 {
+                attempts.failures = 0;
+                attempts.locked_until = None;
+            }
+            if let Some(until) = attempts.locked_until.filter(|until| *until > now) {
+                return Admission::Locked(until - now);
+            }
+            if attempts.in_flight > 0 && attempts.failures + attempts.in_flight >= FREE_FAILURES {
+                // Earlier attempts are still being verified: wait for their outcome.
+                return Admission::Locked(std::time::Duration::from_secs(1));
             }
         }
-        let entry = failures.entry(ip).or_insert((0, now));
-        if now.duration_since(entry.1) >= FAILURE_MEMORY {
-            entry.0 = 0;
+        if !trusted && state.budget_left(now) < 1.0 {
+            return Admission::Locked(std::time::Duration::from_secs(1));
         }
-        entry.0 += 1;
-        entry.1 = now;
-        let count = entry.0;
-        self.tracked
-            .store(failures.len(), std::sync::atomic::Ordering::Relaxed);
-        delay_after(count)
+        state.make_room(key, now);
+        let attempts = state.addresses.entry(key).or_insert(Attempts {
+            failures: 0,
+            in_flight: 0,
+            last: now,
+            locked_until: None,
+        });
+        attempts.in_flight += 1;
+        Admission::Verify
     }
 
-    fn succeeded(&self, ip: IpAddr) {
-        if self.tracked.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+    /// Records the outcome of an attempt [`Throttle::admit`] let through.
+    fn finish(&self, ip: IpAddr, valid: bool, now: std::time::Instant) {
+        let key = crate::listen::client_key(ip);
+        let Ok(mut state) = self.state.lock() else {
+            return;
+        };
+        if valid {
+            state.addresses.remove(&key);
+            state.trusted.insert(key, now);
+            if state.trusted.len() > MAX_TRACKED {
+                state
+                    .trusted
+                    .retain(|_, since| now.duration_since(*since) < TRUST_FOR);
+            }
             return;
         }
-        if let Ok(mut failures) = self.failures.lock() {
-            failures.remove(&ip);
-            self.tracked
-                .store(failures.len(), std::sync::atomic::Ordering::Relaxed);
+        state.spend_budget(now);
+        if let Some(attempts) = state.addresses.get_mut(&key) {
+            attempts.in_flight = attempts.in_flight.saturating_sub(1);
+            attempts.failures += 1;
+            attempts.last = now;
+            attempts.locked_until = lock_after(attempts.failures).map(|lock| now + lock);
         }
     }
 }
 
-fn delay_after(failures: u32) -> std::time::Duration {
-    if failures <= FREE_FAILURES {
-        return std::time::Duration::ZERO;
+impl ThrottleState {
+    fn budget_left(&mut self, now: std::time::Instant) -> f64 {
+        let (left, since) = self.budget.get_or_insert((GLOBAL_BURST, now));
+        let refill = now.duration_since(*since).as_secs_f64() * GLOBAL_PER_SECOND;
+        *left = (*left + refill).min(GLOBAL_BURST);
+        *since = now;
+        *left
     }
-    let doublings = (failures - FREE_FAILURES - 1).min(6);
-    std::time::Duration::from_millis(250 << doublings).min(std::time::Duration::from_secs(10))
+
+    fn spend_budget(&mut self, now: std::time::Instant) {
+        self.budget_left(now);
+        if let Some((left, _)) = &mut self.budget {
+            *left = (*left - 1.0).max(-GLOBAL_BURST);
+        }
+    }
+
+    /// Before a new address is tracked, when the table is full: forget the address that
+    /// failed longest ago, preferring one that is not locked (never one being verified).
+    fn make_room(&mut self, key: IpAddr, now: std::time::Instant) {
+        if self.addresses.len() < MAX_TRACKED || self.addresses.contains_key(&key) {
+            return;
+        }
+        self.addresses.retain(|_, attempts| {
+            now.duration_since(attempts.last) < FAILURE_MEMORY || attempts.in_flight > 0
+        });
+        if self.addresses.len() < MAX_TRACKED {
+            return;
+        }
+        let oldest = self
+            .addresses
+            .iter()
+            .filter(|(_, attempts)| attempts.in_flight == 0)
+            .min_by_key(|(_, attempts)| {
+                let locked = attempts.locked_until.is_some_and(|until| until > now);
+                (locked, attempts.last)
+            })
+            .map(|(ip, _)| *ip);
+        if let Some(oldest) = oldest {
+            self.addresses.remove(&oldest);
+        }
+    }
 }
 
 impl OpsCredentials {
-    /// Checks a user and password from a client; repeated failures from one address are
-    /// answered more and more slowly.
+    /// Checks a user and password from a client, unless its address is locked by the
+    /// throttle (then [`ApiError::TooManyAttempts`], without verifying anything).
     pub async fn check_from(
         self: &Arc<Self>,
         peer: Option<IpAddr>,
         user: &str,
         password: &str,
     ) -> Result<bool, ApiError> {
-        let valid = self.check(user, password).await?;
-        if let Some(ip) = peer {
-            if valid {
-                self.throttle.succeeded(ip);
-            } else {
-                let wait = self.throttle.failed(ip);
-                if !wait.is_zero() {
-                    tracing::info!(%ip, millis = wait.as_millis() as u64, "repeated failed sign-ins: answering later");
-                    tokio::time::sleep(wait).await;
-                }
-            }
+        let Some(ip) = peer else {
+            return self.check(user, password).await;
+        };
+        if let Admission::Locked(wait) = self.throttle.admit(ip, std::time::Instant::now()) {
+            tracing::info!(%ip, seconds = wait.as_secs_f64().ceil() as u64, "repeated failed sign-ins: locked");
+            return Err(ApiError::TooManyAttempts(wait));
         }
-        Ok(valid)
+        let checked = self.check(user, password).await;
+        let valid = matches!(checked, Ok(true));
+        self.throttle.finish(ip, valid, std::time::Instant::now());
+        checked
     }
 
     /// Checks a user and password, hashes off the async workers.
@@ -306,7 +410,8 @@ pub async fn require_ops(
         Some((user, password)) => {
             let ip = peer.map(|peer| peer.ip());
             if !gate.credentials.check_from(ip, &user, &password).await? {
-                tracing::info!(user, "rejected ops credentials");
+                // Not the user name: clients that swap the fields would log the password.
+                tracing::info!(peer = ?peer.map(|peer| peer.ip()), "rejected ops credentials");
                 return Ok(unauthenticated(from_ui));
             }
             Actor {
@@ -341,27 +446,150 @@ pub async fn require_ops(
 mod tests {
     use super::*;
 
+    use std::time::{Duration, Instant};
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
     #[test]
-    fn repeated_failures_from_one_address_are_answered_later_and_later() {
-        let waits: Vec<u64> = (1..=13)
-            .map(|n| delay_after(n).as_millis() as u64)
-            .collect();
-        assert_eq!(
-            waits,
-            [0, 0, 0, 0, 0, 250, 500, 1000, 2000, 4000, 8000, 10000, 10000]
-        );
+    fn an_address_is_locked_before_its_password_is_verified() {
         let throttle = Throttle::default();
-        let (one, other): (IpAddr, IpAddr) =
-            ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
-        for _ in 0..5 {
-            assert!(throttle.failed(one).is_zero());
+        let now = Instant::now();
+        let one = ip("10.0.0.1");
+        for _ in 0..FREE_FAILURES {
+            assert_eq!(throttle.admit(one, now), Admission::Verify);
+            throttle.finish(one, false, now);
         }
-        assert!(!throttle.failed(one).is_zero());
-        assert!(throttle.failed(other).is_zero(), "per address");
-        throttle.succeeded(one);
+        assert_eq!(
+            throttle.admit(one, now),
+            Admission::Locked(Duration::from_secs(1))
+        );
+        assert_eq!(
+            throttle.admit(ip("10.0.0.2"), now),
+            Admission::Verify,
+            "per address"
+        );
+        // After the lock, one more try; a failure doubles the lock.
+        let later = now + Duration::from_secs(1);
+        assert_eq!(throttle.admit(one, later), Admission::Verify);
+        throttle.finish(one, false, later);
+        assert_eq!(
+            throttle.admit(one, later),
+            Admission::Locked(Duration::from_secs(2))
+        );
+        let much_later = later + Duration::from_secs(2);
+        assert_eq!(throttle.admit(one, much_later), Admission::Verify);
+        throttle.finish(one, true, much_later);
+        assert_eq!(
+            throttle.admit(one, much_later),
+            Admission::Verify,
+            "a success forgets"
+        );
+    }
+
+    #[test]
+    fn parallel_attempts_count_before_their_outcome() {
+        let throttle = Throttle::default();
+        let now = Instant::now();
+        let one = ip("10.0.0.1");
+        let admitted = (0..400)
+            .filter(|_| throttle.admit(one, now) == Admission::Verify)
+            .count();
+        assert_eq!(admitted, FREE_FAILURES as usize);
+    }
+
+    #[test]
+    fn ipv6_addresses_count_by_their_64() {
+        let throttle = Throttle::default();
+        let now = Instant::now();
+        for host in 0..FREE_FAILURES {
+            let address = ip(&format!("2001:db8:1:2::{host:x}"));
+            assert_eq!(throttle.admit(address, now), Admission::Verify);
+            throttle.finish(address, false, now);
+        }
+        assert!(matches!(
+            throttle.admit(ip("2001:db8:1:2:ffff::1"), now),
+            Admission::Locked(_)
+        ));
+        assert_eq!(
+            throttle.admit(ip("2001:db8:1:3::1"), now),
+            Admission::Verify
+        );
+    }
+
+    #[test]
+    fn a_full_table_forgets_the_oldest_not_everything() {
+        let throttle = Throttle::default();
+        let start = Instant::now();
+        let locked = ip("10.255.255.255");
+        for _ in 0..FREE_FAILURES {
+            throttle.admit(locked, start);
+            throttle.finish(locked, false, start);
+        }
+        {
+            // Fill the table directly (the global budget would stop so many failures).
+            let mut state = throttle.state.lock().unwrap();
+            for n in 0..MAX_TRACKED as u32 - 1 {
+                let address = IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + n));
+                state.addresses.insert(
+                    address,
+                    Attempts {
+                        failures: 1,
+                        in_flight: 0,
+                        last: start + Duration::from_micros(1 + u64::from(n)),
+                        locked_until: None,
+                    },
+                );
+            }
+        }
+        let now = start + Duration::from_millis(500);
+        for newcomer in ["192.0.2.1", "192.0.2.2", "192.0.2.3"] {
+            assert_eq!(throttle.admit(ip(newcomer), now), Admission::Verify);
+        }
+        let state = throttle.state.lock().unwrap();
+        assert_eq!(state.addresses.len(), MAX_TRACKED);
+        assert!(state.addresses.contains_key(&ip("192.0.2.3")));
         assert!(
-            throttle.failed(one).is_zero(),
-            "a success forgets the failures"
+            !state.addresses.contains_key(&ip("10.0.0.0")),
+            "the oldest went first"
+        );
+        assert!(
+            state.addresses.contains_key(&ip("10.0.0.3")),
+            "the rest stay"
+        );
+        drop(state);
+        assert!(
+            matches!(throttle.admit(locked, now), Admission::Locked(_)),
+            "a locked address is kept although it failed longest ago"
+        );
+    }
+
+    #[test]
+    fn the_global_budget_bounds_failures_from_many_addresses() {
+        let throttle = Throttle::default();
+        let now = Instant::now();
+        let trusted = ip("192.0.2.200");
+        throttle.admit(trusted, now);
+        throttle.finish(trusted, true, now);
+        let mut verified = 0;
+        for n in 0..2_000u32 {
+            let address = IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + n));
+            if throttle.admit(address, now) == Admission::Verify {
+                verified += 1;
+                throttle.finish(address, false, now);
+            }
+        }
+        assert_eq!(verified, GLOBAL_BURST as usize);
+        assert_eq!(
+            throttle.admit(trusted, now),
+            Admission::Verify,
+            "an address that signed in before is still verified"
+        );
+        let refilled = now + Duration::from_secs(1);
+        assert_eq!(
+            throttle.admit(ip("10.200.0.1"), refilled),
+            Admission::Verify
         );
     }
 

@@ -44,6 +44,9 @@ pub enum ApiError {
     AlreadyExists(String),
     /// statusCode 20.
     Unauthenticated,
+    /// statusCode 20, HTTP 429 with Retry-After: too many failed sign-ins from the
+    /// client's address; nothing was verified.
+    TooManyAttempts(std::time::Duration),
 }
 
 pub const CSRF_MESSAGE: &str = "Missing or invalid Csrf token";
@@ -67,6 +70,7 @@ impl ApiError {
             ApiError::InvalidValue(_) => (StatusCode::BAD_REQUEST, 10),
             ApiError::AlreadyExists(_) => (StatusCode::CONFLICT, 18),
             ApiError::Unauthenticated => (StatusCode::UNAUTHORIZED, 20),
+            ApiError::TooManyAttempts(_) => (StatusCode::TOO_MANY_REQUESTS, 20),
         }
     }
 
@@ -91,6 +95,10 @@ impl ApiError {
             ApiError::Unavailable => "storage is unavailable, retry later".into(),
             ApiError::NoPermission => "no permission for this operation".into(),
             ApiError::Unauthenticated => "authentication required".into(),
+            ApiError::TooManyAttempts(wait) => format!(
+                "too many failed sign-ins from this address; retry in {} s",
+                retry_seconds(*wait)
+            ),
         }
     }
 }
@@ -110,6 +118,9 @@ impl IntoResponse for ApiError {
             }
             ApiError::Unavailable | ApiError::TooSlow(_) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            ApiError::TooManyAttempts(wait) => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_seconds(wait)));
             }
             _ => {}
         }
@@ -142,6 +153,11 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// Whole seconds to wait, at least 1.
+fn retry_seconds(wait: std::time::Duration) -> u64 {
+    wait.as_secs_f64().ceil().max(1.0) as u64
+}
+
 /// The success answer of the Insertion API and of simple ops calls.
 pub fn success() -> Json<serde_json::Value> {
     Json(json!({"statusCode": 0}))
@@ -170,6 +186,11 @@ mod tests {
             (ApiError::InvalidValue("x".into()), 400, 10),
             (ApiError::AlreadyExists("x".into()), 409, 18),
             (ApiError::Unauthenticated, 401, 20),
+            (
+                ApiError::TooManyAttempts(std::time::Duration::from_millis(1500)),
+                429,
+                20,
+            ),
         ];
         for (error, http, code) in cases {
             let (status, status_code) = error.status();

@@ -112,6 +112,29 @@ fn request_id(request: &Request) -> String {
     }
 }
 
+/// A request method as a metric label: a client may send any token as a method, and each
+/// distinct label is a new series kept for ever, so anything else is `other`. (The route
+/// label is the matched route's template or `none`, the status a number: neither takes
+/// client text.)
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    const KNOWN: [(Method, &str); 9] = [
+        (Method::GET, "GET"),
+        (Method::HEAD, "HEAD"),
+        (Method::POST, "POST"),
+        (Method::PUT, "PUT"),
+        (Method::DELETE, "DELETE"),
+        (Method::OPTIONS, "OPTIONS"),
+        (Method::PATCH, "PATCH"),
+        (Method::CONNECT, "CONNECT"),
+        (Method::TRACE, "TRACE"),
+    ];
+    KNOWN
+        .iter()
+        .find(|(known, _)| known == method)
+        .map_or("other", |(_, label)| label)
+}
+
 /// Outermost: the request id, a span for the request's log lines, and its metrics.
 pub async fn track(request: Request, next: Next) -> Response {
     let id = request_id(&request);
@@ -136,7 +159,7 @@ pub async fn track(request: Request, next: Next) -> Response {
         .get::<Route>()
         .map_or_else(|| Arc::from("none"), |route| Arc::clone(&route.0));
     let labels = [
-        ("method", method.as_str().to_owned()),
+        ("method", method_label(&method).to_owned()),
         ("route", route.to_string()),
     ];
     metrics::counter!(

@@ -26,6 +26,8 @@ pub const DEFAULT_FORWARD_CONCURRENCY: usize = 8;
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 pub const DEFAULT_MAX_HEADER_BYTES: usize = 64 * 1024;
 pub const DEFAULT_REQUEST_TIMEOUT_SECONDS: u64 = 60;
+pub const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS: usize = 256;
+pub const DEFAULT_IDLE_TIMEOUT_SECONDS: u64 = 30;
 
 /// A secret that never shows itself in logs or `Debug` output.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
@@ -156,6 +158,8 @@ pub struct Overrides {
     pub max_connections: Option<usize>,
     pub max_header_bytes: Option<usize>,
     pub request_timeout_seconds: Option<u64>,
+    pub max_connections_per_address: Option<usize>,
+    pub idle_timeout_seconds: Option<u64>,
     /// The `--cors-*` flags; each key given wins over the file's.
     pub cors: crate::cors::CrossOriginSettings,
 }
@@ -235,6 +239,8 @@ struct GirdSection {
     max_connections: Option<usize>,
     max_header_bytes: Option<usize>,
     request_timeout_seconds: Option<u64>,
+    max_connections_per_address: Option<usize>,
+    idle_timeout_seconds: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -373,6 +379,16 @@ impl Settings {
                 .max_header_bytes
                 .or(gird.max_header_bytes)
                 .unwrap_or(DEFAULT_MAX_HEADER_BYTES),
+            max_connections_per_address: cli
+                .max_connections_per_address
+                .or(gird.max_connections_per_address)
+                .unwrap_or(DEFAULT_MAX_CONNECTIONS_PER_ADDRESS),
+            idle_timeout: Duration::from_secs(
+                cli.idle_timeout_seconds
+                    .or(gird.idle_timeout_seconds)
+                    .unwrap_or(DEFAULT_IDLE_TIMEOUT_SECONDS)
+                    .max(1),
+            ),
         };
         if limits.max_connections == 0 || limits.max_header_bytes < 1024 {
             return Err(SettingsError::Invalid(

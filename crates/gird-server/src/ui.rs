@@ -187,7 +187,8 @@ async fn sign_in(
     let password = optional_text(&request, "password")?.unwrap_or_default();
     let ip = peer.map(|peer| peer.0 .0.ip());
     if !ui.credentials.check_from(ip, &user, &password).await? {
-        tracing::info!(user, "rejected a web UI sign-in");
+        // Not the user name: one typed into the password field would be logged.
+        tracing::info!(peer = ?ip, "rejected a web UI sign-in");
         return Ok(crate::auth::unauthenticated(true));
     }
     let mut response = Json(json!({"statusCode": 0, "user": user})).into_response();

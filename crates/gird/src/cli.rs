@@ -125,6 +125,12 @@ pub(crate) struct ServeArgs {
     /// Connections served at once; more wait to be accepted.
     #[arg(long, env = "GIRD_MAX_CONNECTIONS")]
     max_connections: Option<usize>,
+    /// Connections served at once from one client address (IPv6: one /64); 0: no limit.
+    #[arg(long, env = "GIRD_MAX_CONNECTIONS_PER_ADDRESS")]
+    max_connections_per_address: Option<usize>,
+    /// A connection with no request in flight for this long is closed (HTTP/1 and HTTP/2), in seconds.
+    #[arg(long, env = "GIRD_IDLE_TIMEOUT_SECONDS")]
+    idle_timeout_seconds: Option<u64>,
     /// Largest request head (request line and headers), in bytes.
     #[arg(long, env = "GIRD_MAX_HEADER_BYTES")]
     max_header_bytes: Option<usize>,
@@ -291,6 +297,8 @@ impl ServeArgs {
             max_connections: self.max_connections,
             max_header_bytes: self.max_header_bytes,
             request_timeout_seconds: self.request_timeout_seconds,
+            max_connections_per_address: self.max_connections_per_address,
+            idle_timeout_seconds: self.idle_timeout_seconds,
             cors: CrossOriginSettings {
                 allowed_origins: self.cors_allowed_origins.map(ListSetting::Text),
                 allowed_methods: self.cors_allowed_methods.map(ListSetting::Text),

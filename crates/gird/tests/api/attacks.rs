@@ -1,0 +1,251 @@
+//! What an attack review of gird found, each closed and kept closed (docs/API.md
+//! "Serving limits and TLS", "Operations"): idle HTTP/2 connections, client-chosen
+//! metric labels, ...
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use reqwest::Method;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpSocket, TcpStream};
+
+use crate::helpers::{eventually, send, AppBuilder, TestApp, PATIENCE};
+
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+/// An empty SETTINGS frame: length 0, type 4, no flags, stream 0.
+const EMPTY_SETTINGS: [u8; 9] = [0, 0, 0, 4, 0, 0, 0, 0, 0];
+const SETTINGS_MAX_CONCURRENT_STREAMS: u16 = 3;
+
+fn socket_address(app: &TestApp) -> SocketAddr {
+    app.address
+        .trim_start_matches("http://")
+        .parse()
+        .expect("host:port")
+}
+
+/// A connection from `from` (any address of 127/8) that speaks HTTP/2 with prior
+/// knowledge, sends its preface and SETTINGS, and then nothing.
+async fn idle_h2(app: &TestApp, from: &str) -> TcpStream {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket
+        .bind(format!("{from}:0").parse().unwrap())
+        .expect("bind a loopback address");
+    let mut stream = socket.connect(socket_address(app)).await.unwrap();
+    // A server that closes at once makes these fail; the reads that follow tell.
+    let _ = stream.write_all(H2_PREFACE).await;
+    let _ = stream.write_all(&EMPTY_SETTINGS).await;
+    stream
+}
+
+/// Reads until the server closes the connection (or resets it); fails after `PATIENCE`.
+async fn closed_by_server(stream: &mut TcpStream) {
+    let mut buffer = [0u8; 4096];
+    let closed = tokio::time::timeout(PATIENCE, async {
+        loop {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the server kept an idle connection open");
+}
+
+/// The server's first SETTINGS frame, as (identifier, value) pairs.
+async fn server_settings(stream: &mut TcpStream) -> Vec<(u16, u32)> {
+    tokio::time::timeout(PATIENCE, first_settings(stream))
+        .await
+        .expect("a SETTINGS frame in time")
+        .expect("a SETTINGS frame")
+}
+
+async fn first_settings(stream: &mut TcpStream) -> std::io::Result<Vec<(u16, u32)>> {
+    loop {
+        let mut head = [0u8; 9];
+        stream.read_exact(&mut head).await?;
+        let length = u32::from_be_bytes([0, head[0], head[1], head[2]]) as usize;
+        let mut payload = vec![0u8; length];
+        stream.read_exact(&mut payload).await?;
+        let (kind, flags) = (head[3], head[4]);
+        if kind == 4 && flags & 1 == 0 {
+            return Ok(payload
+                .chunks_exact(6)
+                .map(|entry| {
+                    (
+                        u16::from_be_bytes([entry[0], entry[1]]),
+                        u32::from_be_bytes([entry[2], entry[3], entry[4], entry[5]]),
+                    )
+                })
+                .collect());
+        }
+    }
+}
+
+async fn healthy(app: &TestApp) -> bool {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    client
+        .get(format!("{}/health", app.address))
+        .send()
+        .await
+        .is_ok_and(|response| response.status().is_success())
+}
+
+#[tokio::test]
+async fn idle_http2_connections_do_not_hold_the_connection_slots() {
+    let app = AppBuilder::new()
+        .arg("--max-connections", "8")
+        .arg("--max-connections-per-address", "0")
+        .arg("--idle-timeout-seconds", "1")
+        .spawn()
+        .await;
+    let mut idle = Vec::new();
+    for _ in 0..8 {
+        idle.push(idle_h2(&app, "127.0.0.2").await);
+    }
+    let settings = server_settings(&mut idle[0]).await;
+    assert!(
+        settings.contains(&(SETTINGS_MAX_CONCURRENT_STREAMS, 100)),
+        "streams per connection are bounded: {settings:?}"
+    );
+    for stream in &mut idle {
+        closed_by_server(stream).await;
+    }
+    assert!(healthy(&app).await, "the slots are free again");
+}
+
+#[tokio::test]
+async fn idle_http1_connections_are_closed_too() {
+    let app = AppBuilder::new()
+        .arg("--idle-timeout-seconds", "1")
+        .spawn()
+        .await;
+    let mut stream = TcpStream::connect(socket_address(&app)).await.unwrap();
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = vec![0u8; 1024];
+    let read = stream.read(&mut answer).await.unwrap();
+    assert!(answer[..read].starts_with(b"HTTP/1.1 200"));
+    closed_by_server(&mut stream).await;
+}
+
+#[tokio::test]
+async fn one_address_cannot_take_every_connection() {
+    let app = AppBuilder::new()
+        .arg("--max-connections-per-address", "3")
+        .spawn()
+        .await;
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(idle_h2(&app, "127.0.0.2").await);
+    }
+    // The first three are served (the server speaks first in HTTP/2).
+    for stream in &mut held {
+        assert!(!server_settings(stream).await.is_empty());
+    }
+    let mut refused = idle_h2(&app, "127.0.0.2").await;
+    closed_by_server(&mut refused).await;
+    assert!(healthy(&app).await, "other addresses are served");
+    drop(held);
+    eventually("a freed address connects again", || async {
+        let mut again = idle_h2(&app, "127.0.0.2").await;
+        let settings = tokio::time::timeout(Duration::from_secs(1), first_settings(&mut again));
+        matches!(settings.await, Ok(Ok(_)))
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn made_up_methods_do_not_become_metric_labels() {
+    let app = AppBuilder::new().spawn().await;
+    for index in 0..200 {
+        let method = Method::from_bytes(format!("MADEUP{index:04}XYZ").as_bytes()).unwrap();
+        let _ = send(app.anonymous(method, "/health")).await;
+    }
+    let metrics = send(app.authed(Method::GET, "/metrics")).await;
+    assert_eq!(metrics.status.as_u16(), 200);
+    assert!(!metrics.text.contains("MADEUP"), "client text in a label");
+    assert!(
+        metrics.text.contains("method=\"other\""),
+        "unknown methods count as one: {}",
+        &metrics.text[..metrics.text.len().min(2000)]
+    );
+}
+
+/// A wrong-password attempt on `/api/v2/ops/contact-centers`, from `from`.
+async fn guess(app: &TestApp, from: std::net::IpAddr, password: &str) -> u16 {
+    let client = reqwest::Client::builder()
+        .local_address(from)
+        .build()
+        .unwrap();
+    let response = client
+        .get(format!("{}/api/v2/ops/contact-centers", app.address))
+        .basic_auth("ops", Some(password))
+        .send()
+        .await
+        .expect("gird answers");
+    response.status().as_u16()
+}
+
+#[tokio::test]
+async fn parallel_guesses_from_one_address_gain_nothing() {
+    let app = AppBuilder::new()
+        .arg("--max-connections-per-address", "0")
+        .spawn()
+        .await;
+    let from: std::net::IpAddr = "127.0.0.3".parse().unwrap();
+    let guesses = (0..400).map(|n| {
+        let app = &app;
+        async move { guess(app, from, &format!("guess-{n}")).await }
+    });
+    let answers = futures_util::future::join_all(guesses).await;
+    let verified = answers.iter().filter(|&&status| status == 401).count();
+    let locked = answers.iter().filter(|&&status| status == 429).count();
+    assert_eq!(verified + locked, 400, "{answers:?}");
+    assert!(
+        verified <= 5,
+        "{verified} of 400 parallel guesses were verified"
+    );
+    assert_eq!(
+        guess(&app, from, &app.ops_password).await,
+        429,
+        "the right password from a locked address is not verified"
+    );
+    let elsewhere = "127.0.0.4".parse().unwrap();
+    assert_eq!(guess(&app, elsewhere, &app.ops_password).await, 200);
+}
+
+#[tokio::test]
+async fn guesses_from_many_addresses_share_one_budget() {
+    let app = AppBuilder::new().spawn().await;
+    let ops: std::net::IpAddr = "127.0.0.1".parse().unwrap();
+    assert_eq!(guess(&app, ops, &app.ops_password).await, 200);
+    let started = std::time::Instant::now();
+    let addresses: Vec<std::net::IpAddr> = (0..400u32)
+        .map(|n| std::net::Ipv4Addr::new(127, 1, (n / 250) as u8, (n % 250 + 1) as u8).into())
+        .collect();
+    let mut verified = 0;
+    for round in 0..5 {
+        let guesses = addresses.iter().map(|&from| {
+            let app = &app;
+            async move { guess(app, from, &format!("guess-{round}")).await }
+        });
+        verified += futures_util::future::join_all(guesses)
+            .await
+            .into_iter()
+            .filter(|&status| status == 401)
+            .count();
+    }
+    let allowed = 100.0 + 10.0 * started.elapsed().as_secs_f64() + 10.0;
+    assert!(
+        (verified as f64) <= allowed,
+        "{verified} of 2000 guesses from 400 addresses were verified (budget {allowed:.0})"
+    );
+    // The ops user, signing in from where it did before, is not locked out by them.
+    assert_eq!(guess(&app, ops, &app.ops_password).await, 200);
+}
