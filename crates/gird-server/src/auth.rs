@@ -421,7 +421,7 @@ pub async fn require_ops(
             }
         }
         None => {
-            if !gate.sessions.admits(&request) {
+            if !gate.sessions.admits(request.headers()).await? {
                 return Ok(unauthenticated(from_ui));
             }
             let reading = matches!(*request.method(), Method::GET | Method::HEAD);

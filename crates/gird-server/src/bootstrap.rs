@@ -67,7 +67,7 @@ pub fn secret_in_data_dir(
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
         Err(error) => return Err(io_error(&path)(error)),
     }
-    std::fs::create_dir_all(data_dir).map_err(io_error(data_dir))?;
+    gird_store::private_files::create_dir(data_dir).map_err(io_error(data_dir))?;
     let secret = random_text(18);
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);

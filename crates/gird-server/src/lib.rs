@@ -108,7 +108,12 @@ pub async fn prepare(settings: &Settings) -> Result<App, StartError> {
         sealer: Arc::clone(&sealer),
         webdav: WebDav::new(settings.webdav_timeout),
     };
-    let sessions = Arc::new(ui::Sessions::new(&csrf_key, &settings.ops_user));
+    let sessions = Arc::new(ui::Sessions::new(
+        Arc::clone(&store),
+        &settings.ops_user,
+        &password,
+        settings.tls.is_some(),
+    ));
     let csrf = Arc::new(Csrf::new(csrf_key, settings.tls.is_some()));
     let tls = settings.tls.clone().map(listen::tls_acceptor).transpose()?;
     let protection = Protection {
@@ -126,6 +131,9 @@ pub async fn prepare(settings: &Settings) -> Result<App, StartError> {
         settings.request_timeout,
         observe::limit_time,
     ));
+    if settings.tls.is_some() {
+        router = router.layer(middleware::map_response(strict_transport_security));
+    }
     Ok(App {
         tls,
         limits: settings.limits.clone(),
@@ -136,6 +144,17 @@ pub async fn prepare(settings: &Settings) -> Result<App, StartError> {
         generated_password: generated.then_some(password),
         ops_user: settings.ops_user.clone(),
     })
+}
+
+/// Over HTTPS, browsers are told to use nothing else for a year.
+async fn strict_transport_security(
+    mut response: axum::response::Response,
+) -> axum::response::Response {
+    response.headers_mut().insert(
+        axum::http::header::STRICT_TRANSPORT_SECURITY,
+        axum::http::HeaderValue::from_static("max-age=31536000"),
+    );
+    response
 }
 
 /// CSRF tokens are always handed out; `csrf_enabled` says whether they are checked.

@@ -2,22 +2,24 @@
 //! files are embedded at build time; it loads nothing from elsewhere).
 //!
 //! Signing in trades the ops user's password for a session cookie (`HttpOnly`,
-//! `SameSite=Strict`, 12 hours), so that the browser's audio player, which cannot send an
-//! `Authorization` header, can stream recordings with Range requests like any client.
-//! The cookie is an HMAC under a key derived from the CSRF key, so every instance that
-//! shares `csrfKey` accepts it.
+//! `SameSite=Strict`, `Secure` over HTTPS, 12 hours), so that the browser's audio player,
+//! which cannot send an `Authorization` header, can stream recordings with Range requests
+//! like any client. The cookie is a random token; the database keeps its SHA-256, so every
+//! instance on the database accepts it, and signing out (or changing the ops password)
+//! ends it everywhere at once.
 
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use hmac::{Hmac, Mac};
+use gird_store::Store;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 use crate::auth::OpsCredentials;
 use crate::body::{json_object, optional_text};
@@ -37,20 +39,27 @@ const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
      base-uri 'none'; frame-ancestors 'none'";
 
 pub struct Sessions {
-    key: [u8; 32],
+    store: Arc<dyn Store>,
     user: String,
+    /// A fingerprint of the ops credentials: sessions made under others no longer count.
+    stamp: String,
+    secure: bool,
 }
 
 impl Sessions {
-    pub fn new(key: &Secret, ops_user: &str) -> Sessions {
+    /// `password` is the ops password as configured (clear or hashed): when it changes,
+    /// every session made before ends.
+    pub fn new(store: Arc<dyn Store>, ops_user: &str, password: &Secret, secure: bool) -> Sessions {
         let mut digest = Sha256::new();
-        digest.update(b"gird web UI session\n");
+        digest.update(b"gird web UI session stamp\n");
         digest.update(ops_user.as_bytes());
         digest.update(b"\n");
-        digest.update(key.expose().as_bytes());
+        digest.update(password.expose().as_bytes());
         Sessions {
-            key: digest.finalize().into(),
+            store,
             user: ops_user.to_owned(),
+            stamp: hex(&digest.finalize()),
+            secure,
         }
     }
 
@@ -59,44 +68,63 @@ impl Sessions {
         &self.user
     }
 
-    fn mac(&self, expiry: i64) -> Hmac<Sha256> {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("any key length");
-        mac.update(expiry.to_string().as_bytes());
-        mac
+    /// A new session: its token, for the cookie.
+    async fn issue(&self, now: i64) -> Result<String, ApiError> {
+        let mut bytes = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut bytes);
+        let token = hex(&bytes);
+        let session = gird_store::Session {
+            token_hash: token_hash(&token),
+            user: self.user.clone(),
+            stamp: self.stamp.clone(),
+            expires_ms: (now + SESSION_SECONDS) * 1000,
+        };
+        self.store.put_session(session, now * 1000).await?;
+        Ok(token)
     }
 
-    /// `<expiry>.<hex MAC>`.
-    fn issue(&self, now: i64) -> String {
-        let expiry = now + SESSION_SECONDS;
-        let mac = self.mac(expiry).finalize().into_bytes();
-        let hex: String = mac.iter().map(|byte| format!("{byte:02x}")).collect();
-        format!("{expiry}.{hex}")
+    async fn accepts(&self, token: &str, now: i64) -> Result<bool, ApiError> {
+        if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(false);
+        }
+        let Some(session) = self.store.session(&token_hash(token)).await? else {
+            return Ok(false);
+        };
+        let stamp_matches: bool = session.stamp.as_bytes().ct_eq(self.stamp.as_bytes()).into();
+        Ok(stamp_matches && session.user == self.user && session.expires_ms > now * 1000)
     }
 
-    fn accepts(&self, token: &str, now: i64) -> bool {
-        let Some((expiry, hex)) = token.split_once('.') else {
-            return false;
-        };
-        let Ok(expiry) = expiry.parse::<i64>() else {
-            return false;
-        };
-        let bytes: Option<Vec<u8>> = (0..hex.len())
-            .step_by(2)
-            .map(|i| {
-                hex.get(i..i + 2)
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-            })
-            .collect();
-        match bytes {
-            Some(bytes) if expiry > now => self.mac(expiry).verify_slice(&bytes).is_ok(),
-            _ => false,
+    /// Whether the request carries the cookie of a live session.
+    pub async fn admits(&self, headers: &HeaderMap) -> Result<bool, ApiError> {
+        match cookie(headers, COOKIE) {
+            Some(token) => self.accepts(&token, now()).await,
+            None => Ok(false),
         }
     }
 
-    /// Whether the request carries a valid session cookie.
-    pub fn admits(&self, request: &Request) -> bool {
-        cookie(request.headers(), COOKIE).is_some_and(|token| self.accepts(&token, now()))
+    /// Ends the request's session, if it has one.
+    async fn end(&self, headers: &HeaderMap) -> Result<(), ApiError> {
+        if let Some(token) = cookie(headers, COOKIE) {
+            self.store.delete_session(&token_hash(&token)).await?;
+        }
+        Ok(())
     }
+
+    fn cookie(&self, value: &str, max_age: i64) -> HeaderValue {
+        let secure = if self.secure { "; Secure" } else { "" };
+        HeaderValue::from_str(&format!(
+            "{COOKIE}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}"
+        ))
+        .expect("a cookie of ASCII text")
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+fn token_hash(token: &str) -> String {
+    hex(&Sha256::digest(token.as_bytes()))
 }
 
 fn now() -> i64 {
@@ -168,13 +196,6 @@ fn asset(text: &'static str, content_type: &'static str) -> Response {
     response
 }
 
-fn session_cookie(value: &str, max_age: i64) -> HeaderValue {
-    HeaderValue::from_str(&format!(
-        "{COOKIE}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Strict"
-    ))
-    .expect("a cookie of ASCII text")
-}
-
 /// `POST /ui/session` `{"user":"ops","password":"..."}`: the session cookie, or 401/20.
 async fn sign_in(
     State(ui): State<UiState>,
@@ -191,39 +212,22 @@ async fn sign_in(
         tracing::info!(peer = ?ip, "rejected a web UI sign-in");
         return Ok(crate::auth::unauthenticated(true));
     }
+    let token = ui.sessions.issue(now()).await?;
     let mut response = Json(json!({"statusCode": 0, "user": user})).into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
-        session_cookie(&ui.sessions.issue(now()), SESSION_SECONDS),
+        ui.sessions.cookie(&token, SESSION_SECONDS),
     );
     Ok(response)
 }
 
-async fn sign_out() -> Response {
+/// `DELETE /ui/session`: ends the session on the server (the cookie no longer works, even
+/// replayed) and clears it in the browser.
+async fn sign_out(State(ui): State<UiState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    ui.sessions.end(&headers).await?;
     let mut response = (StatusCode::OK, Json::<Value>(json!({"statusCode": 0}))).into_response();
     response
         .headers_mut()
-        .insert(header::SET_COOKIE, session_cookie("", 0));
-    response
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sessions_expire_and_cannot_be_forged() {
-        let sessions = Sessions::new(&Secret::new("key"), "ops");
-        let token = sessions.issue(1_000);
-        assert!(sessions.accepts(&token, 1_001));
-        assert!(!sessions.accepts(&token, 1_000 + SESSION_SECONDS));
-        let (expiry, mac) = token.split_once('.').unwrap();
-        let extended = format!("{}.{mac}", expiry.parse::<i64>().unwrap() + 1);
-        assert!(!sessions.accepts(&extended, 1_001));
-        assert!(!sessions.accepts("garbage", 1_001));
-        let other = Sessions::new(&Secret::new("other key"), "ops");
-        assert!(!other.accepts(&token, 1_001));
-        let other_user = Sessions::new(&Secret::new("key"), "admin");
-        assert!(!other_user.accepts(&token, 1_001));
-    }
+        .insert(header::SET_COOKIE, ui.sessions.cookie("", 0));
+    Ok(response)
 }

@@ -17,7 +17,9 @@ pub mod outbox;
 mod outbox_conformance;
 mod plan;
 pub mod postgres;
+pub mod private_files;
 mod row;
+pub mod sessions;
 pub mod sqlite;
 
 /// The feature that lets a contact center use the Insertion API.
@@ -159,8 +161,10 @@ pub enum HoldChange {
     DeletionInProgress,
 }
 
+pub use sessions::{Session, SessionStore};
+
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: SessionStore + Send + Sync + 'static {
     /// Answers false when the id is taken.
     async fn create_contact_center(&self, id: &str, domains: &[String])
         -> Result<bool, StoreError>;

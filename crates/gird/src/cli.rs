@@ -206,9 +206,12 @@ pub fn init_logging(format: LogFormat, audit_log: Option<&Path>) -> anyhow::Resu
     };
     let audit = match audit_log {
         Some(path) => {
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
+            let mut options = std::fs::OpenOptions::new();
+            options.create(true).append(true);
+            // Who listened to what, from where: for the operator only.
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let file = options
                 .open(path)
                 .with_context(|| format!("cannot open the audit log {}", path.display()))?;
             // The request's span (its id) goes with each audit line.

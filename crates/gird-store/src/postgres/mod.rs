@@ -372,5 +372,53 @@ impl Store for PostgresStore {
     }
 }
 
+#[async_trait]
+impl crate::SessionStore for PostgresStore {
+    async fn put_session(&self, session: crate::Session, now_ms: i64) -> Result<(), StoreError> {
+        let client = self.pool.get().await?;
+        client.execute(crate::sessions::PURGE, &[&now_ms]).await?;
+        client
+            .execute(
+                crate::sessions::INSERT,
+                &[
+                    &session.token_hash,
+                    &session.user,
+                    &session.stamp,
+                    &session.expires_ms,
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn session(&self, token_hash: &str) -> Result<Option<crate::Session>, StoreError> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_opt(crate::sessions::SELECT, &[&token_hash])
+            .await?;
+        Ok(row.map(|row| crate::Session {
+            token_hash: row.get(0),
+            user: row.get(1),
+            stamp: row.get(2),
+            expires_ms: row.get(3),
+        }))
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        let client = self.pool.get().await?;
+        client
+            .execute(crate::sessions::DELETE, &[&token_hash])
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_sessions_of(&self, user: &str) -> Result<u64, StoreError> {
+        let client = self.pool.get().await?;
+        Ok(client
+            .execute(crate::sessions::DELETE_OF_USER, &[&user])
+            .await?)
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -212,6 +212,15 @@ async fn outbox_lifecycle() {
     drop_database(&url).await;
 }
 
+#[tokio::test]
+async fn sessions() {
+    let url = fresh_database().await;
+    let (store, _) = PostgresStore::open(&url).await.unwrap();
+    crate::sessions::conformance(&store).await;
+    store.close().await;
+    drop_database(&url).await;
+}
+
 /// Two instances claiming at once never get the same delivery.
 #[tokio::test]
 async fn instances_share_the_outbox_without_double_claims() {

@@ -83,10 +83,13 @@ impl SqliteStore {
     /// tells whether the database was created by this call.
     pub fn open(path: &Path) -> Result<(SqliteStore, bool), StoreError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| {
+            crate::private_files::create_dir(parent).map_err(|e| {
                 StoreError::Unavailable(format!("cannot create {}: {e}", parent.display()))
             })?;
         }
+        crate::private_files::create_database_file(path).map_err(|e| {
+            StoreError::Unavailable(format!("cannot create {}: {e}", path.display()))
+        })?;
         let mut connection = open_connection(path, true)?;
         let created = migrations::run(&mut connection).map_err(unavailable)?;
         let store = SqliteStore {
@@ -461,6 +464,64 @@ impl Store for SqliteStore {
         if let Ok(mut checkpointer) = self.checkpointer.lock() {
             checkpointer.stop();
         }
+    }
+}
+
+#[async_trait]
+impl crate::SessionStore for SqliteStore {
+    async fn put_session(&self, session: crate::Session, now_ms: i64) -> Result<(), StoreError> {
+        use crate::sessions::{INSERT, PURGE};
+        self.writer
+            .run(move |tx| {
+                tx.execute(PURGE, [now_ms])?;
+                tx.execute(
+                    INSERT,
+                    rusqlite::params![
+                        session.token_hash,
+                        session.user,
+                        session.stamp,
+                        session.expires_ms
+                    ],
+                )?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn session(&self, token_hash: &str) -> Result<Option<crate::Session>, StoreError> {
+        use rusqlite::OptionalExtension;
+        let token_hash = token_hash.to_owned();
+        self.read(move |db| {
+            db.prepare_cached(crate::sessions::SELECT)?
+                .query_row([token_hash], |row| {
+                    Ok(crate::Session {
+                        token_hash: row.get(0)?,
+                        user: row.get(1)?,
+                        stamp: row.get(2)?,
+                        expires_ms: row.get(3)?,
+                    })
+                })
+                .optional()
+        })
+        .await
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        let token_hash = token_hash.to_owned();
+        self.writer
+            .run(move |tx| {
+                Ok(tx
+                    .execute(crate::sessions::DELETE, [token_hash])
+                    .map(drop)?)
+            })
+            .await
+    }
+
+    async fn delete_sessions_of(&self, user: &str) -> Result<u64, StoreError> {
+        let user = user.to_owned();
+        self.writer
+            .run(move |tx| Ok(tx.execute(crate::sessions::DELETE_OF_USER, [user])? as u64))
+            .await
     }
 }
 

@@ -390,6 +390,13 @@ async fn outbox_lifecycle() {
 }
 
 #[tokio::test]
+async fn sessions() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_with_contact_center(&dir).await;
+    crate::sessions::conformance(&store).await;
+}
+
+#[tokio::test]
 async fn a_new_start_releases_what_a_dead_process_left_in_flight() {
     let dir = tempfile::tempdir().unwrap();
     let store = open_with_contact_center(&dir).await;

@@ -249,3 +249,165 @@ async fn guesses_from_many_addresses_share_one_budget() {
     // The ops user, signing in from where it did before, is not locked out by them.
     assert_eq!(guess(&app, ops, &app.ops_password).await, 200);
 }
+
+/// Signs in to the web UI; answers the `gird_ui=...` cookie pair and the whole Set-Cookie.
+async fn sign_in(app: &TestApp, password: &str) -> (String, String) {
+    let signed = send(
+        app.anonymous(Method::POST, "/ui/session")
+            .json(&serde_json::json!({"user": "ops", "password": password})),
+    )
+    .await;
+    assert_eq!(signed.status.as_u16(), 200, "{}", signed.text);
+    let set_cookie = signed
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|value| value.to_str().unwrap().to_owned())
+        .find(|cookie| cookie.starts_with("gird_ui="))
+        .expect("the UI session cookie");
+    let pair = set_cookie.split(';').next().unwrap().to_owned();
+    (pair, set_cookie)
+}
+
+async fn with_session(app: &TestApp, session: &str) -> u16 {
+    send(
+        app.anonymous(Method::GET, "/api/v2/ops/contact-centers")
+            .header("cookie", session),
+    )
+    .await
+    .status
+    .as_u16()
+}
+
+#[tokio::test]
+async fn signing_out_ends_the_session_on_the_server() {
+    let app = AppBuilder::new().spawn().await;
+    let cc = app.ready_contact_center().await;
+    app.insert(&cc, &crate::body::sample()).await.assert_ok();
+    let (session, _) = sign_in(&app, &app.ops_password).await;
+    let (other, _) = sign_in(&app, &app.ops_password).await;
+    assert_eq!(with_session(&app, &session).await, 200);
+    let out = send(
+        app.anonymous(Method::DELETE, "/ui/session")
+            .header("cookie", &session),
+    )
+    .await;
+    out.assert_ok();
+    // The cookie, kept and replayed, no longer works: not to read, not to remove a hold.
+    assert_eq!(with_session(&app, &session).await, 401);
+    let remove_hold = app
+        .anonymous(
+            Method::POST,
+            &format!("/api/v2/recordings/alex-test-id?contactCenterId={cc}"),
+        )
+        .header("cookie", &session)
+        .header("x-gird-ui", "1")
+        .json(&serde_json::json!({"operationName": "removeNonDelete"}));
+    send(remove_hold).await.assert_error(401, 20);
+    assert_eq!(
+        with_session(&app, &other).await,
+        200,
+        "other sessions go on"
+    );
+}
+
+#[tokio::test]
+async fn changing_the_ops_password_ends_every_session() {
+    let app = AppBuilder::new().spawn().await;
+    let (session, _) = sign_in(&app, &app.ops_password).await;
+    assert_eq!(with_session(&app, &session).await, 200);
+    let app = app.restart().await;
+    assert_eq!(
+        with_session(&app, &session).await,
+        200,
+        "a restart keeps it"
+    );
+    let new_password = crate::helpers::strong_password();
+    let app = app
+        .restart_with(|builder| builder.password_flag(&new_password))
+        .await;
+    assert_eq!(with_session(&app, &session).await, 401);
+    let (fresh, _) = sign_in(&app, &new_password).await;
+    assert_eq!(with_session(&app, &fresh).await, 200);
+}
+
+#[tokio::test]
+async fn over_tls_cookies_are_secure_and_strict_transport_security_is_sent() {
+    let builder = AppBuilder::new();
+    let (cert, key, _) = crate::hardening::certificate("gird");
+    let cert_path = builder.write_file("tls-cert.pem", &cert);
+    let key_path = builder.write_file("tls-key.pem", &key);
+    let app = builder
+        .arg("--tls-cert", cert_path.to_str().unwrap())
+        .arg("--tls-key", key_path.to_str().unwrap())
+        .spawn()
+        .await;
+    let (_, set_cookie) = sign_in(&app, &app.ops_password).await;
+    assert!(set_cookie.contains("; Secure"), "{set_cookie}");
+    let read = send(app.anonymous(Method::GET, "/health")).await;
+    let csrf_cookie = read.header("set-cookie").expect("a JSESSIONID");
+    assert!(csrf_cookie.contains("; Secure"), "{csrf_cookie}");
+    let hsts = read
+        .header("strict-transport-security")
+        .expect("Strict-Transport-Security over TLS");
+    assert!(hsts.starts_with("max-age="), "{hsts}");
+    let plain = AppBuilder::new().spawn().await;
+    let read = send(plain.anonymous(Method::GET, "/health")).await;
+    assert!(read.header("strict-transport-security").is_none());
+    assert!(!read.header("set-cookie").unwrap().contains("Secure"));
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_data_folder_and_the_audit_log_are_the_owners_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let builder = AppBuilder::new().backend(crate::helpers::Backend::Sqlite);
+    let audit = builder.data_dir().with_file_name("audit.jsonl");
+    let app = builder
+        .arg("--audit-log", audit.to_str().unwrap())
+        .spawn()
+        .await;
+    let cc = app.ready_contact_center().await;
+    app.insert(&cc, &crate::body::sample()).await.assert_ok();
+    let mode = |path: &std::path::Path| {
+        std::fs::metadata(path)
+            .unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode(&app.data_dir), 0o700);
+    for file in [
+        "gird.db",
+        "gird.db-wal",
+        "gird.db-shm",
+        "csrf-key",
+        "storage-key",
+    ] {
+        assert_eq!(mode(&app.data_dir.join(file)), 0o600, "{file}");
+    }
+    assert_eq!(mode(&audit), 0o600, "the audit log");
+}
+
+#[tokio::test]
+async fn a_rejected_sign_in_does_not_log_what_was_typed() {
+    let builder = AppBuilder::new().capture_log();
+    let app = builder.spawn().await;
+    // A client that swapped the fields sends the password as the user name.
+    let swapped = app
+        .anonymous(Method::GET, "/api/v2/ops/contact-centers")
+        .basic_auth("Typed-Secret-8812", Some("ops"));
+    send(swapped).await.assert_unauthorized();
+    let ui = app
+        .anonymous(Method::POST, "/ui/session")
+        .json(&serde_json::json!({"user": "Typed-Secret-4471", "password": "x"}));
+    send(ui).await.assert_error(401, 20);
+    let log_file = builder.log_file();
+    eventually("the rejections are logged", || async {
+        let log = std::fs::read_to_string(&log_file).unwrap_or_default();
+        log.contains("rejected ops credentials") && log.contains("rejected a web UI sign-in")
+    })
+    .await;
+    let log = std::fs::read_to_string(&log_file).unwrap();
+    assert!(!log.contains("Typed-Secret"), "{log}");
+}

@@ -11,7 +11,7 @@ use tokio::net::TcpStream;
 use crate::helpers::{send, spawn_app, AppBuilder, PATIENCE};
 
 /// A self-signed certificate for 127.0.0.1: PEM chain, PEM key, and the DER certificate.
-fn certificate(name: &str) -> (String, String, Vec<u8>) {
+pub fn certificate(name: &str) -> (String, String, Vec<u8>) {
     let mut params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap();
     params
         .distinguished_name

@@ -63,6 +63,7 @@ pub struct AppBuilder {
     ops_password: String,
     args: Vec<String>,
     env: Vec<(String, String)>,
+    capture_log: bool,
 }
 
 impl AppBuilder {
@@ -77,6 +78,7 @@ impl AppBuilder {
             ops_password: password,
             args: Vec::new(),
             env: Vec::new(),
+            capture_log: false,
         }
         .backend(Backend::from_env())
     }
@@ -158,6 +160,17 @@ impl AppBuilder {
         self
     }
 
+    /// Sends the server's log (standard error) to [`AppBuilder::log_file`].
+    pub fn capture_log(mut self) -> AppBuilder {
+        self.capture_log = true;
+        self
+    }
+
+    /// Where [`AppBuilder::capture_log`] writes the log.
+    pub fn log_file(&self) -> PathBuf {
+        self.root.path().join("gird.log")
+    }
+
     /// Writes `yaml` to a file in the test's folder and passes it with `--config`.
     pub fn config_file(self, yaml: &str) -> AppBuilder {
         let path = self.write_file("gird-test.yaml", yaml);
@@ -212,9 +225,17 @@ impl AppBuilder {
             command.env_remove(name);
         }
         command.envs(self.env.iter().map(|(k, v)| (k, v)));
-        let stderr = match std::env::var_os("TEST_LOG") {
-            Some(_) => Stdio::inherit(),
-            None => Stdio::null(),
+        let stderr = if self.capture_log {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(self.log_file())
+                .expect("the log file");
+            Stdio::from(file)
+        } else if std::env::var_os("TEST_LOG").is_some() {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
         };
         command
             .stdin(Stdio::null())
@@ -398,9 +419,15 @@ impl TestApp {
     }
 
     /// Kills this process and starts a new one on the same data folder.
-    pub async fn restart(mut self) -> TestApp {
+    pub async fn restart(self) -> TestApp {
+        self.restart_with(|builder| builder).await
+    }
+
+    /// Kills the server and starts it again on the same data, with what `change` makes of
+    /// the way it was started (another password, say).
+    pub async fn restart_with(mut self, change: impl FnOnce(AppBuilder) -> AppBuilder) -> TestApp {
         self.kill().await;
-        let builder = self.builder.clone();
+        let builder = change(self.builder.clone());
         drop(self);
         builder.spawn().await
     }
