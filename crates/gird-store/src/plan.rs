@@ -5,6 +5,19 @@ use gird_model::search::PhoneMatch;
 
 use crate::{Direction, FoundRecording, SearchPage, SearchQuery};
 
+/// Recordings longer than this are found through their own partial index
+/// (`recordings_long`), so that one recording spanning years does not make every
+/// time-window search scan back over those years: the start index is scanned back at
+/// most this far (or the contact center's longest duration, when shorter).
+pub const LONG_SPAN_MS: i64 = 4 * 3600 * 1000;
+
+/// The partial index of long recordings; the same on both backends. A query uses it when
+/// its condition repeats the index's.
+pub(crate) const LONG_INDEX: &str =
+    "CREATE INDEX recordings_long ON recordings (contact_center_id, start_ms, id)
+     WHERE stop_ms - start_ms > 14400000";
+const LONG_CONDITION: &str = "r.stop_ms - r.start_ms > 14400000";
+
 /// A statement parameter.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Param {
@@ -50,44 +63,88 @@ impl Plan {
         Param::Text(value.to_owned())
     }
 
-    pub(crate) fn new(query: &SearchQuery, max_duration: i64, dialect: Dialect) -> Plan {
+    /// The plans that together find every match: the query driven by its most selective
+    /// index, and, when the query has a window and the contact center may hold long
+    /// recordings, the long recordings that start before the scanned part of the window.
+    pub(crate) fn all(query: &SearchQuery, max_duration: i64, dialect: Dialect) -> Vec<Plan> {
+        let lookback = max_duration.clamp(0, LONG_SPAN_MS);
+        let mut plans = vec![Plan::new(query, lookback, dialect)];
+        if let (Some(from), true) = (query.from, max_duration > LONG_SPAN_MS) {
+            plans.push(Plan::long(query, from - lookback, dialect));
+        }
+        plans
+    }
+
+    fn new(query: &SearchQuery, lookback: i64, dialect: Dialect) -> Plan {
         let cc = Plan::text(&query.contact_center);
-        let mut plan = Plan::driver(query, cc.clone(), dialect);
+        let mut plan = Plan::driver(query, cc, dialect);
+        if let Some(from) = query.from {
+            let earliest = from.saturating_sub(lookback);
+            plan.condition(format!("{} >= ?", plan.start), [Param::Integer(earliest)]);
+        }
+        let driven_by_term = !query.terms.is_empty();
+        plan.filters(query, usize::from(driven_by_term), driven_by_term);
+        plan
+    }
+
+    /// Long recordings (see [`LONG_SPAN_MS`]) that start before `earliest` and overlap
+    /// the window, with every other filter checked per row.
+    fn long(query: &SearchQuery, earliest: i64, dialect: Dialect) -> Plan {
+        let mut plan = Plan {
+            from: match dialect {
+                Dialect::Sqlite => "recordings r INDEXED BY recordings_long".into(),
+                Dialect::Postgres => "recordings r".into(),
+            },
+            conditions: Vec::new(),
+            params: Vec::new(),
+            dialect,
+            start: "r.start_ms",
+            id: "r.id",
+        };
+        plan.condition(
+            "r.contact_center_id = ?",
+            [Plan::text(&query.contact_center)],
+        );
+        plan.condition(LONG_CONDITION, []);
+        plan.condition("r.start_ms < ?", [Param::Integer(earliest)]);
+        plan.filters(query, 0, true);
+        plan
+    }
+
+    /// The window and every filter but the driver's: the terms from `first_term` on, and
+    /// the media id when `media_id_filtered`.
+    fn filters(&mut self, query: &SearchQuery, first_term: usize, media_id_filtered: bool) {
         if let Some(to) = query.to {
-            plan.condition(format!("{} < ?", plan.start), [Param::Integer(to)]);
+            self.condition(format!("{} < ?", self.start), [Param::Integer(to)]);
         }
         if let Some(from) = query.from {
-            let earliest = from.saturating_sub(max_duration);
-            plan.condition(format!("{} >= ?", plan.start), [Param::Integer(earliest)]);
-            plan.condition("r.stop_ms > ?", [Param::Integer(from)]);
+            self.condition("r.stop_ms > ?", [Param::Integer(from)]);
         }
         for (column, phone) in [("caller", &query.caller), ("dialed", &query.dialed)] {
             if let Some(phone) = phone {
-                plan.phone(column, phone);
+                self.phone(column, phone);
             }
         }
         if let Some(region) = &query.region {
-            plan.condition("r.region = ?", [Plan::text(region)]);
+            self.condition("r.region = ?", [Plan::text(region)]);
         }
         if let Some(call_type) = &query.call_type {
-            plan.condition("r.call_type = ?", [Plan::text(call_type)]);
+            self.condition("r.call_type = ?", [Plan::text(call_type)]);
         }
-        let driven_by_term = !query.terms.is_empty();
-        for (kind, value) in query.terms.iter().skip(usize::from(driven_by_term)) {
-            plan.condition(
+        for (kind, value) in query.terms.iter().skip(first_term) {
+            self.condition(
                 "EXISTS (SELECT 1 FROM search_terms x WHERE x.contact_center_id = r.contact_center_id
                  AND x.kind = ? AND x.value = ? AND x.start_ms = r.start_ms AND x.recording_id = r.id)",
                 [Plan::text(kind), Plan::text(value)],
             );
         }
-        if let (Some(media_id), true) = (&query.media_id, driven_by_term) {
-            plan.condition(
+        if let (Some(media_id), true) = (&query.media_id, media_id_filtered) {
+            self.condition(
                 "EXISTS (SELECT 1 FROM media_files m WHERE m.contact_center_id = r.contact_center_id
                  AND m.media_id = ? AND m.recording_id = r.id)",
                 [Plan::text(media_id)],
             );
         }
-        plan
     }
 
     /// The most selective index: a search term, a media id, a phone number, else time.
@@ -230,10 +287,10 @@ impl Plan {
 /// what to fetch, [`Paging::page`] turns what was fetched into the page and says which
 /// rows beyond it to probe for the link the other way.
 pub(crate) struct Paging {
-    /// The search without its cursor, to probe from.
-    pub(crate) plan: Plan,
-    /// The search from its cursor on, to fetch `limit + 1` rows of.
-    pub(crate) page_plan: Plan,
+    /// The search without its cursor, to probe from (see [`Plan::all`]).
+    pub(crate) plans: Vec<Plan>,
+    /// The search from its cursor on, to fetch `limit + 1` rows of each.
+    pub(crate) page_plans: Vec<Plan>,
     pub(crate) direction: Direction,
     pub(crate) limit: usize,
     cursor: Option<(i64, String)>,
@@ -250,25 +307,35 @@ pub(crate) struct PendingPage {
 
 impl Paging {
     pub(crate) fn start(query: &SearchQuery, max_duration: i64, dialect: Dialect) -> Paging {
-        let plan = Plan::new(query, max_duration, dialect);
-        let (direction, page_plan) = match &query.cursor {
+        let plans = Plan::all(query, max_duration, dialect);
+        let (direction, page_plans) = match &query.cursor {
             Some(cursor) => (
                 cursor.direction,
-                plan.beyond(cursor.direction, cursor.start_ms, &cursor.id),
+                plans
+                    .iter()
+                    .map(|plan| plan.beyond(cursor.direction, cursor.start_ms, &cursor.id))
+                    .collect(),
             ),
-            None => (Direction::Older, plan.clone()),
+            None => (Direction::Older, plans.clone()),
         };
         Paging {
-            plan,
-            page_plan,
+            plans,
+            page_plans,
             direction,
             limit: query.limit,
             cursor: query.cursor.as_ref().map(|c| (c.start_ms, c.id.clone())),
         }
     }
 
-    /// `fetched`: up to `limit + 1` rows in the fetch direction.
+    /// `fetched`: what each of the page plans fetched (up to `limit + 1` rows each).
     pub(crate) fn page(&self, mut fetched: Vec<FoundRecording>) -> PendingPage {
+        fetched.sort_by(|a, b| {
+            let order = (a.start_ms, &a.id).cmp(&(b.start_ms, &b.id));
+            match self.direction {
+                Direction::Older => order.reverse(),
+                Direction::Newer => order,
+            }
+        });
         let more_in_direction = fetched.len() > self.limit;
         fetched.truncate(self.limit);
         if self.direction == Direction::Newer {
@@ -325,6 +392,40 @@ mod tests {
     use super::*;
 
     #[test]
+    fn long_recordings_have_their_own_plan_and_bound_the_lookback() {
+        let query = SearchQuery {
+            contact_center: "cc".into(),
+            from: Some(100 * LONG_SPAN_MS),
+            limit: 10,
+            ..SearchQuery::default()
+        };
+        assert_eq!(Plan::all(&query, LONG_SPAN_MS, Dialect::Sqlite).len(), 1);
+        let plans = Plan::all(&query, 1_000 * LONG_SPAN_MS, Dialect::Sqlite);
+        assert_eq!(plans.len(), 2);
+        assert_eq!(
+            plans[0].params[1],
+            Param::Integer(99 * LONG_SPAN_MS),
+            "the start index is scanned back no further than LONG_SPAN_MS"
+        );
+        let (sql, _) = plans[1].select("r.id", Direction::Older, 11);
+        assert!(sql.contains("INDEXED BY recordings_long"), "{sql}");
+        assert!(sql.contains(LONG_CONDITION), "{sql}");
+        assert!(
+            LONG_INDEX.contains(&LONG_CONDITION.replace("r.", "")),
+            "the index and its use agree"
+        );
+        assert_eq!(LONG_SPAN_MS, 14_400_000);
+        let unbounded = SearchQuery {
+            from: None,
+            ..query
+        };
+        assert_eq!(
+            Plan::all(&unbounded, 1_000 * LONG_SPAN_MS, Dialect::Sqlite).len(),
+            1
+        );
+    }
+
+    #[test]
     fn postgres_gets_numbered_placeholders_and_like() {
         let query = SearchQuery {
             contact_center: "cc".into(),
@@ -333,7 +434,7 @@ mod tests {
             ..SearchQuery::default()
         };
         let (sql, params) =
-            Plan::new(&query, 0, Dialect::Postgres).select("r.id", Direction::Older, 11);
+            Plan::all(&query, 0, Dialect::Postgres)[0].select("r.id", Direction::Older, 11);
         assert!(
             sql.contains("r.contact_center_id = $1 AND r.caller_key LIKE $2"),
             "{sql}"

@@ -148,24 +148,19 @@ pub(super) async fn search(client: &Client, query: &SearchQuery) -> Result<Searc
         .await?
         .map_or(0, |row| row.get(0));
     let paging = Paging::start(query, max_duration, Dialect::Postgres);
-    let fetched = fetch(
-        client,
-        &paging.page_plan,
-        paging.direction,
-        paging.limit + 1,
-    )
-    .await?;
+    let mut fetched = Vec::new();
+    for plan in &paging.page_plans {
+        fetched.extend(fetch(client, plan, paging.direction, paging.limit + 1).await?);
+    }
     let page = paging.page(fetched);
-    let more_other = match &page.probe {
-        Some((direction, start_ms, id)) => {
-            any(
-                client,
-                &paging.plan.beyond(*direction, *start_ms, id),
-                *direction,
-            )
-            .await?
+    let mut more_other = false;
+    if let Some((direction, start_ms, id)) = &page.probe {
+        for plan in &paging.plans {
+            if any(client, &plan.beyond(*direction, *start_ms, id), *direction).await? {
+                more_other = true;
+                break;
+            }
         }
-        None => false,
-    };
+    }
     Ok(page.finish(more_other))
 }

@@ -176,7 +176,7 @@ async fn every_search_can_use_an_index() {
     ];
     for case in cases {
         let (sql, params) =
-            Plan::new(&case, 0, Dialect::Postgres).select("r.id", Direction::Older, 100);
+            Plan::all(&case, 0, Dialect::Postgres)[0].select("r.id", Direction::Older, 100);
         let bound: Vec<Box<dyn tokio_postgres::types::ToSql + Sync>> = params
             .into_iter()
             .map(|p| -> Box<dyn tokio_postgres::types::ToSql + Sync> {

@@ -48,26 +48,29 @@ fn max_duration(db: &Connection, contact_center: &str) -> rusqlite::Result<i64> 
 pub(super) fn search(db: &Connection, query: &SearchQuery) -> Result<SearchPage, StoreError> {
     let max_duration = max_duration(db, &query.contact_center)?;
     let paging = Paging::start(query, max_duration, Dialect::Sqlite);
-    let fetched = fetch(db, &paging.page_plan, paging.direction, paging.limit + 1)?
-        .into_iter()
-        .map(RawRecording::parse)
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut fetched = Vec::new();
+    for plan in &paging.page_plans {
+        for raw in fetch(db, plan, paging.direction, paging.limit + 1)? {
+            fetched.push(raw.parse()?);
+        }
+    }
     let page = paging.page(fetched);
-    let more_other = match &page.probe {
-        Some((direction, start_ms, id)) => any(
-            db,
-            &paging.plan.beyond(*direction, *start_ms, id),
-            *direction,
-        )?,
-        None => false,
-    };
+    let mut more_other = false;
+    if let Some((direction, start_ms, id)) = &page.probe {
+        for plan in &paging.plans {
+            if any(db, &plan.beyond(*direction, *start_ms, id), *direction)? {
+                more_other = true;
+                break;
+            }
+        }
+    }
     Ok(page.finish(more_other))
 }
 
 /// The query plan SQLite picks for a search, one line per step (for tests).
 #[cfg(test)]
 pub(super) fn explain(db: &Connection, query: &SearchQuery) -> Vec<String> {
-    let (sql, params) = Plan::new(query, 0, Dialect::Sqlite).select("r.id", Direction::Older, 1);
+    let (sql, params) = Plan::all(query, 0, Dialect::Sqlite)[0].select("r.id", Direction::Older, 1);
     let mut statement = db.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
     statement
         .query_map(params_from_iter(values(params)), |row| {
@@ -76,4 +79,25 @@ pub(super) fn explain(db: &Connection, query: &SearchQuery) -> Vec<String> {
         .unwrap()
         .collect::<rusqlite::Result<_>>()
         .unwrap()
+}
+
+/// The virtual-machine steps SQLite takes to run a search's page plans: how much of the
+/// database a search reads, whatever the machine's speed (for tests).
+#[cfg(test)]
+pub(super) fn steps(db: &Connection, query: &SearchQuery, max_duration: i64) -> i64 {
+    let paging = Paging::start(query, max_duration, Dialect::Sqlite);
+    let mut steps = 0;
+    for plan in &paging.page_plans {
+        let (sql, params) = plan.select("r.id", paging.direction, paging.limit + 1);
+        let mut statement = db.prepare(&sql).unwrap();
+        let rows = statement
+            .query_map(params_from_iter(values(params)), |row| {
+                row.get::<_, String>(0)
+            })
+            .unwrap()
+            .count();
+        assert!(rows <= paging.limit + 1);
+        steps += statement.get_status(rusqlite::StatementStatus::VmStep) as i64;
+    }
+    steps
 }

@@ -425,3 +425,80 @@ async fn a_new_start_releases_what_a_dead_process_left_in_flight() {
     let again = store.claim_deliveries(now, now + 60_000, 5).await.unwrap();
     assert_eq!((again[0].id, again[0].attempt), (claimed[0].id, 2));
 }
+
+fn spanning(id: &str, start: &str, stop: &str) -> Recording {
+    let body = json!({
+        "id": id, "callerPhoneNumber": "+1", "dialedPhoneNumber": "+2", "region": "r",
+        "mediaFiles": [{
+            "callUUID": id, "mediaId": format!("{id}-m"), "startTime": start, "stopTime": stop,
+            "mediaDescriptor": {"storage": "webDAV", "path": "a.mp3"}
+        }]
+    });
+    Recording::from_json(body.as_object().unwrap().clone()).unwrap()
+}
+
+#[tokio::test]
+async fn one_recording_spanning_centuries_does_not_make_window_searches_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_with_contact_center(&dir).await;
+    let hour = 3_600_000_i64;
+    let base = gird_model::datetime::parse_iso("2020-01-01T00:00:00Z").unwrap();
+    for n in 0..3_000 {
+        let start = gird_model::datetime::format_millis(base + n * hour);
+        let stop = gird_model::datetime::format_millis(base + n * hour + 60_000);
+        store
+            .insert_or_merge("cc", spanning(&format!("r{n}"), &start, &stop))
+            .await
+            .unwrap();
+    }
+    let window = SearchQuery {
+        contact_center: "cc".into(),
+        from: Some(base + 2_900 * hour),
+        to: Some(base + 2_901 * hour),
+        limit: 25,
+        ..SearchQuery::default()
+    };
+    let connection = rusqlite::Connection::open(dir.path().join("gird.db")).unwrap();
+    let stats = |db: &rusqlite::Connection| -> i64 {
+        db.query_row(
+            "SELECT max_duration_ms FROM contact_center_stats WHERE contact_center_id = 'cc'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap()
+    };
+    let before = super::search::steps(&connection, &window, stats(&connection));
+
+    store
+        .insert_or_merge(
+            "cc",
+            spanning("huge", "1970-01-01T00:00:00Z", "2999-12-31T00:00:00Z"),
+        )
+        .await
+        .unwrap();
+    let after = super::search::steps(&connection, &window, stats(&connection));
+    assert!(
+        after <= 2 * before + 200,
+        "one long recording made the search take {after} steps instead of {before}"
+    );
+    let page = store.search(window.clone()).await.unwrap();
+    let ids: Vec<&str> = page.recordings.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["r2900", "huge"],
+        "the long one overlaps the window too"
+    );
+    let later = SearchQuery {
+        from: Some(base + 2_950 * hour),
+        to: None,
+        limit: 1,
+        ..window.clone()
+    };
+    let first = store.search(later.clone()).await.unwrap();
+    assert_eq!(first.recordings[0].id, "r2999");
+    assert!(first.more_older);
+
+    store.delete_recording("cc", "huge").await.unwrap();
+    let gone = super::search::steps(&connection, &window, stats(&connection));
+    assert!(gone <= 2 * before + 200, "{gone} steps after the deletion");
+}

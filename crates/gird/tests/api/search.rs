@@ -431,3 +431,81 @@ async fn search_needs_the_ops_credentials() {
         .await
         .assert_unauthorized();
 }
+
+/// A recording with one media file from `start` to `stop`.
+fn spanning(id: &str, start: &str, stop: &str) -> Value {
+    let mut body = crate::body::minimal_record(id);
+    body["mediaFiles"][0]["mediaId"] = json!(format!("media-{id}"));
+    body["mediaFiles"][0]["startTime"] = json!(start);
+    body["mediaFiles"][0]["stopTime"] = json!(stop);
+    body
+}
+
+#[tokio::test]
+async fn long_recordings_are_found_in_every_window_they_overlap() {
+    let app = spawn_app().await;
+    let cc = app.ready_contact_center().await;
+    for (id, start, stop) in [
+        ("centuries", "1970-01-01T00:00:00Z", "2999-12-31T00:00:00Z"),
+        ("all-day", "2024-05-01T00:00:00Z", "2024-05-01T23:00:00Z"),
+        ("short-1", "2024-05-01T10:00:00Z", "2024-05-01T10:05:00Z"),
+        ("short-2", "2024-05-01T12:00:00Z", "2024-05-01T12:05:00Z"),
+        ("short-3", "2024-06-01T12:00:00Z", "2024-06-01T12:05:00Z"),
+    ] {
+        app.insert(&cc, &spanning(id, start, stop))
+            .await
+            .assert_ok();
+    }
+    let (start, end) = ("startTime", "endTime");
+    let cases: &[Case] = &[
+        (
+            &[
+                (start, "2024-05-01T11:00:00Z"),
+                (end, "2024-05-01T13:00:00Z"),
+            ],
+            &["short-2", "all-day", "centuries"],
+        ),
+        (
+            &[
+                (start, "2024-06-01T00:00:00Z"),
+                (end, "2024-06-02T00:00:00Z"),
+            ],
+            &["short-3", "centuries"],
+        ),
+        (&[(start, "2500-01-01T00:00:00Z")], &["centuries"]),
+        (&[(end, "1970-01-02T00:00:00Z")], &["centuries"]),
+        (
+            &[
+                (start, "2024-05-01T09:00:00Z"),
+                ("callerPhoneNumber", "+14160000000"),
+            ],
+            &["short-3", "short-2", "short-1", "all-day", "centuries"],
+        ),
+    ];
+    check(&app, &cc, cases).await;
+
+    // Paged one at a time, the long ones come in their place among the others.
+    let mut page = app
+        .search(&[
+            ("contactCenterId", cc.as_str()),
+            (start, "2024-05-01T09:00:00Z"),
+            ("limit", "1"),
+        ])
+        .await;
+    let mut seen = Vec::new();
+    loop {
+        seen.extend(found_ids(&page));
+        let Some(next) = link(&page, "next") else {
+            break;
+        };
+        page = app.follow(&next).await;
+    }
+    assert_eq!(
+        seen,
+        ["short-3", "short-2", "short-1", "all-day", "centuries"]
+    );
+
+    app.delete_recording_ops(&cc, "centuries").await.assert_ok();
+    let found = ids(&app, &cc, &[(start, "2500-01-01T00:00:00Z")]).await;
+    assert!(found.is_empty(), "{found:?}");
+}
