@@ -173,6 +173,13 @@ impl Checker {
             );
             return None;
         }
+        // URLs name recordings by id; these two are path steps that clients and browsers
+        // resolve away (`%2E%2E` too), so such a recording could never be read back.
+        if id == "." || id == ".." {
+            self.violations
+                .invalid("id", format!("{id:?} cannot name a recording in a URL"));
+            return None;
+        }
         Some(id.to_owned())
     }
 

@@ -144,11 +144,13 @@ fn playable(
     json
 }
 
-/// Percent-encodes everything but unreserved characters, for one URL path segment.
+/// Percent-encodes everything but unreserved characters, for one URL path segment. Dots
+/// are encoded too: a recording id `.` or `..` must not make a path that clients and
+/// browsers resolve to another one.
 pub fn percent_encode_segment(text: &str) -> String {
     let mut encoded = String::with_capacity(text.len());
     for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+        if byte.is_ascii_alphanumeric() || b"-_~".contains(&byte) {
             encoded.push(byte as char);
         } else {
             encoded.push_str(&format!("%{byte:02X}"));
@@ -184,5 +186,7 @@ mod tests {
     fn path_segments_are_percent_encoded() {
         assert_eq!(percent_encode_segment("a b/c"), "a%20b%2Fc");
         assert_eq!(percent_encode_segment("alex-test-id"), "alex-test-id");
+        assert_eq!(percent_encode_segment(".."), "%2E%2E");
+        assert_eq!(percent_encode_segment("a.b"), "a%2Eb");
     }
 }

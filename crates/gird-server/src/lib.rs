@@ -107,6 +107,11 @@ pub async fn prepare(settings: &Settings) -> Result<App, StartError> {
         public_url: settings.public_url.as_deref().map(Arc::from),
         sealer: Arc::clone(&sealer),
         webdav: WebDav::new(settings.webdav_timeout),
+        scheme: if settings.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        },
     };
     let sessions = Arc::new(ui::Sessions::new(
         Arc::clone(&store),

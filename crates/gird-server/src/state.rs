@@ -16,6 +16,72 @@ pub struct AppState {
     pub public_url: Option<Arc<str>>,
     pub sealer: Arc<Sealer>,
     pub webdav: WebDav,
+    /// `https` when gird serves TLS, else `http`: the scheme of URLs built from Host.
+    pub scheme: &'static str,
+}
+
+/// `host`, `host:port`, `1.2.3.4:port` or `[v6]:port`, nothing else.
+fn is_authority(text: &str) -> bool {
+    let (host_ok, port) = match text.strip_prefix('[') {
+        Some(bracketed) => match bracketed.split_once(']') {
+            Some((v6, rest)) => (v6.parse::<std::net::Ipv6Addr>().is_ok(), rest),
+            None => return false,
+        },
+        None => {
+            let (host, rest) = match text.find(':') {
+                Some(colon) => text.split_at(colon),
+                None => (text, ""),
+            };
+            let labels_ok = host.len() <= 253
+                && host.split('.').all(|label| {
+                    (1..=63).contains(&label.len())
+                        && label
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                });
+            (labels_ok, rest)
+        }
+    };
+    let port_ok = match port.strip_prefix(':') {
+        Some(digits) => {
+            (1..=5).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
+        }
+        None => port.is_empty(),
+    };
+    host_ok && port_ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_authority;
+
+    #[test]
+    fn only_plain_authorities_pass() {
+        for good in [
+            "gird.example.com",
+            "gird.example.com:9999",
+            "127.0.0.1:8080",
+            "[::1]:8080",
+            "localhost",
+        ] {
+            assert!(is_authority(good), "{good}");
+        }
+        for bad in [
+            "",
+            "evil.com/\"><script>",
+            "a b",
+            "host:port",
+            "host:",
+            "host:123456",
+            "user@host",
+            "[::1",
+            "..",
+            "a..b",
+            "[zz]:80",
+        ] {
+            assert!(!is_authority(bad), "{bad}");
+        }
+    }
 }
 
 impl AppState {
@@ -55,15 +121,21 @@ impl AppState {
         Ok(Some(Storage::from_settings(settings, password)))
     }
 
-    /// Base of absolute URLs: the configured public URL, else this request's Host.
-    pub fn public_url(&self, headers: &HeaderMap) -> String {
+    /// Base of absolute URLs: the configured public URL (trusted; set it in production),
+    /// else this request's Host, which must be a plain `host[:port]` (a client chooses it,
+    /// and it ends up in every `mediaUri` of the answer).
+    pub fn public_url(&self, headers: &HeaderMap) -> Result<String, ApiError> {
         if let Some(url) = &self.public_url {
-            return url.to_string();
+            return Ok(url.to_string());
         }
-        let host = headers
-            .get(header::HOST)
-            .and_then(|value| value.to_str().ok())
-            .unwrap_or("localhost");
-        format!("http://{host}")
+        let Some(host) = headers.get(header::HOST) else {
+            return Ok(format!("{}://localhost", self.scheme));
+        };
+        match host.to_str().ok().filter(|host| is_authority(host)) {
+            Some(host) => Ok(format!("{}://{host}", self.scheme)),
+            None => Err(ApiError::InvalidValue(
+                "the Host header is not a host name or address with an optional port".into(),
+            )),
+        }
     }
 }

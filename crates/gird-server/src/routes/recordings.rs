@@ -48,7 +48,7 @@ pub async fn get_recording(
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     let found = found(&app, &scope).await?;
-    let view = recording_view(&found, &scope.contact_center, &app.public_url(&headers))?;
+    let view = recording_view(&found, &scope.contact_center, &app.public_url(&headers)?)?;
     Ok(Json(json!({"statusCode": 0, "recording": view})))
 }
 
@@ -64,7 +64,7 @@ pub async fn search(
         .store
         .search(params.query(&scope.contact_center))
         .await?;
-    let public_url = app.public_url(&headers);
+    let public_url = app.public_url(&headers)?;
     let recordings = page
         .recordings
         .iter()

@@ -411,3 +411,87 @@ async fn a_rejected_sign_in_does_not_log_what_was_typed() {
     let log = std::fs::read_to_string(&log_file).unwrap();
     assert!(!log.contains("Typed-Secret"), "{log}");
 }
+
+#[tokio::test]
+async fn a_made_up_host_header_does_not_reach_the_media_uris() {
+    let app = AppBuilder::new().spawn().await;
+    let cc = app.ready_contact_center().await;
+    app.insert(&cc, &crate::body::sample()).await.assert_ok();
+    let path = format!("/api/v2/ops/contact-centers/{cc}/recordings/alex-test-id");
+    for host in [
+        "evil.example/\"><script>alert(1)</script>",
+        "a b",
+        "user@evil.example",
+    ] {
+        let answer = send(app.request(Method::GET, &path).header("host", host)).await;
+        let message = answer.assert_error(400, 10);
+        assert!(message.contains("Host"), "{message}");
+        assert!(!answer.text.contains("script"), "{}", answer.text);
+    }
+    let fine = send(
+        app.request(Method::GET, &path)
+            .header("host", "gird.example:8443"),
+    )
+    .await;
+    let uri = fine.json()["recording"]["mediaFiles"][0]["mediaUri"].clone();
+    assert!(
+        uri.as_str()
+            .unwrap()
+            .starts_with("http://gird.example:8443/api/v2/recordings/"),
+        "{uri}"
+    );
+    // A configured public URL is trusted and used whatever Host says.
+    let trusted = AppBuilder::new()
+        .arg("--public-url", "https://recordings.example")
+        .spawn()
+        .await;
+    let cc = trusted.ready_contact_center().await;
+    trusted
+        .insert(&cc, &crate::body::sample())
+        .await
+        .assert_ok();
+    let path = format!("/api/v2/ops/contact-centers/{cc}/recordings/alex-test-id");
+    let answer = send(trusted.request(Method::GET, &path).header("host", "a b")).await;
+    let uri = answer.json()["recording"]["mediaFiles"][0]["mediaUri"].clone();
+    assert!(
+        uri.as_str()
+            .unwrap()
+            .starts_with("https://recordings.example/"),
+        "{uri}"
+    );
+}
+
+#[tokio::test]
+async fn dot_ids_do_not_make_paths_that_resolve_elsewhere() {
+    let app = AppBuilder::new().spawn().await;
+    let cc = app.ready_contact_center().await;
+    // `.` and `..` are path steps (WHATWG URLs resolve `%2E%2E` too): never an id.
+    for id in [".", ".."] {
+        let message = app
+            .insert(&cc, &crate::body::minimal_record(id))
+            .await
+            .assert_error(400, 10);
+        assert!(message.starts_with("id: "), "{message}");
+    }
+    for id in ["a.b", "...", ".hidden"] {
+        app.insert(&cc, &crate::body::minimal_record(id))
+            .await
+            .assert_ok();
+        let recording = app.recording(&cc, id).await;
+        let play_path = recording["mediaFiles"][0]["playPath"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let encoded = id.replace('.', "%2E");
+        assert!(
+            play_path.starts_with(&format!("/recordings/{encoded}/play/")),
+            "{id}: {play_path}"
+        );
+        let read = send(app.request(
+            Method::GET,
+            &format!("/api/v2/recordings/{encoded}?contactCenterId={cc}"),
+        ))
+        .await;
+        assert_eq!(read.json()["recording"]["id"], id, "{}", read.text);
+    }
+}

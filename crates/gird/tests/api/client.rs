@@ -175,11 +175,12 @@ pub fn with_csrf(request: RequestBuilder, session: &CsrfSession) -> RequestBuild
         .header("x-csrf-token", &session.token)
 }
 
-/// Percent-encodes everything but unreserved characters, for one URL path segment.
+/// Percent-encodes everything but unreserved characters (and dots, which `.` and `..`
+/// ids would turn into path steps), for one URL path segment.
 pub fn encode_segment(text: &str) -> String {
     text.bytes()
         .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'~' => {
                 (byte as char).to_string()
             }
             _ => format!("%{byte:02X}"),
