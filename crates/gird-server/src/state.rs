@@ -51,39 +51,6 @@ fn is_authority(text: &str) -> bool {
     host_ok && port_ok
 }
 
-#[cfg(test)]
-mod tests {
-    use super::is_authority;
-
-    #[test]
-    fn only_plain_authorities_pass() {
-        for good in [
-            "gird.example.com",
-            "gird.example.com:9999",
-            "127.0.0.1:8080",
-            "[::1]:8080",
-            "localhost",
-        ] {
-            assert!(is_authority(good), "{good}");
-        }
-        for bad in [
-            "",
-            "evil.com/\"><script>",
-            "a b",
-            "host:port",
-            "host:",
-            "host:123456",
-            "user@host",
-            "[::1",
-            "..",
-            "a..b",
-            "[zz]:80",
-        ] {
-            assert!(!is_authority(bad), "{bad}");
-        }
-    }
-}
-
 impl AppState {
     pub async fn contact_center(&self, id: &str) -> Result<ContactCenter, ApiError> {
         self.store
@@ -136,6 +103,39 @@ impl AppState {
             None => Err(ApiError::InvalidValue(
                 "the Host header is not a host name or address with an optional port".into(),
             )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_authority;
+
+    #[test]
+    fn only_plain_authorities_pass() {
+        for good in [
+            "gird.example.com",
+            "gird.example.com:9999",
+            "127.0.0.1:8080",
+            "[::1]:8080",
+            "localhost",
+        ] {
+            assert!(is_authority(good), "{good}");
+        }
+        for bad in [
+            "",
+            "evil.com/\"><script>",
+            "a b",
+            "host:port",
+            "host:",
+            "host:123456",
+            "user@host",
+            "[::1",
+            "..",
+            "a..b",
+            "[zz]:80",
+        ] {
+            assert!(!is_authority(bad), "{bad}");
         }
     }
 }
