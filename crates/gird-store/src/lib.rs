@@ -12,6 +12,7 @@ pub use outbox::{
     AttemptResult, Delivery, DeliveryRecord, DeliveryState, OutboxStatus, ReceiverSettings, Repost,
 };
 
+mod digests;
 pub mod outbox;
 #[cfg(test)]
 mod outbox_conformance;

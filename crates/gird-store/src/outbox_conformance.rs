@@ -56,6 +56,7 @@ pub(crate) async fn outbox_lifecycle(store: &dyn Store) {
     assert_eq!(store.receiver("cc").await.unwrap(), Some(receiver(true)));
 
     // Each change queues the record as it was after it; a retry of the same POST does not.
+    // A delivery still waiting is replaced by the newer state: only that needs delivering.
     let notified = store.deliveries_queued();
     store
         .insert_or_merge("cc", call("r2", &["m2"]))
@@ -69,10 +70,9 @@ pub(crate) async fn outbox_lifecycle(store: &dyn Store) {
     let retried = store.insert_or_merge("cc", call("r2", &["m3"])).await;
     assert_eq!(retried.unwrap(), InsertOutcome::Unchanged);
     let status = store.outbox_status(Some("cc")).await.unwrap();
-    assert_eq!((status.queued, status.in_flight), (2, 0));
+    assert_eq!((status.queued, status.in_flight), (1, 0), "coalesced");
     assert!(status.oldest_pending_ms.is_some());
 
-    // A recording's deliveries go out in order: the second waits for the first.
     assert!(store.deliveries_due(later).await.unwrap());
     let first = store.claim_deliveries(later, later + 60_000, 10).await;
     let first = first.unwrap();
@@ -83,7 +83,11 @@ pub(crate) async fn outbox_lifecycle(store: &dyn Store) {
         ("r2", 1),
         "{first:?}"
     );
-    assert_eq!(media_count(&first.body), 1);
+    assert_eq!(media_count(&first.body), 2, "the latest state");
+
+    // A change while a delivery is in flight queues another, which waits for the first.
+    let merged = store.insert_or_merge("cc", call("r2", &["m4"])).await;
+    assert_eq!(merged.unwrap(), InsertOutcome::Merged);
     assert!(store
         .claim_deliveries(later, later + 60_000, 10)
         .await
@@ -98,6 +102,13 @@ pub(crate) async fn outbox_lifecycle(store: &dyn Store) {
     store.finish_delivery(first.id, retry, later).await.unwrap();
     let status = store.outbox_status(Some("cc")).await.unwrap();
     assert_eq!((status.queued, status.retrying), (2, 1));
+
+    // A change now replaces both waiting ones, keeping the attempts and the wait of the
+    // retrying one (a receiver that is down is not called more often), with a new id.
+    let merged = store.insert_or_merge("cc", call("r2", &["m5"])).await;
+    assert_eq!(merged.unwrap(), InsertOutcome::Merged);
+    let status = store.outbox_status(Some("cc")).await.unwrap();
+    assert_eq!((status.queued, status.retrying), (1, 1));
     assert!(store
         .claim_deliveries(later + 4_999, later + 60_000, 10)
         .await
@@ -107,22 +118,24 @@ pub(crate) async fn outbox_lifecycle(store: &dyn Store) {
         .claim_deliveries(later + 5_000, later + 60_000, 10)
         .await
         .unwrap();
-    assert_eq!(
-        (again.len(), again[0].id, again[0].attempt),
-        (1, first.id, 2)
-    );
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].attempt, 2);
+    assert_ne!(again[0].id, first.id, "a new id, so a new Idempotency-Key");
+    assert_eq!(media_count(&again[0].body), 4);
     store
-        .finish_delivery(first.id, AttemptResult::Delivered, later)
+        .finish_delivery(again[0].id, AttemptResult::Delivered, later)
         .await
         .unwrap();
 
-    // Then the merged record; it fails for good and is kept with its error.
+    // The next change fails for good and is kept with its error.
+    let merged = store.insert_or_merge("cc", call("r2", &["m6"])).await;
+    assert_eq!(merged.unwrap(), InsertOutcome::Merged);
     let second = store
         .claim_deliveries(later, later + 60_000, 10)
         .await
         .unwrap();
     assert_eq!(second.len(), 1);
-    assert_eq!(media_count(&second[0].body), 2);
+    assert_eq!(media_count(&second[0].body), 5);
     let dead = AttemptResult::Dead {
         error: "HTTP 400: bad".into(),
     };
@@ -151,7 +164,7 @@ pub(crate) async fn outbox_lifecycle(store: &dyn Store) {
         (second[0].id, 1),
         "{revived:?}"
     );
-    assert_eq!(media_count(&revived[0].body), 2);
+    assert_eq!(media_count(&revived[0].body), 5);
 
     // A lease that runs out lets the delivery be claimed again.
     let reclaimed = store

@@ -45,14 +45,18 @@ impl<'a> Columns<'a> {
 pub(crate) struct PreparedInsert {
     pub(crate) recording: Recording,
     pub(crate) body: String,
+    /// See [`crate::digests`].
+    pub(crate) digest: String,
 }
 
 impl PreparedInsert {
     pub(crate) fn new(recording: Recording) -> Result<PreparedInsert, StoreError> {
         let fresh = StoredRecording::merge(None, recording, "")
             .map_err(|violations| StoreError::Corrupt(violations.to_string()))?;
+        let body = serialize(&fresh)?;
         Ok(PreparedInsert {
-            body: serialize(&fresh)?,
+            digest: crate::digests::of(&body),
+            body,
             recording: fresh.recording,
         })
     }

@@ -169,8 +169,14 @@ async fn write_batch(
             continue;
         }
         tx.batch_execute("SAVEPOINT job").await?;
-        let merge =
-            merge_into_existing(&tx, contact_center, prepared.recording.clone(), &now).await?;
+        let merge = merge_into_existing(
+            &tx,
+            contact_center,
+            prepared.recording.clone(),
+            &prepared.digest,
+            &now,
+        )
+        .await?;
         let (outcome, span) = match merge {
             Merge::Unchanged => (InsertOutcome::Unchanged, None),
             Merge::BeingDeleted => (InsertOutcome::BeingDeleted, None),

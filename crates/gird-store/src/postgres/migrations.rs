@@ -89,7 +89,7 @@ const MIGRATIONS: &[&str] = &["
     CREATE INDEX outbox_pending ON outbox (due_ms) WHERE state < 2;
     CREATE INDEX outbox_by_recording ON outbox (contact_center_id, recording_id, id);
     CREATE INDEX outbox_by_state ON outbox (contact_center_id, state, queued_ms);
-", crate::sessions::MIGRATION, crate::plan::LONG_INDEX];
+", crate::sessions::MIGRATION, crate::plan::LONG_INDEX, crate::digests::MIGRATION];
 
 /// Brings the schema up to date; answers true when the database was new.
 pub(super) async fn run(client: &mut Client) -> Result<bool, tokio_postgres::Error> {

@@ -32,16 +32,34 @@ pub(super) async fn queue_many(
         return Ok(0);
     }
     let (contact_centers, ids): (Vec<&str>, Vec<&str>) = recordings.iter().copied().unzip();
+    // Only the latest state needs delivering: a delivery still waiting (not in flight) is
+    // replaced by the new one, which keeps its attempts, due time and age but gets a new
+    // id (so a new Idempotency-Key).
     let statement = tx
         .prepare_cached(
-            "INSERT INTO outbox (contact_center_id, recording_id, body, state, attempts, due_ms,
-                 queued_ms, updated_ms)
-             SELECT r.contact_center_id, r.id, (r.body::json -> 'recording')::text, 0, 0,
-                 $3, $3, $3
+            "WITH waiting AS (
+                 DELETE FROM outbox o USING UNNEST($1::text[], $2::text[]) AS u (cc, id)
+                 WHERE o.contact_center_id = u.cc AND o.recording_id = u.id AND o.state = 0
+                   AND EXISTS (SELECT 1 FROM speechminer_receivers s
+                               WHERE s.contact_center_id = u.cc AND s.enabled)
+                 RETURNING o.contact_center_id, o.recording_id, o.attempts, o.due_ms,
+                     o.queued_ms, o.last_error
+             ), carried AS (
+                 SELECT contact_center_id, recording_id, max(attempts) AS attempts,
+                     max(due_ms) AS due_ms, min(queued_ms) AS queued_ms,
+                     max(last_error) AS last_error
+                 FROM waiting GROUP BY contact_center_id, recording_id
+             )
+             INSERT INTO outbox (contact_center_id, recording_id, body, state, attempts, due_ms,
+                 queued_ms, updated_ms, last_error)
+             SELECT r.contact_center_id, r.id, (r.body::json -> 'recording')::text, 0,
+                 COALESCE(c.attempts, 0), COALESCE(c.due_ms, $3), COALESCE(c.queued_ms, $3),
+                 $3, c.last_error
              FROM UNNEST($1::text[], $2::text[]) WITH ORDINALITY AS u (cc, id, n)
              JOIN recordings r ON r.contact_center_id = u.cc AND r.id = u.id
              JOIN speechminer_receivers s
                  ON s.contact_center_id = r.contact_center_id AND s.enabled
+             LEFT JOIN carried c ON c.contact_center_id = u.cc AND c.recording_id = u.id
              ORDER BY u.n",
         )
         .await?;

@@ -265,3 +265,43 @@ async fn instances_share_the_outbox_without_double_claims() {
     second.close().await;
     drop_database(&url).await;
 }
+
+/// A retried POST is answered from the digests of what was merged, without reading the
+/// stored record: shown by damaging the record, which a real merge would have to parse.
+#[tokio::test]
+async fn a_retried_merge_is_answered_without_reading_the_record() {
+    let url = fresh_database().await;
+    let (store, _) = PostgresStore::open(&url).await.unwrap();
+    assert!(store.create_contact_center("cc", &[]).await.unwrap());
+    for minute in 0..3 {
+        let media_id = format!("m{minute}");
+        store
+            .insert_or_merge("cc", call("r", &media_id, minute))
+            .await
+            .unwrap();
+    }
+    let retried = store.insert_or_merge("cc", call("r", "m1", 1)).await;
+    assert_eq!(retried.unwrap(), InsertOutcome::Unchanged);
+    let (client, connection) = tokio_postgres::connect(&url, NoTls).await.unwrap();
+    tokio::spawn(connection);
+    client
+        .execute("UPDATE recordings SET body = 'damaged' WHERE id = 'r'", &[])
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        let again = store.insert_or_merge("cc", call("r", "m1", 1)).await;
+        assert_eq!(again.unwrap(), InsertOutcome::Unchanged);
+        let again = store.insert_or_merge("cc", call("r", "m2", 2)).await;
+        assert_eq!(again.unwrap(), InsertOutcome::Unchanged);
+    }
+    assert!(
+        store
+            .insert_or_merge("cc", call("r", "m9", 9))
+            .await
+            .is_err(),
+        "a new POST must read the record"
+    );
+    drop(client);
+    store.close().await;
+    drop_database(&url).await;
+}

@@ -196,23 +196,44 @@ pub(super) async fn merge_into_existing(
     tx: &Transaction<'_>,
     contact_center: &str,
     incoming: Recording,
+    digest: &str,
     now: &str,
 ) -> Result<Merge, StoreError> {
+    // The lock and the state first: the body is read only when the POST is new to it.
     let row = tx
         .query_opt(
-            "SELECT body, non_delete FROM recordings WHERE contact_center_id = $1 AND id = $2 FOR UPDATE",
+            "SELECT non_delete FROM recordings WHERE contact_center_id = $1 AND id = $2 FOR UPDATE",
             &[&contact_center, &incoming.id],
         )
         .await?;
     let Some(row) = row else {
         return Ok(Merge::Missing);
     };
-    if row.get::<_, i16>(1) == DELETING {
+    if row.get::<_, i16>(0) == DELETING {
         return Ok(Merge::BeingDeleted);
     }
-    let existing: StoredRecording = serde_json::from_str(row.get(0)).map_err(corrupt)?;
+    let id = incoming.id.clone();
+    let seen = tx.prepare_cached(crate::digests::SEEN).await?;
+    if tx
+        .query_opt(&seen, &[&contact_center, &id, &digest])
+        .await?
+        .is_some()
+    {
+        return Ok(Merge::Unchanged);
+    }
+    let keep = tx.prepare_cached(crate::digests::KEEP).await?;
+    let body: String = tx
+        .query_one(
+            "SELECT body FROM recordings WHERE contact_center_id = $1 AND id = $2",
+            &[&contact_center, &id],
+        )
+        .await?
+        .get(0);
+    let existing: StoredRecording = serde_json::from_str(&body).map_err(corrupt)?;
+    drop(body);
     let merged = StoredRecording::merge(Some(&existing), incoming, now).map_err(corrupt)?;
     if !merged.changed {
+        tx.execute(&keep, &[&contact_center, &id, &digest]).await?;
         return Ok(Merge::Unchanged);
     }
     if let Some(limit) = merged.exceeded_limit() {
@@ -238,6 +259,7 @@ pub(super) async fn merge_into_existing(
     )
     .await?;
     index_terms(tx, contact_center, recording).await?;
+    tx.execute(&keep, &[&contact_center, &id, &digest]).await?;
     Ok(Merge::Merged(merged.recording))
 }
 
@@ -466,6 +488,8 @@ pub(super) async fn finish_deletion(
     )
     .await?;
     super::outbox::forget_recording(tx, contact_center, id).await?;
+    tx.execute(crate::digests::FORGET, &[&contact_center, &id])
+        .await?;
     Ok(true)
 }
 

@@ -19,16 +19,64 @@ const QUEUE_FROM_RECORDINGS: &str =
      WHERE r.contact_center_id = ?1";
 
 /// Queues a delivery of the recording as it is now, if its contact center forwards;
-/// answers whether one was queued.
+/// answers whether one was queued. Only the latest state needs delivering: a delivery of
+/// the recording still waiting (not in flight) is replaced by this one, which keeps its
+/// attempts, due time and age but gets a new id (so a new `Idempotency-Key`: the receiver
+/// must not drop the newer state as a repeat of the older).
 pub(super) fn queue(
     db: &Connection,
     contact_center: &str,
     id: &str,
     now_ms: i64,
 ) -> rusqlite::Result<bool> {
+    let waiting: Option<(i64, i64, i64, i64, Option<String>)> = db
+        .prepare_cached(
+            "SELECT id, attempts, due_ms, queued_ms, last_error FROM outbox
+             WHERE contact_center_id = ?1 AND recording_id = ?2 AND state = 0
+             ORDER BY id LIMIT 1",
+        )?
+        .query_row(params![contact_center, id], |row| {
+            Ok((
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+            ))
+        })
+        .optional()?;
+    let Some((_, attempts, due_ms, queued_ms, last_error)) = waiting else {
+        let queued = db
+            .prepare_cached(&format!("{QUEUE_FROM_RECORDINGS} AND r.id = ?3"))?
+            .execute(params![contact_center, now_ms, id])?;
+        return Ok(queued > 0);
+    };
     let queued = db
-        .prepare_cached(&format!("{QUEUE_FROM_RECORDINGS} AND r.id = ?3"))?
-        .execute(params![contact_center, now_ms, id])?;
+        .prepare_cached(
+            "INSERT INTO outbox (contact_center_id, recording_id, body, state, attempts, due_ms,
+                 queued_ms, updated_ms, last_error)
+             SELECT r.contact_center_id, r.id, json_extract(r.body, '$.recording'), 0, ?4, ?5,
+                 ?6, ?2, ?7
+             FROM recordings r JOIN speechminer_receivers s
+                 ON s.contact_center_id = r.contact_center_id AND s.enabled
+             WHERE r.contact_center_id = ?1 AND r.id = ?3",
+        )?
+        .execute(params![
+            contact_center,
+            now_ms,
+            id,
+            attempts,
+            due_ms,
+            queued_ms,
+            last_error
+        ])?;
+    if queued > 0 {
+        db.prepare_cached(
+            "DELETE FROM outbox WHERE contact_center_id = ?1 AND recording_id = ?2 AND state = 0
+             AND id < ?3",
+        )?
+        .execute(params![contact_center, id, db.last_insert_rowid()])?;
+    }
     Ok(queued > 0)
 }
 

@@ -50,8 +50,22 @@ pub(super) fn insert_or_merge(
             InsertOutcome::BeingDeleted,
             Some(prepared.recording),
         ));
+    } else if digest_seen(db, contact_center, &prepared)? {
+        return Ok(unwritten(
+            InsertOutcome::Unchanged,
+            Some(prepared.recording),
+        ));
     } else {
-        match merge_into_existing(db, contact_center, prepared.recording, &now)? {
+        let digest = (prepared.recording.id.clone(), prepared.digest.clone());
+        let merged = merge_into_existing(db, contact_center, prepared.recording, &now)?;
+        if matches!(merged, Ok(_) | Err(InsertOutcome::Unchanged)) {
+            db.prepare_cached(crate::digests::KEEP)?.execute(params![
+                contact_center,
+                digest.0,
+                digest.1
+            ])?;
+        }
+        match merged {
             Ok(merged) => (merged, InsertOutcome::Merged),
             Err(outcome) => return Ok(unwritten(outcome, None)),
         }
@@ -66,6 +80,18 @@ pub(super) fn insert_or_merge(
         queued,
         _record: Some(recording),
     })
+}
+
+fn digest_seen(
+    db: &Connection,
+    contact_center: &str,
+    prepared: &PreparedInsert,
+) -> rusqlite::Result<bool> {
+    db.prepare_cached(crate::digests::SEEN)?.exists(params![
+        contact_center,
+        prepared.recording.id,
+        prepared.digest
+    ])
 }
 
 fn is_foreign_key_violation(error: &rusqlite::Error) -> bool {
@@ -300,6 +326,8 @@ pub(super) fn finish_deletion(
     )?
     .execute(params![contact_center, id, DELETING])?;
     outbox::forget_recording(db, contact_center, id)?;
+    db.prepare_cached(crate::digests::FORGET)?
+        .execute(params![contact_center, id])?;
     Ok(true)
 }
 

@@ -502,3 +502,37 @@ async fn one_recording_spanning_centuries_does_not_make_window_searches_scan() {
     let gone = super::search::steps(&connection, &window, stats(&connection));
     assert!(gone <= 2 * before + 200, "{gone} steps after the deletion");
 }
+
+/// A retried POST is answered from the digests of what was merged, without reading the
+/// stored record: shown by damaging the record, which a real merge would have to parse.
+#[tokio::test]
+async fn a_retried_merge_is_answered_without_reading_the_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_with_contact_center(&dir).await;
+    for minute in 0..3 {
+        store
+            .insert_or_merge("cc", segment("r", &format!("m{minute}"), minute))
+            .await
+            .unwrap();
+    }
+    let retried = store.insert_or_merge("cc", segment("r", "m1", 1)).await;
+    assert_eq!(retried.unwrap(), InsertOutcome::Unchanged);
+    let connection = rusqlite::Connection::open(dir.path().join("gird.db")).unwrap();
+    connection
+        .execute("UPDATE recordings SET body = 'damaged' WHERE id = 'r'", [])
+        .unwrap();
+    drop(connection);
+    for _ in 0..2 {
+        let again = store.insert_or_merge("cc", segment("r", "m1", 1)).await;
+        assert_eq!(again.unwrap(), InsertOutcome::Unchanged);
+        let again = store.insert_or_merge("cc", segment("r", "m2", 2)).await;
+        assert_eq!(again.unwrap(), InsertOutcome::Unchanged);
+    }
+    assert!(
+        store
+            .insert_or_merge("cc", segment("r", "m9", 9))
+            .await
+            .is_err(),
+        "a new POST must read the record"
+    );
+}

@@ -158,16 +158,63 @@ async fn every_change_is_delivered_once_in_order_and_a_retried_post_is_not() {
     );
     receiver.assert_no_more_than(2).await;
 
-    // Changes made while the receiver is down arrive in order once it is back.
+    // Changes made while the receiver is down arrive in order once it is back; those
+    // that waited together are sent as one, the latest state.
     receiver.answer(Answer::Status(503));
     for n in 3..=5 {
         app.insert(&cc, &segment("call-1", n)).await.assert_ok();
     }
     receiver.wait_for_requests(4).await;
     receiver.answer(Answer::Ok);
-    let got = receiver.wait_for_accepted(5).await;
-    let counts: Vec<usize> = got.iter().map(|post| media_count(&post.body)).collect();
-    assert_eq!(counts, [1, 2, 3, 4, 5]);
+    crate::helpers::eventually("the latest state is delivered", || async {
+        receiver
+            .accepted()
+            .last()
+            .is_some_and(|post| media_count(&post.body) == 5)
+    })
+    .await;
+    let counts: Vec<usize> = receiver
+        .accepted()
+        .iter()
+        .map(|post| media_count(&post.body))
+        .collect();
+    assert_eq!(&counts[..2], [1, 2]);
+    assert!(
+        counts.windows(2).all(|pair| pair[0] < pair[1]),
+        "in order: {counts:?}"
+    );
+    assert!(
+        counts.len() < 5,
+        "waiting changes were sent as one: {counts:?}"
+    );
+    let delivery = app.delivery(&cc, "call-1").await;
+    assert_eq!(delivery["state"], "delivered");
+}
+
+#[tokio::test]
+async fn small_changes_while_the_receiver_is_down_queue_one_snapshot() {
+    let receiver = Receiver::start().await;
+    receiver.answer(Answer::Status(503));
+    let app = quick_retries().spawn().await;
+    let (cc, _) = forwarding_contact_center(&app, &receiver).await;
+    for n in 1..=9 {
+        app.insert(&cc, &segment("busy", n)).await.assert_ok();
+    }
+    let status = app.outbox(&cc).await;
+    let counts = &status["outbox"];
+    let pending = counts["queued"].as_u64().unwrap() + counts["inFlight"].as_u64().unwrap();
+    assert!(
+        pending <= 2,
+        "9 changes queued {pending} snapshots: {status}"
+    );
+    receiver.answer(Answer::Ok);
+    crate::helpers::eventually("the latest state is delivered", || async {
+        receiver
+            .accepted()
+            .last()
+            .is_some_and(|post| media_count(&post.body) == 9)
+    })
+    .await;
 }
 
 #[tokio::test]
