@@ -97,6 +97,7 @@ pub struct Settings {
     pub limits: crate::listen::Limits,
     /// The longest a request may take, its body included (not a streamed answer's body).
     pub request_timeout: Duration,
+    pub s3: crate::s3::config::S3Options,
 }
 
 /// Forwarding records to SpeechMiner Interaction Receivers.
@@ -154,6 +155,7 @@ pub struct Overrides {
     pub max_connections: Option<usize>,
     pub max_header_bytes: Option<usize>,
     pub request_timeout_seconds: Option<u64>,
+    pub s3_timeout_seconds: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -229,6 +231,8 @@ struct GirdSection {
     max_connections: Option<usize>,
     max_header_bytes: Option<usize>,
     request_timeout_seconds: Option<u64>,
+    #[serde(default)]
+    s3: crate::s3::config::S3Section,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -312,6 +316,7 @@ impl Settings {
         let (server, mut gird) = (file.server_settings, file.gird);
         server.check_spelling()?;
         let forwarding = Forwarding::resolve(std::mem::take(&mut gird.speechminer), &cli)?;
+        let s3 = std::mem::take(&mut gird.s3).resolve(cli.s3_timeout_seconds)?;
         let data_dir = cli
             .data_dir
             .or(gird.data_dir)
@@ -377,6 +382,7 @@ impl Settings {
                 .max(1),
         );
         Ok(Settings {
+            s3,
             tls,
             limits,
             request_timeout,

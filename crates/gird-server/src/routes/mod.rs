@@ -4,4 +4,5 @@ pub mod forwarding;
 pub mod insertion;
 pub mod playback;
 pub mod recordings;
+pub mod s3_storage;
 pub mod storage;
