@@ -30,6 +30,7 @@ mod receiver;
 mod recording;
 mod rws;
 mod s3;
+mod s3_e2e;
 mod s3_import;
 mod s3_playback;
 mod s3_storage;

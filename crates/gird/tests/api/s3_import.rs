@@ -91,10 +91,7 @@ async fn an_s3_prefix_is_crawled_page_by_page_into_playable_records_and_resumed(
             "archive/2024-03/c2_15550002_20240301T090000Z.json",
             &sidecar("east"),
         ),
-        (
-            "archive/2024-04/c3_15550003_20240301T080000Z.mp3",
-            b"three",
-        ),
+        ("archive/2024-04/c3_15550003_20240301T080000Z.mp3", b"three"),
         (
             "archive/2024-04/c3_15550003_20240301T080000Z.json",
             &sidecar("north"),
