@@ -364,6 +364,7 @@ async fn a_large_s3_object_is_streamed_not_held() {
     let before = peak_rss(pid);
 
     let url = format!("/api/v2{play_path}");
+    let started = Instant::now();
     let mut response = stage
         .app
         .request(Method::GET, &url)
@@ -379,6 +380,10 @@ async fn a_large_s3_object_is_streamed_not_held() {
     }
     assert_eq!((received, hash), (LARGE, expected));
     let growth = peak_rss(pid).saturating_sub(before);
+    eprintln!(
+        "streamed {LARGE} bytes from S3 in {:?}; gird's peak memory grew by {growth} bytes",
+        started.elapsed()
+    );
     assert!(
         growth < (LARGE / 2) as u64,
         "gird's peak memory grew by {growth} bytes while streaming {LARGE} bytes"
