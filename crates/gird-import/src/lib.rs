@@ -1,6 +1,6 @@
 //! `gird import`: bring existing recordings into any Insertion API endpoint (gird, or
 //! Interaction Recording Web Services), from a JSON Lines file, a CSV file or a crawl of
-//! a WebDAV folder; fast (`--jobs` POSTs at once), resumable (a journal of what is done)
+//! a WebDAV folder or an S3 bucket prefix; fast (`--jobs` POSTs at once), resumable (a journal of what is done)
 //! and safe to run again (nothing acknowledged is posted twice; rejected records go to a
 //! rejects file, ready to fix and import).
 
@@ -27,7 +27,7 @@ use crate::journal::Journal;
 use crate::source::{Item, Record};
 
 #[derive(Debug, Clone, clap::Args)]
-#[command(group(clap::ArgGroup::new("source").required(true).args(["jsonl", "csv", "webdav"])))]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["jsonl", "csv", "webdav", "s3_bucket"])))]
 pub struct ImportArgs {
     /// Base URL of the Insertion API server, e.g. http://127.0.0.1:8080 (not needed with --dry-run).
     #[arg(long, required_unless_present = "dry_run")]
@@ -50,11 +50,32 @@ pub struct ImportArgs {
     /// A WebDAV folder to crawl for media files (with --pattern).
     #[arg(long, value_name = "URL", requires = "pattern")]
     pub webdav: Option<String>,
-    /// With --webdav: a regular expression on a file's path below the folder, whose named
-    /// groups are the record's fields, e.g. '(?P<callUUID>[^/_]+)_(?P<startTime>\d{8}T\d{6}Z)\.mp3$'.
+    /// An S3 bucket to crawl for media files below --s3-prefix (with --pattern). The
+    /// credentials come from the environment only: GIRD_IMPORT_S3_ACCESS_KEY_ID and
+    /// GIRD_IMPORT_S3_SECRET_ACCESS_KEY, else AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
+    #[arg(long, value_name = "BUCKET", requires = "pattern")]
+    pub s3_bucket: Option<String>,
+    /// With --s3-bucket: the folder (key prefix) to crawl; a '/' is added when missing.
+    #[arg(long, default_value = "")]
+    pub s3_prefix: String,
+    /// With --s3-bucket: an S3-compatible server [default: AWS's for --s3-region].
+    #[arg(long, value_name = "URL")]
+    pub s3_endpoint: Option<String>,
+    /// With --s3-bucket: the region requests are signed for.
+    #[arg(long, env = "AWS_REGION", default_value = "us-east-1")]
+    pub s3_region: String,
+    /// With --s3-bucket: path-style URLs (endpoint/bucket/key), needed by most
+    /// S3-compatible servers and by endpoints that are IP addresses.
+    #[arg(long)]
+    pub s3_path_style: bool,
+    /// With --s3-bucket: objects listed per ListObjectsV2 request.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub s3_page_size: u16,
+    /// With --webdav or --s3-bucket: a regular expression on a file's path below the folder,
+    /// whose named groups are the record's fields, e.g. '(?P<callUUID>[^/_]+)_(?P<startTime>\d{8}T\d{6}Z)\.mp3$'.
     #[arg(long)]
     pub pattern: Option<String>,
-    /// With --webdav: how many folder levels below it to crawl.
+    /// With --webdav or --s3-bucket: how many folder levels below it to crawl.
     #[arg(long, default_value_t = 5)]
     pub depth: usize,
     #[arg(long, env = "GIRD_IMPORT_WEBDAV_USER")]
@@ -123,12 +144,16 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<Summary> {
 
 /// Names the import: target, contact center and source (with the crawl's pattern).
 fn identity(args: &ImportArgs) -> String {
-    let source = match (&args.jsonl, &args.csv, &args.webdav) {
-        (Some(path), _, _) => format!("jsonl {}", absolute(path).display()),
-        (_, Some(path), _) => format!("csv {}", absolute(path).display()),
-        (_, _, Some(url)) => format!(
-            "webdav {url} {} {}",
-            args.pattern.as_deref().unwrap_or_default(),
+    let pattern = args.pattern.as_deref().unwrap_or_default();
+    let source = match (&args.jsonl, &args.csv, &args.webdav, &args.s3_bucket) {
+        (Some(path), ..) => format!("jsonl {}", absolute(path).display()),
+        (_, Some(path), ..) => format!("csv {}", absolute(path).display()),
+        (_, _, Some(url), _) => format!("webdav {url} {pattern} {}", args.depth),
+        (_, _, _, Some(bucket)) => format!(
+            "s3 {} {} {bucket} {} {pattern} {}",
+            args.s3_endpoint.as_deref().unwrap_or_default(),
+            args.s3_region,
+            args.s3_prefix,
             args.depth
         ),
         _ => String::new(),
@@ -159,7 +184,23 @@ fn start_source(
 ) -> anyhow::Result<(mpsc::Receiver<Vec<Item>>, SourceTask)> {
     // Items travel in chunks: one wake-up of the import per chunk, not per record.
     let (sender, receiver) = mpsc::channel(16);
-    let task = if let Some(url) = &args.webdav {
+    let task = if let Some(bucket) = &args.s3_bucket {
+        let source = source::s3::S3Source {
+            endpoint: args.s3_endpoint.as_deref(),
+            region: &args.s3_region,
+            bucket,
+            prefix: &args.s3_prefix,
+            path_style: args.s3_path_style,
+            credentials: s3_credentials(|name| std::env::var(name).ok())?,
+        };
+        let crawl = source::s3::S3Crawl::new(
+            source,
+            args.pattern.as_deref().unwrap_or_default(),
+            args.depth,
+            usize::from(args.s3_page_size),
+        )?;
+        tokio::spawn(crawl.run(crawler_client()?, sender))
+    } else if let Some(url) = &args.webdav {
         let crawl = source::webdav::Crawl::new(
             url,
             args.pattern.as_deref().unwrap_or_default(),
@@ -167,16 +208,12 @@ fn start_source(
             args.webdav_user.clone(),
             args.webdav_password.clone(),
         )?;
-        let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(120))
-            .build()?;
-        tokio::spawn(crawl.run(client, sender))
+        tokio::spawn(crawl.run(crawler_client()?, sender))
     } else {
         let items: Box<dyn Iterator<Item = Item> + Send> = match (&args.jsonl, &args.csv) {
             (Some(path), _) => Box::new(source::jsonl::read(path)?),
             (_, Some(path)) => Box::new(source::csv::read(path)?),
-            _ => bail!("give --jsonl, --csv or --webdav"),
+            _ => bail!("give --jsonl, --csv, --webdav or --s3-bucket"),
         };
         tokio::task::spawn_blocking(move || {
             let mut items = items.peekable();
@@ -190,6 +227,34 @@ fn start_source(
         })
     };
     Ok((receiver, task))
+}
+
+fn crawler_client() -> anyhow::Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(120))
+        .build()?)
+}
+
+/// The S3 credentials, from the environment only (never the command line, where `ps`
+/// would show them): gird's own variables, else AWS's (with its session token).
+fn s3_credentials(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<rusty_s3::Credentials> {
+    let var = |name: &str| var(name).filter(|value| !value.trim().is_empty());
+    let gird = (
+        var("GIRD_IMPORT_S3_ACCESS_KEY_ID"),
+        var("GIRD_IMPORT_S3_SECRET_ACCESS_KEY"),
+    );
+    let aws = (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY"));
+    match (gird, aws) {
+        ((Some(key), Some(secret)), _) => Ok(rusty_s3::Credentials::new(key, secret)),
+        ((None, None), (Some(key), Some(secret))) => Ok(match var("AWS_SESSION_TOKEN") {
+            Some(token) => rusty_s3::Credentials::new_with_token(key, secret, token),
+            None => rusty_s3::Credentials::new(key, secret),
+        }),
+        _ => bail!(
+            "--s3-bucket needs credentials in the environment: GIRD_IMPORT_S3_ACCESS_KEY_ID and GIRD_IMPORT_S3_SECRET_ACCESS_KEY (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
+        ),
+    }
 }
 
 /// Lines of a file, counted in one quick pass (for the progress bar's length and ETA).
@@ -566,5 +631,50 @@ fn print_summary(args: &ImportArgs, summary: &Summary, elapsed: Duration) {
     }
     if let Some(why) = &summary.interrupted {
         println!("gird import: stopped: {why}; run the same command again to continue");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s3_credentials_come_from_gird_variables_else_aws_ones() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(key, _)| *key == name)
+                    .map(|(_, value)| (*value).to_owned())
+            }
+        };
+        let both = env(&[
+            ("GIRD_IMPORT_S3_ACCESS_KEY_ID", "gird-key"),
+            ("GIRD_IMPORT_S3_SECRET_ACCESS_KEY", "gird-secret"),
+            ("AWS_ACCESS_KEY_ID", "aws-key"),
+            ("AWS_SECRET_ACCESS_KEY", "aws-secret"),
+        ]);
+        assert_eq!(s3_credentials(both).unwrap().key(), "gird-key");
+        let aws = env(&[
+            ("AWS_ACCESS_KEY_ID", "aws-key"),
+            ("AWS_SECRET_ACCESS_KEY", "aws-secret"),
+            ("AWS_SESSION_TOKEN", "token"),
+        ]);
+        let credentials = s3_credentials(aws).unwrap();
+        assert_eq!(
+            (credentials.key(), credentials.token()),
+            ("aws-key", Some("token"))
+        );
+        let half = env(&[
+            ("GIRD_IMPORT_S3_ACCESS_KEY_ID", "gird-key"),
+            ("AWS_ACCESS_KEY_ID", "aws-key"),
+            ("AWS_SECRET_ACCESS_KEY", "aws-secret"),
+        ]);
+        let error = s3_credentials(half).unwrap_err().to_string();
+        assert!(
+            error.contains("GIRD_IMPORT_S3_SECRET_ACCESS_KEY"),
+            "{error}"
+        );
+        assert!(s3_credentials(env(&[])).is_err());
     }
 }

@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 use crate::datetime::{parse_iso, Millis};
 use crate::index::{EventIndex, MediaIndex};
 use crate::record::{Event, MediaFile, MediaKey, Recording, CALL_TYPES, MAX_ID_CHARS};
+use crate::s3;
 use crate::violation::Violations;
 
 const PARAMETER_STRINGS: [&str; 7] = [
@@ -12,6 +13,12 @@ const PARAMETER_STRINGS: [&str; 7] = [
 ];
 const STRING_ARRAYS: [&str; 3] = ["certAlias", "partitions", "accessgroups"];
 const OPTIONAL_STRINGS: [&str; 4] = ["type", "tenant", "ivrprofile", "pkcs7"];
+
+/// Where a media file is stored, as its descriptor's `storage` says.
+enum Storage {
+    WebDav,
+    S3,
+}
 
 #[derive(Default)]
 pub(crate) struct Checker {
@@ -357,22 +364,71 @@ impl Checker {
         let descriptor = self.required(media, "mediaDescriptor", path)?;
         let descriptor = self.object(descriptor, path)?;
         let storage_path = format!("{path}.storage");
-        if let Some(storage) = self.required_string(descriptor, "storage", &storage_path) {
-            if !storage.eq_ignore_ascii_case("webDAV") {
-                self.violations
-                    .invalid(&storage_path, format!("{storage:?} is not webDAV"));
-            }
-        }
+        let storage = self
+            .required_string(descriptor, "storage", &storage_path)
+            .and_then(|storage| self.storage(storage, &storage_path));
         let location_path = format!("{path}.path");
         let location = self.required_string(descriptor, "path", &location_path)?;
-        if !is_media_location(location) {
-            self.violations.invalid(
-                &location_path,
-                format!("{location:?} is neither an http(s) URL nor a relative path"),
-            );
-            return None;
+        match storage {
+            Some(Storage::WebDav) if !is_media_location(location) => {
+                self.violations.invalid(
+                    &location_path,
+                    format!("{location:?} is neither an http(s) URL nor a relative path"),
+                );
+                return None;
+            }
+            Some(Storage::S3) => {
+                self.s3_bucket(descriptor, path);
+                if !s3::is_object_key(location) {
+                    self.violations.invalid(
+                        &location_path,
+                        format!(
+                            "{location:?} is not an S3 object key gird can address (1 to {} bytes, no control characters, no \".\" or \"..\" segment)",
+                            s3::MAX_KEY_BYTES
+                        ),
+                    );
+                    return None;
+                }
+            }
+            _ => {}
         }
         Some(location)
+    }
+
+    fn storage(&mut self, storage: &str, path: &str) -> Option<Storage> {
+        if storage.eq_ignore_ascii_case("webDAV") {
+            Some(Storage::WebDav)
+        } else if storage.eq_ignore_ascii_case("awsS3") {
+            Some(Storage::S3)
+        } else {
+            self.violations
+                .invalid(path, format!("{storage:?} is neither webDAV nor awsS3"));
+            None
+        }
+    }
+
+    /// `data.bucket` of an `awsS3` descriptor.
+    fn s3_bucket(&mut self, descriptor: &Map<String, Value>, path: &str) {
+        let data_path = format!("{path}.data");
+        let bucket_path = format!("{data_path}.bucket");
+        let Some(data) = field(descriptor, "data") else {
+            self.violations.missing(&bucket_path);
+            return;
+        };
+        let Some(data) = self.object(data, &data_path) else {
+            return;
+        };
+        let Some(bucket) = self.required_string(data, "bucket", &bucket_path) else {
+            return;
+        };
+        if !s3::is_bucket_name(bucket) {
+            self.violations.invalid(
+                &bucket_path,
+                format!(
+                    "{bucket:?} is not an S3 bucket name (3 to 255 letters, digits, '.', '-' and '_')"
+                ),
+            );
+        }
     }
 
     /// The distinct events, each with the index of its JSON value in the request.

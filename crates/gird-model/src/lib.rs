@@ -6,6 +6,7 @@ pub mod datetime;
 mod index;
 pub mod merge;
 pub mod record;
+pub mod s3;
 pub mod search;
 pub mod stored;
 pub mod view;

@@ -225,6 +225,83 @@ mod tests {
         }
     }
 
+    fn with_descriptor(descriptor: Value) -> Value {
+        let mut body = sample();
+        body["mediaFiles"][0]["mediaDescriptor"] = descriptor;
+        body
+    }
+
+    #[test]
+    fn aws_s3_descriptors_need_a_bucket_and_a_usable_key() {
+        let good = json!({"storage": "awsS3", "path": "calls/2015/a.mp3", "data": {"bucket": "acme-recordings"}});
+        let recording =
+            Recording::from_json(with_descriptor(good.clone()).as_object().unwrap().clone());
+        assert_eq!(
+            recording.unwrap().media_files[0].json["mediaDescriptor"],
+            good,
+            "kept as sent"
+        );
+        let upper = json!({"storage": "AWSS3", "path": "a.mp3", "data": {"bucket": "Legacy_Bucket", "region": "x"}});
+        assert_eq!(violations_of(with_descriptor(upper)), []);
+        let at = |name: &str| format!("mediaFiles[0].mediaDescriptor.{name}");
+        let cases = [
+            (
+                json!({"storage": "awsS3", "path": "a.mp3"}),
+                at("data.bucket"),
+                Missing,
+            ),
+            (
+                json!({"storage": "awsS3", "path": "a.mp3", "data": {}}),
+                at("data.bucket"),
+                Missing,
+            ),
+            (
+                json!({"storage": "awsS3", "path": "a.mp3", "data": "b"}),
+                at("data"),
+                Invalid,
+            ),
+            (
+                json!({"storage": "awsS3", "path": "a.mp3", "data": {"bucket": 7}}),
+                at("data.bucket"),
+                Invalid,
+            ),
+            (
+                json!({"storage": "awsS3", "path": "a.mp3", "data": {"bucket": ""}}),
+                at("data.bucket"),
+                Invalid,
+            ),
+            (
+                json!({"storage": "awsS3", "path": "a.mp3", "data": {"bucket": "evil.example/x"}}),
+                at("data.bucket"),
+                Invalid,
+            ),
+            (
+                json!({"storage": "awsS3", "path": "../other/a.mp3", "data": {"bucket": "abc"}}),
+                at("path"),
+                Invalid,
+            ),
+            (
+                json!({"storage": "awsS3", "path": "", "data": {"bucket": "abc"}}),
+                at("path"),
+                Invalid,
+            ),
+            (
+                json!({"storage": "awsS3", "data": {"bucket": "abc"}}),
+                at("path"),
+                Missing,
+            ),
+            (
+                json!({"storage": "gcs", "path": "a.mp3", "data": {"bucket": "abc"}}),
+                at("storage"),
+                Invalid,
+            ),
+        ];
+        for (descriptor, path, kind) in cases {
+            let found = violations_of(with_descriptor(descriptor.clone()));
+            assert_eq!(found, [(path.clone(), kind)], "{descriptor}");
+        }
+    }
+
     #[test]
     fn call_type_is_canonicalised() {
         let mut body = sample();

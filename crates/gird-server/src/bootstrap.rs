@@ -11,6 +11,7 @@ use gird_store::sqlite::SqliteStore;
 use gird_store::{Store, INSERTION_FEATURE};
 use rand::RngCore;
 
+use crate::s3::config::S3Options;
 use crate::seal::Sealer;
 use crate::settings::{Database, Forwarding, Secret, Settings};
 use crate::urls::check_service_url;
@@ -32,6 +33,11 @@ pub enum BootstrapError {
     Storage(#[from] gird_store::StoreError),
     #[error("gird.speechminer.contactCenters.{contact_center}.{error}")]
     Receiver {
+        contact_center: String,
+        error: String,
+    },
+    #[error("gird.s3.contactCenters.{contact_center}.{error}")]
+    S3 {
         contact_center: String,
         error: String,
     },
@@ -140,6 +146,32 @@ pub async fn configure_receivers(
             tracing::warn!(
                 contact_center,
                 "gird.speechminer.contactCenters names a contact center that does not exist; create it with the ops API and restart"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Writes the S3 settings of `gird.s3.contactCenters` to the database, checked like the
+/// ops API's: the file wins over what the ops API set for the same contact center, at
+/// every start. A contact center that does not exist is skipped with a warning.
+pub async fn configure_s3(
+    store: &dyn Store,
+    sealer: &Sealer,
+    s3: &S3Options,
+) -> Result<(), BootstrapError> {
+    for (contact_center, config) in &s3.contact_centers {
+        let checked = config.check().map_err(|error| BootstrapError::S3 {
+            contact_center: contact_center.clone(),
+            error: error.to_string(),
+        })?;
+        if !store
+            .put_s3_storage(contact_center, checked.sealed(sealer))
+            .await?
+        {
+            tracing::warn!(
+                contact_center,
+                "gird.s3.contactCenters names a contact center that does not exist; create it with the ops API and restart"
             );
         }
     }

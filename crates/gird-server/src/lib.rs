@@ -13,8 +13,10 @@ mod drain;
 pub mod error;
 mod forward;
 pub mod listen;
+mod media;
 mod observe;
 mod routes;
+mod s3;
 mod scope;
 mod seal;
 mod search_params;
@@ -39,7 +41,8 @@ use crate::error::ApiError;
 use crate::forward::Forwarder;
 pub use crate::routes::forwarding::outbox_status_json;
 use crate::routes::{
-    contact_centers, deletion, forwarding, identity, insertion, playback, recordings, storage,
+    contact_centers, deletion, forwarding, identity, insertion, playback, recordings, s3_storage,
+    storage,
 };
 use crate::seal::Sealer;
 pub use crate::settings::{Forwarding, Overrides, Secret, Settings};
@@ -101,6 +104,7 @@ pub async fn prepare(settings: &Settings) -> Result<App, StartError> {
     )?;
     let sealer = Arc::new(Sealer::new(&storage_key));
     bootstrap::configure_receivers(store.as_ref(), &sealer, &settings.forwarding).await?;
+    bootstrap::configure_s3(store.as_ref(), &sealer, &settings.s3).await?;
     let state = AppState {
         store: Arc::clone(&store),
         body_limit: settings.body_limit,
@@ -112,6 +116,7 @@ pub async fn prepare(settings: &Settings) -> Result<App, StartError> {
         } else {
             "http"
         },
+        s3: s3::S3::new(settings.s3.timeout),
     };
     let sessions = Arc::new(ui::Sessions::new(
         Arc::clone(&store),
@@ -211,6 +216,12 @@ fn router(
         .route(
             &format!("{ops}/{{id}}/storage"),
             put(storage::put).get(storage::get).delete(storage::delete),
+        )
+        .route(
+            &format!("{ops}/{{id}}/storage/s3"),
+            put(s3_storage::put)
+                .get(s3_storage::get)
+                .delete(s3_storage::delete),
         )
         .route(
             &format!("{ops}/{{id}}/speechminer"),

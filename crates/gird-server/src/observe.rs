@@ -326,6 +326,7 @@ mod tests {
             "/api/v2/ops/contact-centers/{id}/features",
             "/api/v2/ops/contact-centers/{id}/features/{name}",
             "/api/v2/ops/contact-centers/{id}/storage",
+            "/api/v2/ops/contact-centers/{id}/storage/s3",
             "/api/v2/ops/contact-centers/{id}/speechminer",
             "/api/v2/ops/contact-centers/{id}/speechminer/outbox",
             "/api/v2/ops/contact-centers/{id}/speechminer/repost",
@@ -347,6 +348,6 @@ mod tests {
         ] {
             assert!(paths.contains_key(route), "{route} is not documented");
         }
-        assert_eq!(paths.len(), 24, "a documented path the list above misses");
+        assert_eq!(paths.len(), 25, "a documented path the list above misses");
     }
 }

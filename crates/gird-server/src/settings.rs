@@ -101,6 +101,7 @@ pub struct Settings {
     pub request_timeout: Duration,
     /// Cross-origin requests from browser applications; `None`: not allowed.
     pub cors: Option<crate::cors::Cors>,
+    pub s3: crate::s3::config::S3Options,
 }
 
 /// Forwarding records to SpeechMiner Interaction Receivers.
@@ -162,6 +163,7 @@ pub struct Overrides {
     pub idle_timeout_seconds: Option<u64>,
     /// The `--cors-*` flags; each key given wins over the file's.
     pub cors: crate::cors::CrossOriginSettings,
+    pub s3_timeout_seconds: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -241,6 +243,8 @@ struct GirdSection {
     request_timeout_seconds: Option<u64>,
     max_connections_per_address: Option<usize>,
     idle_timeout_seconds: Option<u64>,
+    #[serde(default)]
+    s3: crate::s3::config::S3Section,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -327,6 +331,7 @@ impl Settings {
             .overridden_by(cli.cors.clone())
             .resolve()?;
         let forwarding = Forwarding::resolve(std::mem::take(&mut gird.speechminer), &cli)?;
+        let s3 = std::mem::take(&mut gird.s3).resolve(cli.s3_timeout_seconds)?;
         let data_dir = cli
             .data_dir
             .or(gird.data_dir)
@@ -403,6 +408,7 @@ impl Settings {
         );
         Ok(Settings {
             cors,
+            s3,
             tls,
             limits,
             request_timeout,

@@ -6,6 +6,7 @@ use axum::http::{header, HeaderMap};
 use gird_store::{ContactCenter, Store, INSERTION_FEATURE};
 
 use crate::error::ApiError;
+use crate::s3::{S3Storage, S3};
 use crate::seal::Sealer;
 use crate::webdav::{Storage, WebDav};
 
@@ -16,6 +17,7 @@ pub struct AppState {
     pub public_url: Option<Arc<str>>,
     pub sealer: Arc<Sealer>,
     pub webdav: WebDav,
+    pub s3: S3,
     /// `https` when gird serves TLS, else `http`: the scheme of URLs built from Host.
     pub scheme: &'static str,
 }
@@ -86,6 +88,21 @@ impl AppState {
             })?),
         };
         Ok(Some(Storage::from_settings(settings, password)))
+    }
+
+    /// The contact center's S3 settings with the secret opened, if it has some.
+    pub async fn s3_storage(&self, contact_center: &str) -> Result<Option<S3Storage>, ApiError> {
+        let Some(settings) = self.store.s3_storage(contact_center).await? else {
+            return Ok(None);
+        };
+        let secret = self.sealer.open(&settings.sealed_secret).ok_or_else(|| {
+            tracing::error!(
+                contact_center,
+                "the S3 secret does not open with the storage key"
+            );
+            ApiError::Internal
+        })?;
+        S3Storage::open(settings, secret).map(Some)
     }
 
     /// Base of absolute URLs: the configured public URL (trusted; set it in production),

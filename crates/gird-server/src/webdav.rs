@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use gird_store::StorageSettings;
 use reqwest::Url;
 
@@ -163,28 +163,6 @@ fn refused(url: &str, status: StatusCode) -> ApiError {
         status => format!("WebDAV answered HTTP {}", status.as_u16()),
     };
     ApiError::BadGateway(reason)
-}
-
-/// The headers of a playback answer, taken from WebDAV's where they describe the bytes.
-pub fn playback_headers(upstream: &HeaderMap, content_type: Option<&str>) -> HeaderMap {
-    let mut headers = HeaderMap::new();
-    for name in [
-        header::CONTENT_LENGTH,
-        header::CONTENT_RANGE,
-        header::LAST_MODIFIED,
-        header::ETAG,
-    ] {
-        if let Some(value) = upstream.get(&name) {
-            headers.insert(name, value.clone());
-        }
-    }
-    headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    let content_type = content_type
-        .and_then(|t| HeaderValue::from_str(t).ok())
-        .or_else(|| upstream.get(header::CONTENT_TYPE).cloned())
-        .unwrap_or_else(|| HeaderValue::from_static("application/octet-stream"));
-    headers.insert(header::CONTENT_TYPE, content_type);
-    headers
 }
 
 #[cfg(test)]

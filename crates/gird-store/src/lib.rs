@@ -21,6 +21,8 @@ pub mod postgres;
 pub mod private_files;
 mod row;
 pub mod sessions;
+#[cfg(test)]
+mod s3_conformance;
 pub mod sqlite;
 
 /// The feature that lets a contact center use the Insertion API.
@@ -84,6 +86,21 @@ pub struct StorageSettings {
     pub base_url: String,
     pub username: Option<String>,
     pub sealed_password: Option<String>,
+}
+
+/// A contact center's S3 storage: where requests go, how they are signed (the secret
+/// sealed by the server), and the buckets its records may name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Settings {
+    /// `None`: AWS's endpoint for the region.
+    pub endpoint: Option<String>,
+    pub region: String,
+    pub access_key_id: String,
+    pub sealed_secret: String,
+    /// Path-style URLs (`endpoint/bucket/key`) instead of virtual-hosted ones
+    /// (`bucket.endpoint/key`).
+    pub path_style: bool,
+    pub buckets: Vec<String>,
 }
 
 /// A stored recording with the state kept beside it.
@@ -223,6 +240,14 @@ pub trait Store: SessionStore + Send + Sync + 'static {
     ) -> Result<bool, StoreError>;
     async fn storage(&self, contact_center: &str) -> Result<Option<StorageSettings>, StoreError>;
     async fn delete_storage(&self, contact_center: &str) -> Result<Removal, StoreError>;
+    /// Answers false when the contact center does not exist.
+    async fn put_s3_storage(
+        &self,
+        contact_center: &str,
+        settings: S3Settings,
+    ) -> Result<bool, StoreError>;
+    async fn s3_storage(&self, contact_center: &str) -> Result<Option<S3Settings>, StoreError>;
+    async fn delete_s3_storage(&self, contact_center: &str) -> Result<Removal, StoreError>;
 
     // SpeechMiner forwarding: see [`outbox`].
     /// Answers false when the contact center does not exist.

@@ -3,7 +3,7 @@
 use gird_model::search::{phone_key, reversed};
 use gird_model::{Merged, Recording, StoredRecording};
 
-use crate::{LegalHold, StoreError};
+use crate::{LegalHold, S3Settings, StoreError};
 
 /// The indexed columns of a recording row.
 pub(crate) struct Columns<'a> {
@@ -80,4 +80,29 @@ pub(crate) fn legal_hold(state: i16) -> LegalHold {
         DELETING => LegalHold::Deleting,
         _ => LegalHold::None,
     }
+}
+
+/// The columns of a `contact_center_s3` row, in the order of [`S3_COLUMNS`].
+pub(crate) type S3Row = (Option<String>, String, String, String, bool, String);
+
+pub(crate) const S3_COLUMNS: &str =
+    "endpoint, region, access_key_id, sealed_secret, path_style, buckets";
+
+/// How the bucket list is kept: a JSON array of strings.
+pub(crate) fn buckets_text(buckets: &[String]) -> String {
+    serde_json::to_string(buckets).expect("a list of strings serializes")
+}
+
+pub(crate) fn s3_settings(row: S3Row) -> Result<S3Settings, StoreError> {
+    let (endpoint, region, access_key_id, sealed_secret, path_style, buckets) = row;
+    let buckets = serde_json::from_str(&buckets)
+        .map_err(|error| StoreError::Corrupt(format!("contact_center_s3.buckets: {error}")))?;
+    Ok(S3Settings {
+        endpoint,
+        region,
+        access_key_id,
+        sealed_secret,
+        path_style,
+        buckets,
+    })
 }

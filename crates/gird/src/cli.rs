@@ -116,6 +116,9 @@ pub(crate) struct ServeArgs {
     /// How long to wait for WebDAV to answer, in seconds.
     #[arg(long, env = "GIRD_WEBDAV_TIMEOUT_SECONDS")]
     webdav_timeout_seconds: Option<u64>,
+    /// How long to wait for S3 to answer, in seconds.
+    #[arg(long, env = "GIRD_S3_TIMEOUT_SECONDS")]
+    s3_timeout_seconds: Option<u64>,
     /// Serve HTTPS with this PEM certificate chain (with --tls-key); reloaded when it changes.
     #[arg(long, env = "GIRD_TLS_CERT")]
     tls_cert: Option<PathBuf>,
@@ -290,6 +293,7 @@ impl ServeArgs {
             public_url: self.public_url,
             storage_key: self.storage_key.map(Secret::new),
             webdav_timeout_seconds: self.webdav_timeout_seconds,
+            s3_timeout_seconds: self.s3_timeout_seconds,
             forward_max_attempts: self.speechminer_max_attempts,
             forward_initial_backoff_ms: self.speechminer_initial_backoff_ms,
             forward_max_backoff_ms: self.speechminer_max_backoff_ms,

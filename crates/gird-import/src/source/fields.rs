@@ -9,6 +9,7 @@
 //! | `callerPhoneNumber`, `dialedPhoneNumber`, `region`, `callType` | the record (first row of the record) |
 //! | `callUUID`, `mediaId`, `startTime`, `stopTime`, `type`, `duration`, `size` | the media file |
 //! | `path`, `storage` | `mediaDescriptor.path`, `mediaDescriptor.storage` (default `webDAV`) |
+//! | `bucket` | `mediaDescriptor.data.bucket` (with `storage` `awsS3`) |
 //! | `username` | `parameters.username` (the agent) |
 //! | `partitions`, `accessgroups` | lists, items separated by `;` |
 //! | `parameters.NAME` | `parameters.NAME` |
@@ -24,7 +25,7 @@ pub const RECORD_FIELDS: [&str; 5] = [
     "region",
     "callType",
 ];
-pub const MEDIA_FIELDS: [&str; 12] = [
+pub const MEDIA_FIELDS: [&str; 13] = [
     "callUUID",
     "mediaId",
     "startTime",
@@ -34,6 +35,7 @@ pub const MEDIA_FIELDS: [&str; 12] = [
     "size",
     "path",
     "storage",
+    "bucket",
     "username",
     "partitions",
     "accessgroups",
@@ -122,6 +124,9 @@ pub fn media_file(row: &Row) -> Map<String, Value> {
             }
             "path" | "storage" => {
                 descriptor.insert(name.clone(), json!(value));
+            }
+            "bucket" => {
+                descriptor.insert("data".into(), json!({ "bucket": value }));
             }
             "username" => {
                 parameters.insert(name.clone(), json!(value));
@@ -329,6 +334,20 @@ mod tests {
                 "mediaDescriptor": {"path": "calls/a.wav", "storage": "webDAV"},
                 "parameters": {"username": "bob", "agentId": "7"}
             })
+        );
+    }
+
+    #[test]
+    fn an_s3_row_names_its_bucket() {
+        let media = media_file(&row(&[
+            ("callUUID", "c1"),
+            ("path", "calls/a.mp3"),
+            ("storage", "awsS3"),
+            ("bucket", "acme-rec"),
+        ]));
+        assert_eq!(
+            media["mediaDescriptor"],
+            json!({"path": "calls/a.mp3", "storage": "awsS3", "data": {"bucket": "acme-rec"}})
         );
     }
 

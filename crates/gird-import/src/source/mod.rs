@@ -1,10 +1,13 @@
-//! Where records come from: a JSON Lines file, a CSV file, or a crawl of a WebDAV folder.
+//! Where records come from: a JSON Lines file, a CSV file, or a crawl of a WebDAV folder
+//! or an S3 bucket prefix.
 //! Each source yields items in the same order every run, numbered from 0, so that the
 //! journal can name them.
 
+pub mod crawl;
 pub mod csv;
 pub mod fields;
 pub mod jsonl;
+pub mod s3;
 pub mod webdav;
 
 use bytes::Bytes;

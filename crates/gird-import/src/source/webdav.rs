@@ -1,22 +1,14 @@
-//! A crawl of a WebDAV folder: `PROPFIND` with `Depth: 1`, folder by folder down to a
-//! depth, in name order. A file whose path below the folder matches the pattern is a media
-//! file; the pattern's named groups are its fields (see `fields`). A file next to it named
-//! like it plus `.json` (or with `.json` instead of its extension) is its sidecar: a
-//! partial record whose fields are added to, and win over, what the pattern gave.
-//!
-//! Items are keyed by the media files' paths, not by position, so that files added to
-//! the folder between two runs do not shift what the journal says is done.
-
-use std::collections::HashSet;
+//! A crawl of a WebDAV folder (see `crawl` for the rules): `PROPFIND` with `Depth: 1`,
+//! folder by folder.
 
 use anyhow::{bail, Context};
 use regex::Regex;
 use reqwest::{Client, Method, Url};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
-use super::fields::{check_name, Grouper, Row};
+use super::crawl::{check_pattern, crawl, Folders, Listed};
+use super::fields::Row;
 use super::Item;
 
 pub struct Crawl {
@@ -56,20 +48,9 @@ impl Crawl {
         if !root.path().ends_with('/') {
             root.set_path(&format!("{}/", root.path()));
         }
-        let pattern = Regex::new(pattern).context("--pattern is not a regular expression")?;
-        let names: Vec<&str> = pattern.capture_names().flatten().collect();
-        for name in &names {
-            check_name(name).map_err(|error| anyhow::anyhow!("--pattern group {error}"))?;
-        }
-        if !names
-            .iter()
-            .any(|name| *name == "id" || *name == "callUUID")
-        {
-            bail!("--pattern needs a named group id or callUUID, e.g. (?P<callUUID>[^_/]+)");
-        }
         Ok(Crawl {
             root,
-            pattern,
+            pattern: check_pattern(pattern)?,
             depth,
             username,
             password,
@@ -78,35 +59,18 @@ impl Crawl {
 
     /// Sends the items to `items` as the folders are listed; an error ends the crawl.
     pub async fn run(self, client: Client, items: mpsc::Sender<Vec<Item>>) -> anyhow::Result<()> {
-        let mut grouper = Grouper::default();
-        let mut folders = vec![(self.root.clone(), 0usize)];
-        while let Some((folder, depth)) = folders.pop() {
-            let entries = self.list(&client, &folder).await?;
-            let names: HashSet<&str> = entries.iter().map(|e| e.url.path()).collect();
-            for entry in entries.iter().filter(|entry| !entry.folder) {
-                let Some(row) = self.row(entry) else {
-                    continue;
-                };
-                let sidecar = match sidecar_of(&entry.url, &names) {
-                    Some(url) => Some(self.sidecar(&client, &url).await?),
-                    None => None,
-                };
-                let origin = self.relative(&entry.url);
-                if let Some(item) = grouper.push(origin, row, sidecar) {
-                    send(&items, item).await?;
-                }
-            }
-            if depth < self.depth {
-                // Popped from the end: pushed in reverse so that folders go in name order.
-                for entry in entries.iter().filter(|entry| entry.folder).rev() {
-                    folders.push((entry.url.clone(), depth + 1));
-                }
-            }
-        }
-        if let Some(item) = grouper.flush() {
-            send(&items, item).await?;
-        }
-        Ok(())
+        let folders = WebDavFolders {
+            crawl: &self,
+            client,
+        };
+        crawl(
+            &folders,
+            self.root.as_str(),
+            &self.pattern,
+            self.depth,
+            items,
+        )
+        .await
     }
 
     fn relative(&self, url: &Url) -> String {
@@ -117,31 +81,6 @@ impl Crawl {
         decode(path)
     }
 
-    /// The fields of a media file, if it is one.
-    fn row(&self, entry: &Entry) -> Option<Row> {
-        let relative = self.relative(&entry.url);
-        if relative.to_ascii_lowercase().ends_with(".json") {
-            return None;
-        }
-        let captures = self.pattern.captures(&relative)?;
-        let mut row: Row = self
-            .pattern
-            .capture_names()
-            .flatten()
-            .filter_map(|name| {
-                let value = captures.name(name)?.as_str();
-                Some((name.to_owned(), value.to_owned()))
-            })
-            .collect();
-        if !row.iter().any(|(name, _)| name == "path") {
-            row.push(("path".into(), entry.url.to_string()));
-        }
-        if let (false, Some(size)) = (row.iter().any(|(name, _)| name == "size"), entry.size) {
-            row.push(("size".into(), size.to_string()));
-        }
-        Some(row)
-    }
-
     fn request(&self, client: &Client, method: Method, url: &Url) -> reqwest::RequestBuilder {
         let request = client.request(method, url.clone());
         match &self.username {
@@ -149,11 +88,20 @@ impl Crawl {
             None => request,
         }
     }
+}
 
-    async fn list(&self, client: &Client, folder: &Url) -> anyhow::Result<Vec<Entry>> {
+struct WebDavFolders<'a> {
+    crawl: &'a Crawl,
+    client: Client,
+}
+
+impl Folders for WebDavFolders<'_> {
+    async fn list(&self, folder: &str) -> anyhow::Result<Vec<Listed>> {
+        let folder = Url::parse(folder).with_context(|| format!("{folder:?} is not a URL"))?;
         let propfind = Method::from_bytes(b"PROPFIND").expect("a valid method");
         let response = self
-            .request(client, propfind, folder)
+            .crawl
+            .request(&self.client, propfind, &folder)
             .header("Depth", "1")
             .header("Content-Type", "application/xml")
             .body(PROPFIND_BODY)
@@ -165,18 +113,28 @@ impl Crawl {
             bail!("PROPFIND {folder}: HTTP {status}");
         }
         let text = response.text().await?;
-        let mut entries = parse_multistatus(folder, &text)
+        let mut entries = parse_multistatus(&folder, &text)
             .with_context(|| format!("PROPFIND {folder}: not a WebDAV multistatus answer"))?;
         entries.retain(|entry| {
             entry.url.path().trim_end_matches('/') != folder.path().trim_end_matches('/')
         });
         entries.sort_by(|a, b| a.url.path().cmp(b.url.path()));
-        Ok(entries)
+        Ok(entries
+            .into_iter()
+            .map(|entry| Listed {
+                name: self.crawl.relative(&entry.url),
+                location: entry.url.to_string(),
+                folder: entry.folder,
+                size: entry.size,
+            })
+            .collect())
     }
 
-    async fn sidecar(&self, client: &Client, url: &Url) -> anyhow::Result<Value> {
+    async fn sidecar(&self, file: &Listed) -> anyhow::Result<Value> {
+        let url = Url::parse(&file.location).with_context(|| format!("{:?}", file.location))?;
         let response = self
-            .request(client, Method::GET, url)
+            .crawl
+            .request(&self.client, Method::GET, &url)
             .send()
             .await
             .with_context(|| format!("GET {url}"))?;
@@ -193,39 +151,10 @@ impl Crawl {
         }
         Ok(sidecar)
     }
-}
 
-async fn send(items: &mpsc::Sender<Vec<Item>>, mut item: Item) -> anyhow::Result<()> {
-    item.seq = key_of(&item);
-    items
-        .send(vec![item])
-        .await
-        .map_err(|_| anyhow::anyhow!("the import stopped"))
-}
-
-/// The journal key of a crawled record: a hash of its media files' origins.
-fn key_of(item: &Item) -> u64 {
-    let digest = Sha256::digest(item.origin.as_bytes());
-    u64::from_be_bytes(digest[..8].try_into().expect("8 bytes"))
-}
-
-/// `a.mp3.json` or `a.json` beside `a.mp3`, if the listing has one.
-fn sidecar_of(url: &Url, paths: &HashSet<&str>) -> Option<Url> {
-    let path = url.path();
-    let with_suffix = format!("{path}.json");
-    let replaced = path
-        .rsplit_once('.')
-        .filter(|(stem, _)| !stem.ends_with('/'))
-        .map(|(stem, _)| format!("{stem}.json"));
-    [Some(with_suffix), replaced]
-        .into_iter()
-        .flatten()
-        .find(|candidate| paths.contains(candidate.as_str()))
-        .map(|candidate| {
-            let mut sidecar = url.clone();
-            sidecar.set_path(&candidate);
-            sidecar
-        })
+    fn located(&self, file: &Listed) -> Row {
+        vec![("path".into(), file.location.clone())]
+    }
 }
 
 fn decode(path: &str) -> String {
@@ -316,35 +245,13 @@ mod tests {
     }
 
     #[test]
-    fn patterns_name_known_fields_and_an_id() {
+    fn the_root_is_a_folder_url_and_names_are_below_it() {
         let crawl = |pattern: &str| Crawl::new("http://dav.example/rec", pattern, 1, None, None);
-        assert!(crawl(r"(?P<callUUID>[^_/]+)_(?P<startTime>\d{8}T\d{6}Z)\.mp3$").is_ok());
         assert!(crawl(r"(?P<caller>\d+)").is_err());
-        assert!(crawl(r"(?P<startTime>\d+)").is_err());
-        assert!(crawl(r"(").is_err());
         let crawl = crawl(r"(?P<callUUID>[^_/]+)_(?P<callerPhoneNumber>\d+)\.mp3$").unwrap();
         assert_eq!(crawl.root.as_str(), "http://dav.example/rec/");
-        let entry = Entry {
-            url: Url::parse("http://dav.example/rec/2024/c1_555.mp3").unwrap(),
-            folder: false,
-            size: Some(9),
-        };
-        let row = crawl.row(&entry).unwrap();
-        assert!(row.contains(&("callUUID".into(), "c1".into())));
-        assert!(row.contains(&("path".into(), entry.url.to_string())));
-        assert!(row.contains(&("size".into(), "9".into())));
-    }
-
-    #[test]
-    fn sidecars_sit_beside_their_media_file() {
-        let url = Url::parse("http://dav.example/rec/a.mp3").unwrap();
-        let listed = HashSet::from(["/rec/a.json"]);
-        assert_eq!(
-            sidecar_of(&url, &listed).unwrap().as_str(),
-            "http://dav.example/rec/a.json"
-        );
-        let listed = HashSet::from(["/rec/a.mp3.json"]);
-        assert!(sidecar_of(&url, &listed).is_some());
-        assert!(sidecar_of(&url, &HashSet::new()).is_none());
+        let url = Url::parse("http://dav.example/rec/2024/c1_%2B555.mp3").unwrap();
+        assert_eq!(crawl.relative(&url), "2024/c1_+555.mp3");
+        assert!(Crawl::new("ftp://dav.example/", r"(?P<id>.+)", 1, None, None).is_err());
     }
 }

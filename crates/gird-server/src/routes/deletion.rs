@@ -11,9 +11,9 @@ use serde_json::Value;
 use crate::audit::{self, Actor};
 use crate::body::json_object;
 use crate::error::{success, ApiError};
+use crate::media::{Location, MediaStore};
 use crate::scope::Scope;
 use crate::state::AppState;
-use crate::webdav::locate;
 
 fn flag(parameters: &[(String, String)], name: &str) -> Result<bool, ApiError> {
     match parameters
@@ -96,15 +96,9 @@ async fn delete_media_files(
     contact_center: &str,
     recording: &gird_model::Recording,
 ) -> Result<(), ApiError> {
-    let storage = app.storage(contact_center).await?;
+    let media = MediaStore::new(app, contact_center);
     for media_file in &recording.media_files {
-        let location = media_file.json["mediaDescriptor"]["path"]
-            .as_str()
-            .unwrap_or_default();
-        let (url, with_credentials) = locate(location, storage.as_ref())?;
-        app.webdav
-            .delete(&url, storage.as_ref(), with_credentials)
-            .await?;
+        media.delete(&Location::of(&media_file.json)?).await?;
     }
     Ok(())
 }

@@ -5,4 +5,5 @@ pub mod identity;
 pub mod insertion;
 pub mod playback;
 pub mod recordings;
+pub mod s3_storage;
 pub mod storage;

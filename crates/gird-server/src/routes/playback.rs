@@ -1,4 +1,5 @@
-//! `GET .../recordings/{id}/play/{uuid}.{ext}`: streams a media file from WebDAV.
+//! `GET .../recordings/{id}/play/{uuid}.{ext}`: streams a media file from its storage
+//! (WebDAV or S3).
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -8,9 +9,9 @@ use gird_model::view::play_uuid;
 
 use super::recordings::found;
 use crate::error::ApiError;
+use crate::media::{playback_headers, Location, MediaStore};
 use crate::scope::Scope;
 use crate::state::AppState;
-use crate::webdav::{locate, playback_headers};
 
 pub async fn play(
     State(app): State<AppState>,
@@ -38,19 +39,9 @@ pub async fn play(
                 recording.id
             ))
         })?;
-    let location = media_file.json["mediaDescriptor"]["path"]
-        .as_str()
-        .unwrap_or_default();
-    let storage = app.storage(&scope.contact_center).await?;
-    let (url, with_credentials) = locate(location, storage.as_ref())?;
-    let upstream = app
-        .webdav
-        .get(
-            &url,
-            storage.as_ref(),
-            with_credentials,
-            headers.get(header::RANGE),
-        )
+    let location = Location::of(&media_file.json)?;
+    let upstream = MediaStore::new(&app, &scope.contact_center)
+        .open(&location, headers.get(header::RANGE))
         .await?;
     let status = upstream.status();
     let answer_headers = playback_headers(upstream.headers(), media_file.json["type"].as_str());

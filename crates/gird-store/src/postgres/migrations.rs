@@ -89,6 +89,16 @@ const MIGRATIONS: &[&str] = &["
     CREATE INDEX outbox_pending ON outbox (due_ms) WHERE state < 2;
     CREATE INDEX outbox_by_recording ON outbox (contact_center_id, recording_id, id);
     CREATE INDEX outbox_by_state ON outbox (contact_center_id, state, queued_ms);
+", "
+    CREATE TABLE contact_center_s3 (
+        contact_center_id TEXT PRIMARY KEY REFERENCES contact_centers (id),
+        endpoint TEXT,
+        region TEXT NOT NULL,
+        access_key_id TEXT NOT NULL,
+        sealed_secret TEXT NOT NULL,
+        path_style BOOLEAN NOT NULL,
+        buckets TEXT NOT NULL
+    );
 ", crate::sessions::MIGRATION, crate::plan::LONG_INDEX, crate::digests::MIGRATION];
 
 /// Brings the schema up to date; answers true when the database was new.

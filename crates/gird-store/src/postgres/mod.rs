@@ -22,8 +22,8 @@ use tokio_postgres::NoTls;
 use crate::row::PreparedInsert;
 use crate::{
     AttemptResult, ContactCenter, DeletionStart, Delivery, DeliveryRecord, FoundRecording,
-    HoldChange, InsertOutcome, OutboxStatus, ReceiverSettings, Removal, Repost, SearchPage,
-    SearchQuery, StorageSettings, Store, StoreError,
+    HoldChange, InsertOutcome, OutboxStatus, ReceiverSettings, Removal, Repost, S3Settings,
+    SearchPage, SearchQuery, StorageSettings, Store, StoreError,
 };
 
 /// Contact centers change through any instance; each instance rereads them this often.
@@ -272,6 +272,25 @@ impl Store for PostgresStore {
     async fn delete_storage(&self, contact_center: &str) -> Result<Removal, StoreError> {
         let client = self.pool.get().await?;
         writes::delete_storage(&client, contact_center).await
+    }
+
+    async fn put_s3_storage(
+        &self,
+        contact_center: &str,
+        settings: S3Settings,
+    ) -> Result<bool, StoreError> {
+        let client = self.pool.get().await?;
+        writes::put_s3_storage(&client, contact_center, &settings).await
+    }
+
+    async fn s3_storage(&self, contact_center: &str) -> Result<Option<S3Settings>, StoreError> {
+        let client = self.pool.get().await?;
+        reads::s3_storage(&client, contact_center).await
+    }
+
+    async fn delete_s3_storage(&self, contact_center: &str) -> Result<Removal, StoreError> {
+        let client = self.pool.get().await?;
+        writes::delete_s3_storage(&client, contact_center).await
     }
 
     async fn put_receiver(

@@ -107,6 +107,32 @@ pub(super) async fn storage(
     }))
 }
 
+pub(super) async fn s3_storage(
+    client: &Client,
+    contact_center: &str,
+) -> Result<Option<crate::S3Settings>, StoreError> {
+    let row = client
+        .query_opt(
+            &format!(
+                "SELECT {} FROM contact_center_s3 WHERE contact_center_id = $1",
+                crate::row::S3_COLUMNS
+            ),
+            &[&contact_center],
+        )
+        .await?;
+    row.map(|row| {
+        crate::row::s3_settings((
+            row.get(0),
+            row.get(1),
+            row.get(2),
+            row.get(3),
+            row.get(4),
+            row.get(5),
+        ))
+    })
+    .transpose()
+}
+
 /// Binds plan parameters; PostgreSQL wants `BIGINT` limits and start instants as `i64`.
 fn bound(params: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
     params

@@ -203,6 +203,16 @@ async fn every_search_can_use_an_index() {
 }
 
 #[tokio::test]
+async fn s3_settings() {
+    let url = fresh_database().await;
+    let (store, _) = PostgresStore::open(&url).await.unwrap();
+    assert!(store.create_contact_center("cc", &[]).await.unwrap());
+    crate::s3_conformance::s3_settings(&store).await;
+    store.close().await;
+    drop_database(&url).await;
+}
+
+#[tokio::test]
 async fn outbox_lifecycle() {
     let url = fresh_database().await;
     let (store, _) = PostgresStore::open(&url).await.unwrap();

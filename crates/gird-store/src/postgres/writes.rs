@@ -67,6 +67,7 @@ pub(super) async fn delete_contact_center(
     for table in [
         "contact_center_features",
         "contact_center_storage",
+        "contact_center_s3",
         "contact_center_stats",
     ] {
         tx.execute(
@@ -145,6 +146,51 @@ pub(super) async fn delete_storage(client: &Client, id: &str) -> Result<Removal,
     let removed = client
         .execute(
             "DELETE FROM contact_center_storage WHERE contact_center_id = $1",
+            &[&id],
+        )
+        .await?;
+    Ok(if removed == 1 {
+        Removal::Removed
+    } else {
+        Removal::NotFound
+    })
+}
+
+pub(super) async fn put_s3_storage(
+    client: &Client,
+    id: &str,
+    settings: &crate::S3Settings,
+) -> Result<bool, StoreError> {
+    let result = client
+        .execute(
+            "INSERT INTO contact_center_s3
+                 (contact_center_id, endpoint, region, access_key_id, sealed_secret, path_style, buckets)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (contact_center_id) DO UPDATE SET endpoint = excluded.endpoint,
+                 region = excluded.region, access_key_id = excluded.access_key_id,
+                 sealed_secret = excluded.sealed_secret, path_style = excluded.path_style,
+                 buckets = excluded.buckets",
+            &[
+                &id,
+                &settings.endpoint,
+                &settings.region,
+                &settings.access_key_id,
+                &settings.sealed_secret,
+                &settings.path_style,
+                &crate::row::buckets_text(&settings.buckets),
+            ],
+        )
+        .await;
+    match result {
+        Err(error) if error.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) => Ok(false),
+        other => Ok(other? == 1),
+    }
+}
+
+pub(super) async fn delete_s3_storage(client: &Client, id: &str) -> Result<Removal, StoreError> {
+    let removed = client
+        .execute(
+            "DELETE FROM contact_center_s3 WHERE contact_center_id = $1",
             &[&id],
         )
         .await?;

@@ -3,7 +3,7 @@
 use gird_model::datetime::now_text;
 use rusqlite::{params, Connection};
 
-use crate::{Removal, StorageSettings, StoreError};
+use crate::{Removal, S3Settings, StorageSettings, StoreError};
 
 pub(super) fn create_contact_center(
     db: &Connection,
@@ -37,6 +37,10 @@ pub(super) fn delete_contact_center(db: &Connection, id: &str) -> Result<Removal
     )?;
     db.execute(
         "DELETE FROM contact_center_storage WHERE contact_center_id = ?1",
+        [id],
+    )?;
+    db.execute(
+        "DELETE FROM contact_center_s3 WHERE contact_center_id = ?1",
         [id],
     )?;
     db.execute(
@@ -109,6 +113,47 @@ pub(super) fn put_storage(
 pub(super) fn delete_storage(db: &Connection, id: &str) -> Result<Removal, StoreError> {
     let removed = db.execute(
         "DELETE FROM contact_center_storage WHERE contact_center_id = ?1",
+        [id],
+    )?;
+    Ok(if removed == 1 {
+        Removal::Removed
+    } else {
+        Removal::NotFound
+    })
+}
+
+pub(super) fn put_s3_storage(
+    db: &Connection,
+    id: &str,
+    settings: &S3Settings,
+) -> Result<bool, StoreError> {
+    if !contact_center_exists(db, id)? {
+        return Ok(false);
+    }
+    db.execute(
+        "INSERT INTO contact_center_s3
+             (contact_center_id, endpoint, region, access_key_id, sealed_secret, path_style, buckets)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (contact_center_id) DO UPDATE SET endpoint = excluded.endpoint,
+             region = excluded.region, access_key_id = excluded.access_key_id,
+             sealed_secret = excluded.sealed_secret, path_style = excluded.path_style,
+             buckets = excluded.buckets",
+        params![
+            id,
+            settings.endpoint,
+            settings.region,
+            settings.access_key_id,
+            settings.sealed_secret,
+            settings.path_style,
+            crate::row::buckets_text(&settings.buckets),
+        ],
+    )?;
+    Ok(true)
+}
+
+pub(super) fn delete_s3_storage(db: &Connection, id: &str) -> Result<Removal, StoreError> {
+    let removed = db.execute(
+        "DELETE FROM contact_center_s3 WHERE contact_center_id = ?1",
         [id],
     )?;
     Ok(if removed == 1 {

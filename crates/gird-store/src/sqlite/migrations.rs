@@ -89,6 +89,17 @@ const MIGRATIONS: &[&str] = &["
     CREATE INDEX outbox_pending ON outbox (due_ms) WHERE state < 2;
     CREATE INDEX outbox_by_recording ON outbox (contact_center_id, recording_id, id);
     CREATE INDEX outbox_by_state ON outbox (contact_center_id, state, queued_ms);
+", "
+    -- S3 storage per contact center, beside the WebDAV one; buckets is a JSON array.
+    CREATE TABLE contact_center_s3 (
+        contact_center_id TEXT PRIMARY KEY REFERENCES contact_centers (id),
+        endpoint TEXT,
+        region TEXT NOT NULL,
+        access_key_id TEXT NOT NULL,
+        sealed_secret TEXT NOT NULL,
+        path_style INTEGER NOT NULL,
+        buckets TEXT NOT NULL
+    );
 ", crate::sessions::MIGRATION, crate::plan::LONG_INDEX, crate::digests::MIGRATION];
 
 /// Brings the schema up to date; answers true when the database was new.

@@ -26,8 +26,8 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::{
     AttemptResult, ContactCenter, DeletionStart, Delivery, DeliveryRecord, FoundRecording,
-    HoldChange, InsertOutcome, OutboxStatus, ReceiverSettings, Removal, Repost, SearchPage,
-    SearchQuery, StorageSettings, Store, StoreError,
+    HoldChange, InsertOutcome, OutboxStatus, ReceiverSettings, Removal, Repost, S3Settings,
+    SearchPage, SearchQuery, StorageSettings, Store, StoreError,
 };
 use writer::Writer;
 
@@ -349,6 +349,32 @@ impl Store for SqliteStore {
         let contact_center = contact_center.to_owned();
         self.writer
             .run(move |tx| cc_writes::delete_storage(tx, &contact_center))
+            .await
+    }
+
+    async fn put_s3_storage(
+        &self,
+        contact_center: &str,
+        settings: S3Settings,
+    ) -> Result<bool, StoreError> {
+        let contact_center = contact_center.to_owned();
+        self.writer
+            .run(move |tx| cc_writes::put_s3_storage(tx, &contact_center, &settings))
+            .await
+    }
+
+    async fn s3_storage(&self, contact_center: &str) -> Result<Option<S3Settings>, StoreError> {
+        let contact_center = contact_center.to_owned();
+        let row = self
+            .read(move |db| reads::s3_storage(db, &contact_center))
+            .await?;
+        row.map(crate::row::s3_settings).transpose()
+    }
+
+    async fn delete_s3_storage(&self, contact_center: &str) -> Result<Removal, StoreError> {
+        let contact_center = contact_center.to_owned();
+        self.writer
+            .run(move |tx| cc_writes::delete_s3_storage(tx, &contact_center))
             .await
     }
 

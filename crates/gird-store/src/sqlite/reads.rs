@@ -112,3 +112,24 @@ pub(super) fn storage(
     })
     .optional()
 }
+
+pub(super) fn s3_storage(
+    db: &Connection,
+    contact_center: &str,
+) -> rusqlite::Result<Option<crate::row::S3Row>> {
+    db.prepare_cached(&format!(
+        "SELECT {} FROM contact_center_s3 WHERE contact_center_id = ?1",
+        crate::row::S3_COLUMNS
+    ))?
+    .query_row([contact_center], |row| {
+        Ok((
+            row.get(0)?,
+            row.get(1)?,
+            row.get(2)?,
+            row.get(3)?,
+            row.get(4)?,
+            row.get(5)?,
+        ))
+    })
+    .optional()
+}

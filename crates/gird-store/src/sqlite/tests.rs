@@ -383,6 +383,13 @@ async fn a_held_recording_cannot_be_deleted() {
 }
 
 #[tokio::test]
+async fn s3_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_with_contact_center(&dir).await;
+    crate::s3_conformance::s3_settings(&store).await;
+}
+
+#[tokio::test]
 async fn outbox_lifecycle() {
     let dir = tempfile::tempdir().unwrap();
     let store = open_with_contact_center(&dir).await;

@@ -21,7 +21,7 @@ use crate::body::complete_record;
 use crate::helpers::{spawn_app, AppBuilder, TestApp, PATIENCE};
 use crate::webdav::{WebDav, DAV_PASSWORD, DAV_USER};
 
-fn gird_import(dir: &Path, args: &[&str]) -> Command {
+pub fn gird_import(dir: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_gird"));
     command
         .arg("import")
@@ -38,7 +38,7 @@ fn gird_import(dir: &Path, args: &[&str]) -> Command {
     command
 }
 
-async fn run(dir: &Path, args: &[&str]) -> Output {
+pub async fn run(dir: &Path, args: &[&str]) -> Output {
     let output = tokio::time::timeout(PATIENCE * 6, gird_import(dir, args).output())
         .await
         .expect("gird import finishes")
@@ -49,16 +49,16 @@ async fn run(dir: &Path, args: &[&str]) -> Output {
     output
 }
 
-fn stdout(output: &Output) -> String {
+pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-fn stderr(output: &Output) -> String {
+pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 /// Arguments that point an import at a running gird.
-fn into_gird(app: &TestApp, cc: &str) -> Vec<String> {
+pub fn into_gird(app: &TestApp, cc: &str) -> Vec<String> {
     vec![
         "--target".into(),
         app.address.clone(),
@@ -69,7 +69,7 @@ fn into_gird(app: &TestApp, cc: &str) -> Vec<String> {
     ]
 }
 
-fn args_of(owned: &[String]) -> Vec<&str> {
+pub fn args_of(owned: &[String]) -> Vec<&str> {
     owned.iter().map(String::as_str).collect()
 }
 

@@ -156,7 +156,7 @@ async fn modifying_storage_needs_the_csrf_token() {
 }
 
 /// Every file under `dir`, recursively (none when there is no `dir`).
-fn files(dir: &Path) -> Vec<std::path::PathBuf> {
+pub fn files(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut found = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else {
         return found;
@@ -172,7 +172,7 @@ fn files(dir: &Path) -> Vec<std::path::PathBuf> {
     found
 }
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack
         .windows(needle.len())
         .any(|window| window == needle)
