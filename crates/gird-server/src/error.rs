@@ -32,8 +32,9 @@ pub enum ApiError {
     BadGateway(String),
     /// statusCode 4, HTTP 504: WebDAV did not answer in time.
     GatewayTimeout(String),
-    /// statusCode 10, HTTP 416.
-    RangeNotSatisfiable,
+    /// statusCode 10, HTTP 416, with the storage's `Content-Range: bytes */<size>` when it
+    /// gave one.
+    RangeNotSatisfiable(Option<String>),
     /// statusCode 5.
     NoPermission,
     /// statusCode 6.
@@ -64,7 +65,7 @@ impl ApiError {
             ApiError::Unavailable | ApiError::TooSlow(_) => (StatusCode::SERVICE_UNAVAILABLE, 4),
             ApiError::BadGateway(_) => (StatusCode::BAD_GATEWAY, 4),
             ApiError::GatewayTimeout(_) => (StatusCode::GATEWAY_TIMEOUT, 4),
-            ApiError::RangeNotSatisfiable => (StatusCode::RANGE_NOT_SATISFIABLE, 10),
+            ApiError::RangeNotSatisfiable(_) => (StatusCode::RANGE_NOT_SATISFIABLE, 10),
             ApiError::NoPermission => (StatusCode::FORBIDDEN, 5),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, 6),
             ApiError::InvalidValue(_) => (StatusCode::BAD_REQUEST, 10),
@@ -85,7 +86,7 @@ impl ApiError {
             | ApiError::BadGateway(text)
             | ApiError::GatewayTimeout(text)
             | ApiError::TooSlow(text) => text.clone(),
-            ApiError::RangeNotSatisfiable => "the requested range cannot be satisfied".into(),
+            ApiError::RangeNotSatisfiable(_) => "the requested range cannot be satisfied".into(),
             ApiError::PayloadTooLarge(limit) => {
                 format!("the body is larger than the limit of {limit} bytes")
             }
@@ -118,6 +119,11 @@ impl IntoResponse for ApiError {
             }
             ApiError::Unavailable | ApiError::TooSlow(_) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            ApiError::RangeNotSatisfiable(Some(range)) => {
+                if let Ok(value) = HeaderValue::from_str(&range) {
+                    headers.insert(header::CONTENT_RANGE, value);
+                }
             }
             ApiError::TooManyAttempts(wait) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_seconds(wait)));
@@ -180,7 +186,7 @@ mod tests {
             (ApiError::Unavailable, 503, 4),
             (ApiError::BadGateway("x".into()), 502, 4),
             (ApiError::GatewayTimeout("x".into()), 504, 4),
-            (ApiError::RangeNotSatisfiable, 416, 10),
+            (ApiError::RangeNotSatisfiable(None), 416, 10),
             (ApiError::NoPermission, 403, 5),
             (ApiError::NotFound("x".into()), 404, 6),
             (ApiError::InvalidValue("x".into()), 400, 10),

@@ -2,7 +2,7 @@
 //! fetching and deleting of them on that storage (WebDAV or S3) for playback and
 //! `deleteMedia`.
 
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
@@ -120,8 +120,15 @@ impl<'a> MediaStore<'a> {
 }
 
 /// The headers of a playback answer, taken from the storage's where they describe the
-/// bytes; the media file's `type`, when it has one, is the content type.
-pub fn playback_headers(upstream: &HeaderMap, content_type: Option<&str>) -> HeaderMap {
+/// bytes. The bytes are whatever a record pointed at, so a browser must never run them:
+/// only an audio or video type (the media file's `type`, else the storage's) is answered
+/// as such; anything else is `application/octet-stream` and a download. Every answer
+/// forbids sniffing and runs, if opened at all, sandboxed with nothing allowed.
+pub fn playback_headers(
+    status: StatusCode,
+    upstream: &HeaderMap,
+    content_type: Option<&str>,
+) -> HeaderMap {
     let mut headers = HeaderMap::new();
     for name in [
         header::CONTENT_LENGTH,
@@ -134,18 +141,135 @@ pub fn playback_headers(upstream: &HeaderMap, content_type: Option<&str>) -> Hea
         }
     }
     headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    let content_type = content_type
-        .and_then(|t| HeaderValue::from_str(t).ok())
-        .or_else(|| upstream.get(header::CONTENT_TYPE).cloned())
-        .unwrap_or_else(|| HeaderValue::from_static("application/octet-stream"));
-    headers.insert(header::CONTENT_TYPE, content_type);
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox; default-src 'none'"),
+    );
+    let upstream_type = upstream
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok());
+    // Several ranges come back as one multipart body, which only that type describes.
+    let multipart = upstream_type.filter(|kind| {
+        status == StatusCode::PARTIAL_CONTENT
+            && kind
+                .to_ascii_lowercase()
+                .starts_with("multipart/byteranges;")
+    });
+    let playable = multipart.or_else(|| {
+        content_type
+            .or(upstream_type)
+            .filter(|kind| is_playable(kind))
+    });
+    match playable.and_then(|kind| HeaderValue::from_str(kind).ok()) {
+        Some(kind) => {
+            headers.insert(header::CONTENT_TYPE, kind);
+        }
+        None => {
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/octet-stream"),
+            );
+            headers.insert(
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_static("attachment"),
+            );
+        }
+    }
     headers
+}
+
+/// The `Content-Range: bytes */<size>` of a storage's 416 answer, when it is that.
+pub fn unsatisfied_range(upstream: &HeaderMap) -> Option<String> {
+    let range = upstream.get(header::CONTENT_RANGE)?.to_str().ok()?;
+    let size = range.strip_prefix("bytes */")?;
+    (!size.is_empty() && size.bytes().all(|b| b.is_ascii_digit())).then(|| range.to_owned())
+}
+
+/// `audio/...` or `video/...` with a plain subtype and parameters of plain text.
+fn is_playable(kind: &str) -> bool {
+    let essence = kind.split(';').next().unwrap_or_default().trim();
+    let Some((top, subtype)) = essence.split_once('/') else {
+        return false;
+    };
+    let token = |text: &str| {
+        !text.is_empty()
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
+    };
+    (top.eq_ignore_ascii_case("audio") || top.eq_ignore_ascii_case("video"))
+        && token(subtype)
+        && kind.bytes().all(|b| (0x20..0x7f).contains(&b))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn served(status: StatusCode, upstream: Option<&str>, kind: Option<&str>) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        if let Some(upstream) = upstream {
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_str(upstream).unwrap(),
+            );
+        }
+        playback_headers(status, &headers, kind)
+    }
+
+    #[test]
+    fn only_audio_and_video_are_served_as_such() {
+        let ok = StatusCode::OK;
+        for (upstream, kind, expected) in [
+            (None, Some("audio/mp3"), "audio/mp3"),
+            (Some("text/html"), Some("audio/wav"), "audio/wav"),
+            (Some("audio/mpeg"), None, "audio/mpeg"),
+            (
+                None,
+                Some("video/mp4; codecs=avc1"),
+                "video/mp4; codecs=avc1",
+            ),
+            (None, Some("text/html"), "application/octet-stream"),
+            (Some("text/html"), None, "application/octet-stream"),
+            (None, Some("image/svg+xml"), "application/octet-stream"),
+            (None, Some("audio/"), "application/octet-stream"),
+            (None, Some("audio/x<script>"), "application/octet-stream"),
+            (None, None, "application/octet-stream"),
+        ] {
+            let headers = served(ok, upstream, kind);
+            assert_eq!(
+                headers[header::CONTENT_TYPE],
+                expected,
+                "{upstream:?} {kind:?}"
+            );
+            assert_eq!(
+                headers.contains_key(header::CONTENT_DISPOSITION),
+                expected == "application/octet-stream"
+            );
+            assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+            assert_eq!(
+                headers[header::CONTENT_SECURITY_POLICY],
+                "sandbox; default-src 'none'"
+            );
+        }
+        let multipart = "multipart/byteranges; boundary=3d6b6a416f9b5";
+        let parts = served(
+            StatusCode::PARTIAL_CONTENT,
+            Some(multipart),
+            Some("audio/mp3"),
+        );
+        assert_eq!(parts[header::CONTENT_TYPE], multipart);
+        let not_partial = served(ok, Some(multipart), None);
+        assert_eq!(
+            not_partial[header::CONTENT_TYPE],
+            "application/octet-stream"
+        );
+    }
 
     #[test]
     fn the_descriptor_names_the_storage() {

@@ -119,7 +119,9 @@ impl WebDav {
             StatusCode::NOT_FOUND | StatusCode::GONE => {
                 Err(ApiError::NotFound("media file not found on WebDAV".into()))
             }
-            StatusCode::RANGE_NOT_SATISFIABLE => Err(ApiError::RangeNotSatisfiable),
+            StatusCode::RANGE_NOT_SATISFIABLE => Err(ApiError::RangeNotSatisfiable(
+                crate::media::unsatisfied_range(response.headers()),
+            )),
             status => Err(refused(url, status)),
         }
     }

@@ -20,9 +20,9 @@ mod plan;
 pub mod postgres;
 pub mod private_files;
 mod row;
-pub mod sessions;
 #[cfg(test)]
 mod s3_conformance;
+pub mod sessions;
 pub mod sqlite;
 
 /// The feature that lets a contact center use the Insertion API.

@@ -44,7 +44,8 @@ pub async fn play(
         .open(&location, headers.get(header::RANGE))
         .await?;
     let status = upstream.status();
-    let answer_headers = playback_headers(upstream.headers(), media_file.json["type"].as_str());
+    let answer_headers =
+        playback_headers(status, upstream.headers(), media_file.json["type"].as_str());
     let body = Body::from_stream(upstream.bytes_stream());
     Ok((status, answer_headers, body).into_response())
 }

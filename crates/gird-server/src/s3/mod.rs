@@ -175,7 +175,9 @@ impl S3 {
                 log_refusal(response, bucket, key, self.timeout).await;
                 Err(ApiError::NotFound("media file not found in S3".into()))
             }
-            StatusCode::RANGE_NOT_SATISFIABLE => Err(ApiError::RangeNotSatisfiable),
+            StatusCode::RANGE_NOT_SATISFIABLE => Err(ApiError::RangeNotSatisfiable(
+                crate::media::unsatisfied_range(response.headers()),
+            )),
             _ => Err(refused(response, bucket, key, self.timeout).await),
         }
     }

@@ -495,3 +495,64 @@ async fn dot_ids_do_not_make_paths_that_resolve_elsewhere() {
         assert_eq!(read.json()["recording"]["id"], id, "{}", read.text);
     }
 }
+
+#[tokio::test]
+async fn a_media_file_is_never_served_as_a_page() {
+    use crate::playback::Stage;
+    let stage = Stage::new().await;
+    let page = b"<html><script>fetch('/api/v2/ops/contact-centers')</script></html>";
+    stage.dav.put_file("evil.html", page);
+    for (id, kind) in [("typed-html", Some("text/html")), ("untyped-html", None)] {
+        let play_path = stage.play_path(id, "evil.html", kind).await;
+        let played = stage.play(&play_path, None).await;
+        assert_eq!(played.status.as_u16(), 200);
+        assert_eq!(
+            played.header("content-type").as_deref(),
+            Some("application/octet-stream"),
+            "{id}"
+        );
+        assert_eq!(
+            played.header("content-disposition").as_deref(),
+            Some("attachment")
+        );
+        assert_eq!(
+            played.header("x-content-type-options").as_deref(),
+            Some("nosniff")
+        );
+        assert_eq!(
+            played.header("content-security-policy").as_deref(),
+            Some("sandbox; default-src 'none'")
+        );
+    }
+    let audio = crate::webdav::pattern(1000, 7);
+    stage.dav.put_file("fine.mp3", &audio);
+    let play_path = stage.play_path("fine", "fine.mp3", Some("audio/mp3")).await;
+    let played = stage.play(&play_path, None).await;
+    assert_eq!(played.header("content-type").as_deref(), Some("audio/mp3"));
+    assert!(played.header("content-disposition").is_none());
+    assert_eq!(
+        played.header("x-content-type-options").as_deref(),
+        Some("nosniff")
+    );
+    assert!(played.header("content-security-policy").is_some());
+
+    // Beyond the end: 416 says how long the file is.
+    let played = stage.play(&play_path, Some("bytes=5000-6000")).await;
+    played.as_api().assert_error(416, 10);
+    assert_eq!(
+        played.header("content-range").as_deref(),
+        Some("bytes */1000")
+    );
+
+    // Several ranges come back as multipart/byteranges, labelled so.
+    let played = stage.play(&play_path, Some("bytes=0-9,20-29")).await;
+    assert_eq!(played.status.as_u16(), 206);
+    let kind = played.header("content-type").unwrap();
+    assert!(
+        kind.starts_with("multipart/byteranges; boundary="),
+        "{kind}"
+    );
+    let body = String::from_utf8_lossy(&played.body).into_owned();
+    let boundary = kind.rsplit('=').next().unwrap();
+    assert!(body.contains(&format!("--{boundary}")), "{body}");
+}
