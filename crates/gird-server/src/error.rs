@@ -104,6 +104,26 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// The same error with `more` added to its message (errors without a message of their
+    /// own keep theirs).
+    pub fn context(self, more: &str) -> ApiError {
+        let add = |text: String| format!("{text}; {more}");
+        match self {
+            ApiError::MissingField(text) => ApiError::MissingField(add(text)),
+            ApiError::InvalidState(text) => ApiError::InvalidState(add(text)),
+            ApiError::Forbidden(text) => ApiError::Forbidden(add(text)),
+            ApiError::NotFound(text) => ApiError::NotFound(add(text)),
+            ApiError::InvalidValue(text) => ApiError::InvalidValue(add(text)),
+            ApiError::AlreadyExists(text) => ApiError::AlreadyExists(add(text)),
+            ApiError::BadGateway(text) => ApiError::BadGateway(add(text)),
+            ApiError::GatewayTimeout(text) => ApiError::GatewayTimeout(add(text)),
+            ApiError::TooSlow(text) => ApiError::TooSlow(add(text)),
+            other => other,
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status();

@@ -12,6 +12,7 @@ pub use outbox::{
     AttemptResult, Delivery, DeliveryRecord, DeliveryState, OutboxStatus, ReceiverSettings, Repost,
 };
 
+pub mod deletion;
 mod digests;
 pub mod outbox;
 #[cfg(test)]
@@ -169,6 +170,8 @@ pub enum DeletionStart {
     Ready(Recording),
     NotFound,
     OnHold,
+    /// Another request is deleting it (its lease is live).
+    InProgress,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,6 +182,7 @@ pub enum HoldChange {
     DeletionInProgress,
 }
 
+pub use deletion::DeletionLease;
 pub use sessions::{Session, SessionStore};
 
 #[async_trait]
@@ -214,18 +218,41 @@ pub trait Store: SessionStore + Send + Sync + 'static {
         contact_center: &str,
         id: &str,
     ) -> Result<DeletionStart, StoreError>;
-    /// Marks the recording as being deleted unless it is on legal hold, for a deletion
-    /// that must first remove its media files.
+    /// Marks the recording as being deleted and takes `lease`, unless it is on legal hold
+    /// or another deletion's lease is live, for a deletion that must first remove its media
+    /// files (see [`deletion`]).
     async fn begin_deletion(
         &self,
         contact_center: &str,
         id: &str,
+        lease: &DeletionLease,
+        now_ms: i64,
     ) -> Result<DeletionStart, StoreError>;
-    /// Deletes a recording marked by [`Store::begin_deletion`]; false when the mark was
-    /// cancelled meanwhile.
-    async fn finish_deletion(&self, contact_center: &str, id: &str) -> Result<bool, StoreError>;
-    /// Clears the mark of [`Store::begin_deletion`] after its media could not be deleted.
-    async fn abort_deletion(&self, contact_center: &str, id: &str) -> Result<(), StoreError>;
+    /// Extends the lease to `lease.until_ms`; false when it is no longer this deletion's.
+    async fn renew_deletion(
+        &self,
+        contact_center: &str,
+        id: &str,
+        lease: &DeletionLease,
+    ) -> Result<bool, StoreError>;
+    /// Deletes a recording marked by [`Store::begin_deletion`] under `token`; false when
+    /// another deletion took it over.
+    async fn finish_deletion(
+        &self,
+        contact_center: &str,
+        id: &str,
+        token: &str,
+    ) -> Result<bool, StoreError>;
+    /// Gives up the lease after a media file could not be deleted. With `unmark` (no file
+    /// was deleted yet) the recording is as before the deletion; otherwise the mark stays,
+    /// so that the next deletion finishes the work.
+    async fn release_deletion(
+        &self,
+        contact_center: &str,
+        id: &str,
+        token: &str,
+        unmark: bool,
+    ) -> Result<(), StoreError>;
     async fn set_legal_hold(
         &self,
         contact_center: &str,

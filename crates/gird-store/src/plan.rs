@@ -372,6 +372,22 @@ impl PendingPage {
     }
 }
 
+/// SQL written once for both backends uses PostgreSQL's `$1`, `$2`, ...; SQLite reads
+/// `$n` as a *named* parameter numbered by first appearance, so for it they become `?n`,
+/// which binds by number whatever the order.
+pub(crate) fn sqlite_placeholders(sql: &str) -> String {
+    let mut converted = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+            converted.push('?');
+        } else {
+            converted.push(c);
+        }
+    }
+    converted
+}
+
 /// `?` → `$1`, `$2`, ... (no `?` appears in gird's SQL but as a placeholder).
 fn numbered_placeholders(sql: &str) -> String {
     let mut numbered = String::with_capacity(sql.len() + 16);
@@ -423,6 +439,21 @@ mod tests {
             Plan::all(&unbounded, 1_000 * LONG_SPAN_MS, Dialect::Sqlite).len(),
             1
         );
+    }
+
+    #[test]
+    fn shared_sql_binds_by_number_on_sqlite() {
+        assert_eq!(
+            sqlite_placeholders("UPDATE t SET a = $4 WHERE b = $1 AND c = $12"),
+            "UPDATE t SET a = ?4 WHERE b = ?1 AND c = ?12"
+        );
+        let db = rusqlite::Connection::open_in_memory().unwrap();
+        let (a, b): (i64, i64) = db
+            .query_row(&sqlite_placeholders("SELECT $2, $1"), [1, 2], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((a, b), (2, 1));
     }
 
     #[test]

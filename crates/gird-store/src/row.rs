@@ -74,6 +74,14 @@ pub(crate) const HELD: i16 = 1;
 /// A deletion with media files has begun and not finished.
 pub(crate) const DELETING: i16 = 2;
 
+pub(crate) fn hold_column(state: LegalHold) -> i16 {
+    match state {
+        LegalHold::None => NOT_HELD,
+        LegalHold::Held => HELD,
+        LegalHold::Deleting => DELETING,
+    }
+}
+
 pub(crate) fn legal_hold(state: i16) -> LegalHold {
     match state {
         HELD => LegalHold::Held,

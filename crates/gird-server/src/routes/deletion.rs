@@ -5,7 +5,8 @@ use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::Extension;
 use axum::Json;
-use gird_store::{DeletionStart, HoldChange};
+use gird_model::datetime::now_millis;
+use gird_store::{DeletionLease, DeletionStart, HoldChange};
 use serde_json::Value;
 
 use crate::audit::{self, Actor};
@@ -29,6 +30,10 @@ fn flag(parameters: &[(String, String)], name: &str) -> Result<bool, ApiError> {
     }
 }
 
+/// How long a deletion of media files owns the recording without renewing its lease
+/// (it renews before each file); after a crash, another deletion may take over then.
+const DELETION_LEASE_MS: i64 = 60_000;
+
 pub async fn delete(
     State(app): State<AppState>,
     actor: Option<Extension<Actor>>,
@@ -37,8 +42,14 @@ pub async fn delete(
 ) -> Result<Json<Value>, ApiError> {
     let delete_media = flag(&parameters, "deleteMedia")?;
     let (cc, id) = (scope.contact_center.as_str(), scope.recording_id());
+    let lease = DeletionLease {
+        token: uuid::Uuid::new_v4().to_string(),
+        until_ms: now_millis() + DELETION_LEASE_MS,
+    };
     let start = if delete_media {
-        app.store.begin_deletion(cc, id).await?
+        app.store
+            .begin_deletion(cc, id, &lease, now_millis())
+            .await?
     } else {
         app.store.delete_recording(cc, id).await?
     };
@@ -54,15 +65,23 @@ pub async fn delete(
                 "recording {id:?} is on legal hold (nonDelete)"
             )))
         }
+        DeletionStart::InProgress => {
+            return Err(ApiError::AlreadyExists(format!(
+                "recording {id:?} is being deleted by another request; try again in a minute"
+            )))
+        }
     };
     if delete_media {
-        // The recording is marked as being deleted meanwhile, so no hold can slip in
-        // between its media files going and the record going. The rest runs as a task of
-        // its own: a client that hangs up must not leave the recording half-deleted.
+        // The recording is marked as being deleted and the lease is this request's, so no
+        // hold can slip in while its media files go. The rest runs as a task of its own: a
+        // client that hangs up must not leave the recording half-deleted.
         let (app, cc, id) = (app.clone(), cc.to_owned(), id.to_owned());
-        tokio::spawn(async move { finish_with_media(&app, &cc, &id, &recording).await })
-            .await
-            .map_err(|_| ApiError::Internal)??;
+        let actor = actor.as_deref().cloned();
+        tokio::spawn(async move {
+            finish_with_media(&app, actor.as_ref(), &cc, &id, &recording, lease).await
+        })
+        .await
+        .map_err(|_| ApiError::Internal)??;
     }
     let outcome = if delete_media {
         "deleted with its media"
@@ -73,32 +92,63 @@ pub async fn delete(
     Ok(success())
 }
 
+/// Deletes the media files one by one, renewing the lease before each, then the record.
+/// Each file's deletion, done or failed, is audited. When one fails the lease is given
+/// up; if files are gone already, the recording stays marked as being deleted (its view
+/// says `beingDeleted`), so it never lists deleted files as if nothing happened, and
+/// deleting it again finishes.
 async fn finish_with_media(
     app: &AppState,
+    actor: Option<&Actor>,
     cc: &str,
     id: &str,
     recording: &gird_model::Recording,
+    mut lease: DeletionLease,
 ) -> Result<(), ApiError> {
-    if let Err(error) = delete_media_files(app, cc, recording).await {
-        app.store.abort_deletion(cc, id).await?;
-        return Err(error);
+    let media = MediaStore::new(app, cc);
+    let total = recording.media_files.len();
+    let taken_over = || {
+        ApiError::AlreadyExists(format!(
+            "the deletion of recording {id:?} was taken over by another request"
+        ))
+    };
+    for (done, media_file) in recording.media_files.iter().enumerate() {
+        lease.until_ms = now_millis() + DELETION_LEASE_MS;
+        if !app.store.renew_deletion(cc, id, &lease).await? {
+            return Err(taken_over());
+        }
+        let which = media_file.key.to_string();
+        let deleted = match Location::of(&media_file.json) {
+            Ok(location) => media.delete(&location).await,
+            Err(error) => Err(error),
+        };
+        match deleted {
+            Ok(()) => audit::record("delete-media", actor, cc, id, &format!("deleted {which}")),
+            Err(error) => {
+                audit::record(
+                    "delete-media",
+                    actor,
+                    cc,
+                    id,
+                    &format!("failed {which}: {}", error.message()),
+                );
+                // Nothing gone yet: the recording is as it was. Otherwise it stays marked
+                // as being deleted, and saying so, until a deletion finishes.
+                let unmark = done == 0;
+                app.store
+                    .release_deletion(cc, id, &lease.token, unmark)
+                    .await?;
+                if unmark {
+                    return Err(error);
+                }
+                return Err(error.context(&format!(
+                    "{done} of {total} media files were deleted; the recording stays marked as being deleted: DELETE it again to finish (with deleteMedia=true for the remaining files)"
+                )));
+            }
+        }
     }
-    if !app.store.finish_deletion(cc, id).await? {
-        return Err(ApiError::AlreadyExists(format!(
-            "the deletion of recording {id:?} was cancelled by removeNonDelete"
-        )));
-    }
-    Ok(())
-}
-
-async fn delete_media_files(
-    app: &AppState,
-    contact_center: &str,
-    recording: &gird_model::Recording,
-) -> Result<(), ApiError> {
-    let media = MediaStore::new(app, contact_center);
-    for media_file in &recording.media_files {
-        media.delete(&Location::of(&media_file.json)?).await?;
+    if !app.store.finish_deletion(cc, id, &lease.token).await? {
+        return Err(taken_over());
     }
     Ok(())
 }
@@ -131,7 +181,7 @@ pub async fn operation(
         }
         HoldChange::NotFound => Err(ApiError::NotFound(format!("recording {id:?} does not exist in contact center {cc:?}"))),
         HoldChange::DeletionInProgress => Err(ApiError::AlreadyExists(format!(
-            "recording {id:?} is being deleted; DELETE it again to finish, or removeNonDelete to cancel"
+            "recording {id:?} is being deleted, so its hold cannot change; DELETE it again to finish the deletion"
         ))),
     }
 }

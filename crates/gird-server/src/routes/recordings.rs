@@ -23,8 +23,11 @@ pub fn recording_view(
         ApiError::Internal
     })?;
     let mut view = render(&found.stored, &recording, contact_center, public_url);
-    if found.legal_hold == LegalHold::Held {
-        view["nonDelete"] = Value::Bool(true);
+    match found.legal_hold {
+        LegalHold::Held => view["nonDelete"] = Value::Bool(true),
+        // A deletion began and has not finished: some media files may be gone already.
+        LegalHold::Deleting => view["beingDeleted"] = Value::Bool(true),
+        LegalHold::None => {}
     }
     Ok(view)
 }

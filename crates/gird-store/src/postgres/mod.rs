@@ -224,25 +224,48 @@ impl Store for PostgresStore {
         &self,
         contact_center: &str,
         id: &str,
+        lease: &crate::DeletionLease,
+        now_ms: i64,
     ) -> Result<DeletionStart, StoreError> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        let start = writes::begin_deletion(&tx, contact_center, id).await?;
+        let start = writes::begin_deletion(&tx, contact_center, id, lease, now_ms).await?;
         tx.commit().await?;
         Ok(start)
     }
 
-    async fn finish_deletion(&self, contact_center: &str, id: &str) -> Result<bool, StoreError> {
+    async fn renew_deletion(
+        &self,
+        contact_center: &str,
+        id: &str,
+        lease: &crate::DeletionLease,
+    ) -> Result<bool, StoreError> {
+        let mut client = self.pool.get().await?;
+        writes::renew_deletion(&mut client, contact_center, id, lease).await
+    }
+
+    async fn finish_deletion(
+        &self,
+        contact_center: &str,
+        id: &str,
+        token: &str,
+    ) -> Result<bool, StoreError> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        let finished = writes::finish_deletion(&tx, contact_center, id).await?;
+        let finished = writes::finish_deletion(&tx, contact_center, id, token).await?;
         tx.commit().await?;
         Ok(finished)
     }
 
-    async fn abort_deletion(&self, contact_center: &str, id: &str) -> Result<(), StoreError> {
-        let client = self.pool.get().await?;
-        writes::abort_deletion(&client, contact_center, id).await
+    async fn release_deletion(
+        &self,
+        contact_center: &str,
+        id: &str,
+        token: &str,
+        unmark: bool,
+    ) -> Result<(), StoreError> {
+        let mut client = self.pool.get().await?;
+        writes::release_deletion(&mut client, contact_center, id, token, unmark).await
     }
 
     async fn set_legal_hold(

@@ -223,6 +223,16 @@ async fn outbox_lifecycle() {
 }
 
 #[tokio::test]
+async fn holds_and_deletions() {
+    let url = fresh_database().await;
+    let (store, _) = PostgresStore::open(&url).await.unwrap();
+    assert!(store.create_contact_center("cc", &[]).await.unwrap());
+    crate::deletion::conformance(&store).await;
+    store.close().await;
+    drop_database(&url).await;
+}
+
+#[tokio::test]
 async fn sessions() {
     let url = fresh_database().await;
     let (store, _) = PostgresStore::open(&url).await.unwrap();

@@ -7,7 +7,8 @@ use gird_model::{Recording, StoredRecording};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 
-use crate::row::{serialize, Columns, DELETING, HELD, NOT_HELD};
+use crate::deletion::{self, Begin, DeletionLease, Hold};
+use crate::row::{hold_column, legal_hold, serialize, Columns, DELETING};
 use crate::{DeletionStart, HoldChange, InsertOutcome, Removal, StorageSettings, StoreError};
 
 fn corrupt(error: impl std::fmt::Display) -> StoreError {
@@ -492,27 +493,92 @@ async fn stored(
     stored.to_recording().map_err(corrupt)
 }
 
-/// Marks the recording as being deleted unless it is on legal hold; the row lock makes
-/// the check and the mark one step for every instance.
+/// Marks the recording as being deleted and takes the lease (see [`crate::deletion`]);
+/// the row lock makes the hold check and the mark one step.
 pub(super) async fn begin_deletion(
     tx: &Transaction<'_>,
     contact_center: &str,
     id: &str,
+    lease: &DeletionLease,
+    now_ms: i64,
 ) -> Result<DeletionStart, StoreError> {
-    match hold_state(tx, contact_center, id).await? {
-        None => return Ok(DeletionStart::NotFound),
-        Some(HELD) => return Ok(DeletionStart::OnHold),
-        Some(_) => set_hold_state(tx, contact_center, id, DELETING).await?,
+    let state = hold_state(tx, contact_center, id).await?.map(legal_hold);
+    let current: Option<i64> = tx
+        .query_opt(deletion::LEASE_OF, &[&contact_center, &id])
+        .await?
+        .map(|row| row.get(1));
+    match deletion::begin(state, current, now_ms) {
+        Begin::NotFound => return Ok(DeletionStart::NotFound),
+        Begin::OnHold => return Ok(DeletionStart::OnHold),
+        Begin::InProgress => return Ok(DeletionStart::InProgress),
+        Begin::Start => {}
     }
+    set_hold_state(tx, contact_center, id, DELETING).await?;
+    tx.execute(
+        deletion::TAKE,
+        &[&contact_center, &id, &lease.token, &lease.until_ms],
+    )
+    .await?;
     Ok(DeletionStart::Ready(stored(tx, contact_center, id).await?))
+}
+
+pub(super) async fn renew_deletion(
+    client: &mut Client,
+    contact_center: &str,
+    id: &str,
+    lease: &DeletionLease,
+) -> Result<bool, StoreError> {
+    let tx = client.transaction().await?;
+    let renewed = tx
+        .execute(
+            deletion::RENEW,
+            &[&contact_center, &id, &lease.token, &lease.until_ms],
+        )
+        .await?;
+    let marked = hold_state(&tx, contact_center, id).await? == Some(DELETING);
+    tx.commit().await?;
+    Ok(renewed == 1 && marked)
+}
+
+pub(super) async fn release_deletion(
+    client: &mut Client,
+    contact_center: &str,
+    id: &str,
+    token: &str,
+    unmark: bool,
+) -> Result<(), StoreError> {
+    let tx = client.transaction().await?;
+    let marked = hold_state(&tx, contact_center, id).await? == Some(DELETING);
+    let owner: Option<String> = tx
+        .query_opt(deletion::LEASE_OF, &[&contact_center, &id])
+        .await?
+        .map(|row| row.get(0));
+    if unmark && marked && owner.as_deref() == Some(token) {
+        set_hold_state(&tx, contact_center, id, crate::row::NOT_HELD).await?;
+        tx.execute(deletion::FORGET, &[&contact_center, &id])
+            .await?;
+    } else {
+        tx.execute(deletion::RELEASE, &[&contact_center, &id, &token])
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 pub(super) async fn finish_deletion(
     tx: &Transaction<'_>,
     contact_center: &str,
     id: &str,
+    token: &str,
 ) -> Result<bool, StoreError> {
     if hold_state(tx, contact_center, id).await? != Some(DELETING) {
+        return Ok(false);
+    }
+    let owner: Option<String> = tx
+        .query_opt(deletion::LEASE_OF, &[&contact_center, &id])
+        .await?
+        .map(|row| row.get(0));
+    if owner.as_deref() != Some(token) {
         return Ok(false);
     }
     let recording = stored(tx, contact_center, id).await?;
@@ -536,6 +602,8 @@ pub(super) async fn finish_deletion(
     super::outbox::forget_recording(tx, contact_center, id).await?;
     tx.execute(crate::digests::FORGET, &[&contact_center, &id])
         .await?;
+    tx.execute(deletion::FORGET, &[&contact_center, &id])
+        .await?;
     Ok(true)
 }
 
@@ -545,26 +613,14 @@ pub(super) async fn delete_recording(
     id: &str,
 ) -> Result<DeletionStart, StoreError> {
     let tx = client.transaction().await?;
-    let start = begin_deletion(&tx, contact_center, id).await?;
+    let now_ms = gird_model::datetime::now_millis();
+    let lease = deletion::immediate(now_ms);
+    let start = begin_deletion(&tx, contact_center, id, &lease, now_ms).await?;
     if let DeletionStart::Ready(_) = &start {
-        finish_deletion(&tx, contact_center, id).await?;
+        finish_deletion(&tx, contact_center, id, &lease.token).await?;
     }
     tx.commit().await?;
     Ok(start)
-}
-
-pub(super) async fn abort_deletion(
-    client: &Client,
-    contact_center: &str,
-    id: &str,
-) -> Result<(), StoreError> {
-    client
-        .execute(
-            "UPDATE recordings SET non_delete = $3 WHERE contact_center_id = $1 AND id = $2 AND non_delete = $4",
-            &[&contact_center, &id, &NOT_HELD, &DELETING],
-        )
-        .await?;
-    Ok(())
 }
 
 pub(super) async fn set_legal_hold(
@@ -574,15 +630,12 @@ pub(super) async fn set_legal_hold(
     hold: bool,
 ) -> Result<HoldChange, StoreError> {
     let tx = client.transaction().await?;
-    let change = match (hold_state(&tx, contact_center, id).await?, hold) {
-        (None, _) => HoldChange::NotFound,
-        (Some(DELETING), true) => HoldChange::DeletionInProgress,
-        (Some(_), true) => {
-            set_hold_state(&tx, contact_center, id, HELD).await?;
-            HoldChange::Done
-        }
-        (Some(_), false) => {
-            set_hold_state(&tx, contact_center, id, NOT_HELD).await?;
+    let state = hold_state(&tx, contact_center, id).await?.map(legal_hold);
+    let change = match deletion::hold(state, hold) {
+        Hold::NotFound => HoldChange::NotFound,
+        Hold::DeletionInProgress => HoldChange::DeletionInProgress,
+        Hold::Set(state) => {
+            set_hold_state(&tx, contact_center, id, hold_column(state)).await?;
             HoldChange::Done
         }
     };

@@ -295,24 +295,55 @@ impl Store for SqliteStore {
         &self,
         contact_center: &str,
         id: &str,
+        lease: &crate::DeletionLease,
+        now_ms: i64,
     ) -> Result<DeletionStart, StoreError> {
-        let (contact_center, id) = (contact_center.to_owned(), id.to_owned());
+        let (contact_center, id, lease) = (contact_center.to_owned(), id.to_owned(), lease.clone());
         self.writer
-            .run(move |tx| recording_writes::begin_deletion(tx, &contact_center, &id))
+            .run(move |tx| {
+                recording_writes::begin_deletion(tx, &contact_center, &id, &lease, now_ms)
+            })
             .await
     }
 
-    async fn finish_deletion(&self, contact_center: &str, id: &str) -> Result<bool, StoreError> {
-        let (contact_center, id) = (contact_center.to_owned(), id.to_owned());
+    async fn renew_deletion(
+        &self,
+        contact_center: &str,
+        id: &str,
+        lease: &crate::DeletionLease,
+    ) -> Result<bool, StoreError> {
+        let (contact_center, id, lease) = (contact_center.to_owned(), id.to_owned(), lease.clone());
         self.writer
-            .run(move |tx| recording_writes::finish_deletion(tx, &contact_center, &id))
+            .run(move |tx| recording_writes::renew_deletion(tx, &contact_center, &id, &lease))
             .await
     }
 
-    async fn abort_deletion(&self, contact_center: &str, id: &str) -> Result<(), StoreError> {
-        let (contact_center, id) = (contact_center.to_owned(), id.to_owned());
+    async fn finish_deletion(
+        &self,
+        contact_center: &str,
+        id: &str,
+        token: &str,
+    ) -> Result<bool, StoreError> {
+        let (contact_center, id, token) =
+            (contact_center.to_owned(), id.to_owned(), token.to_owned());
         self.writer
-            .run(move |tx| recording_writes::abort_deletion(tx, &contact_center, &id))
+            .run(move |tx| recording_writes::finish_deletion(tx, &contact_center, &id, &token))
+            .await
+    }
+
+    async fn release_deletion(
+        &self,
+        contact_center: &str,
+        id: &str,
+        token: &str,
+        unmark: bool,
+    ) -> Result<(), StoreError> {
+        let (contact_center, id, token) =
+            (contact_center.to_owned(), id.to_owned(), token.to_owned());
+        self.writer
+            .run(move |tx| {
+                recording_writes::release_deletion(tx, &contact_center, &id, &token, unmark)
+            })
             .await
     }
 
@@ -499,9 +530,9 @@ impl crate::SessionStore for SqliteStore {
         use crate::sessions::{INSERT, PURGE};
         self.writer
             .run(move |tx| {
-                tx.execute(PURGE, [now_ms])?;
+                tx.execute(&crate::plan::sqlite_placeholders(PURGE), [now_ms])?;
                 tx.execute(
-                    INSERT,
+                    &crate::plan::sqlite_placeholders(INSERT),
                     rusqlite::params![
                         session.token_hash,
                         session.user,
@@ -518,7 +549,7 @@ impl crate::SessionStore for SqliteStore {
         use rusqlite::OptionalExtension;
         let token_hash = token_hash.to_owned();
         self.read(move |db| {
-            db.prepare_cached(crate::sessions::SELECT)?
+            db.prepare_cached(&crate::plan::sqlite_placeholders(crate::sessions::SELECT))?
                 .query_row([token_hash], |row| {
                     Ok(crate::Session {
                         token_hash: row.get(0)?,
@@ -537,7 +568,10 @@ impl crate::SessionStore for SqliteStore {
         self.writer
             .run(move |tx| {
                 Ok(tx
-                    .execute(crate::sessions::DELETE, [token_hash])
+                    .execute(
+                        &crate::plan::sqlite_placeholders(crate::sessions::DELETE),
+                        [token_hash],
+                    )
                     .map(drop)?)
             })
             .await
@@ -546,7 +580,12 @@ impl crate::SessionStore for SqliteStore {
     async fn delete_sessions_of(&self, user: &str) -> Result<u64, StoreError> {
         let user = user.to_owned();
         self.writer
-            .run(move |tx| Ok(tx.execute(crate::sessions::DELETE_OF_USER, [user])? as u64))
+            .run(move |tx| {
+                Ok(tx.execute(
+                    &crate::plan::sqlite_placeholders(crate::sessions::DELETE_OF_USER),
+                    [user],
+                )? as u64)
+            })
             .await
     }
 }

@@ -3,7 +3,8 @@
 use gird_model::datetime::{now_millis, now_text};
 use gird_model::search::search_terms;
 
-use crate::row::{serialize, Columns, PreparedInsert, DELETING, HELD, NOT_HELD};
+use crate::deletion::{self, Begin, DeletionLease, Hold};
+use crate::row::{hold_column, legal_hold, serialize, Columns, PreparedInsert, DELETING, NOT_HELD};
 use gird_model::{Recording, StoredRecording};
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -59,11 +60,8 @@ pub(super) fn insert_or_merge(
         let digest = (prepared.recording.id.clone(), prepared.digest.clone());
         let merged = merge_into_existing(db, contact_center, prepared.recording, &now)?;
         if matches!(merged, Ok(_) | Err(InsertOutcome::Unchanged)) {
-            db.prepare_cached(crate::digests::KEEP)?.execute(params![
-                contact_center,
-                digest.0,
-                digest.1
-            ])?;
+            db.prepare_cached(&crate::plan::sqlite_placeholders(crate::digests::KEEP))?
+                .execute(params![contact_center, digest.0, digest.1])?;
         }
         match merged {
             Ok(merged) => (merged, InsertOutcome::Merged),
@@ -87,11 +85,12 @@ fn digest_seen(
     contact_center: &str,
     prepared: &PreparedInsert,
 ) -> rusqlite::Result<bool> {
-    db.prepare_cached(crate::digests::SEEN)?.exists(params![
-        contact_center,
-        prepared.recording.id,
-        prepared.digest
-    ])
+    db.prepare_cached(&crate::plan::sqlite_placeholders(crate::digests::SEEN))?
+        .exists(params![
+            contact_center,
+            prepared.recording.id,
+            prepared.digest
+        ])
 }
 
 fn is_foreign_key_violation(error: &rusqlite::Error) -> bool {
@@ -280,22 +279,73 @@ fn typed(stored: StoredRecording) -> Result<Recording, StoreError> {
         .map_err(|violations| StoreError::Corrupt(violations.to_string()))
 }
 
-/// Marks the recording as being deleted unless it is on legal hold. The hold is checked
-/// in the same transaction that sets the mark, and a marked recording cannot be put on
-/// hold, so no deletion path can bypass a hold.
+fn lease_until(
+    db: &Connection,
+    contact_center: &str,
+    id: &str,
+) -> rusqlite::Result<Option<(String, i64)>> {
+    db.prepare_cached(&crate::plan::sqlite_placeholders(deletion::LEASE_OF))?
+        .query_row(params![contact_center, id], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
+        .optional()
+}
+
+/// Marks the recording as being deleted and takes the lease (see [`crate::deletion`]).
+/// The hold is checked in the same transaction that sets the mark, and a marked
+/// recording cannot be put on hold, so no deletion path can bypass a hold.
 pub(super) fn begin_deletion(
     db: &Connection,
     contact_center: &str,
     id: &str,
+    lease: &DeletionLease,
+    now_ms: i64,
 ) -> Result<DeletionStart, StoreError> {
-    match hold_state(db, contact_center, id)? {
-        None => return Ok(DeletionStart::NotFound),
-        Some(HELD) => return Ok(DeletionStart::OnHold),
-        Some(_) => set_hold_state(db, contact_center, id, DELETING)?,
+    let state = hold_state(db, contact_center, id)?.map(legal_hold);
+    let current = lease_until(db, contact_center, id)?.map(|(_, until)| until);
+    match deletion::begin(state, current, now_ms) {
+        Begin::NotFound => return Ok(DeletionStart::NotFound),
+        Begin::OnHold => return Ok(DeletionStart::OnHold),
+        Begin::InProgress => return Ok(DeletionStart::InProgress),
+        Begin::Start => {}
     }
+    set_hold_state(db, contact_center, id, DELETING)?;
+    db.prepare_cached(&crate::plan::sqlite_placeholders(deletion::TAKE))?
+        .execute(params![contact_center, id, lease.token, lease.until_ms])?;
     let stored = stored_recording(db, contact_center, id)?
         .ok_or_else(|| StoreError::Corrupt(format!("recording {id:?} vanished")))?;
     Ok(DeletionStart::Ready(typed(stored)?))
+}
+
+pub(super) fn renew_deletion(
+    db: &Connection,
+    contact_center: &str,
+    id: &str,
+    lease: &DeletionLease,
+) -> Result<bool, StoreError> {
+    let renewed = db
+        .prepare_cached(&crate::plan::sqlite_placeholders(deletion::RENEW))?
+        .execute(params![contact_center, id, lease.token, lease.until_ms])?;
+    Ok(renewed == 1 && hold_state(db, contact_center, id)? == Some(DELETING))
+}
+
+pub(super) fn release_deletion(
+    db: &Connection,
+    contact_center: &str,
+    id: &str,
+    token: &str,
+    unmark: bool,
+) -> Result<(), StoreError> {
+    let owned = lease_until(db, contact_center, id)?.is_some_and(|(owner, _)| owner == token);
+    if unmark && owned && hold_state(db, contact_center, id)? == Some(DELETING) {
+        set_hold_state(db, contact_center, id, NOT_HELD)?;
+        db.prepare_cached(&crate::plan::sqlite_placeholders(deletion::FORGET))?
+            .execute(params![contact_center, id])?;
+        return Ok(());
+    }
+    db.prepare_cached(&crate::plan::sqlite_placeholders(deletion::RELEASE))?
+        .execute(params![contact_center, id, token])?;
+    Ok(())
 }
 
 /// Deletes a marked recording with its search terms and media id claims.
@@ -303,8 +353,10 @@ pub(super) fn finish_deletion(
     db: &Connection,
     contact_center: &str,
     id: &str,
+    token: &str,
 ) -> Result<bool, StoreError> {
-    if hold_state(db, contact_center, id)? != Some(DELETING) {
+    let owned = lease_until(db, contact_center, id)?.is_some_and(|(owner, _)| owner == token);
+    if !owned || hold_state(db, contact_center, id)? != Some(DELETING) {
         return Ok(false);
     }
     let stored = stored_recording(db, contact_center, id)?
@@ -326,7 +378,9 @@ pub(super) fn finish_deletion(
     )?
     .execute(params![contact_center, id, DELETING])?;
     outbox::forget_recording(db, contact_center, id)?;
-    db.prepare_cached(crate::digests::FORGET)?
+    db.prepare_cached(&crate::plan::sqlite_placeholders(crate::digests::FORGET))?
+        .execute(params![contact_center, id])?;
+    db.prepare_cached(&crate::plan::sqlite_placeholders(deletion::FORGET))?
         .execute(params![contact_center, id])?;
     Ok(true)
 }
@@ -336,44 +390,31 @@ pub(super) fn delete_recording(
     contact_center: &str,
     id: &str,
 ) -> Result<DeletionStart, StoreError> {
-    let start = begin_deletion(db, contact_center, id)?;
+    let now_ms = now_millis();
+    let lease = deletion::immediate(now_ms);
+    let start = begin_deletion(db, contact_center, id, &lease, now_ms)?;
     if let DeletionStart::Ready(_) = &start {
-        finish_deletion(db, contact_center, id)?;
+        finish_deletion(db, contact_center, id, &lease.token)?;
     }
     Ok(start)
 }
 
-pub(super) fn abort_deletion(
-    db: &Connection,
-    contact_center: &str,
-    id: &str,
-) -> Result<(), StoreError> {
-    if hold_state(db, contact_center, id)? == Some(DELETING) {
-        set_hold_state(db, contact_center, id, NOT_HELD)?;
-    }
-    Ok(())
-}
-
-/// `applyNonDelete` / `removeNonDelete`; removing also cancels an unfinished deletion.
+/// `applyNonDelete` / `removeNonDelete` (see [`crate::deletion::hold`]).
 pub(super) fn set_legal_hold(
     db: &Connection,
     contact_center: &str,
     id: &str,
     hold: bool,
 ) -> Result<HoldChange, StoreError> {
-    let change = match (hold_state(db, contact_center, id)?, hold) {
-        (None, _) => HoldChange::NotFound,
-        (Some(DELETING), true) => HoldChange::DeletionInProgress,
-        (Some(_), true) => {
-            set_hold_state(db, contact_center, id, HELD)?;
+    let state = hold_state(db, contact_center, id)?.map(legal_hold);
+    Ok(match deletion::hold(state, hold) {
+        Hold::NotFound => HoldChange::NotFound,
+        Hold::DeletionInProgress => HoldChange::DeletionInProgress,
+        Hold::Set(state) => {
+            set_hold_state(db, contact_center, id, hold_column(state))?;
             HoldChange::Done
         }
-        (Some(_), false) => {
-            set_hold_state(db, contact_center, id, NOT_HELD)?;
-            HoldChange::Done
-        }
-    };
-    Ok(change)
+    })
 }
 
 /// Claims the recording's media ids; answers the first one another recording owns.

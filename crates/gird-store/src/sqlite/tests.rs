@@ -4,10 +4,7 @@ use gird_model::Recording;
 use serde_json::json;
 
 use super::SqliteStore;
-use crate::{
-    Cursor, DeletionStart, Direction, HoldChange, InsertOutcome, LegalHold, Removal, SearchQuery,
-    Store,
-};
+use crate::{Cursor, Direction, InsertOutcome, Removal, SearchQuery, Store};
 use gird_model::search::{phone_match, AGENT};
 
 fn segment(id: &str, media_id: &str, minute: u32) -> Recording {
@@ -333,53 +330,10 @@ async fn common_searches_use_an_index() {
 }
 
 #[tokio::test]
-async fn a_held_recording_cannot_be_deleted() {
+async fn holds_and_deletions() {
     let dir = tempfile::tempdir().unwrap();
     let store = open_with_contact_center(&dir).await;
-    store
-        .insert_or_merge("cc", segment("r1", "m1", 1))
-        .await
-        .unwrap();
-    assert_eq!(
-        store.set_legal_hold("cc", "r1", true).await.unwrap(),
-        HoldChange::Done
-    );
-    assert_eq!(
-        store.begin_deletion("cc", "r1").await.unwrap(),
-        DeletionStart::OnHold
-    );
-    assert_eq!(
-        store
-            .recording("cc", "r1")
-            .await
-            .unwrap()
-            .unwrap()
-            .legal_hold,
-        LegalHold::Held
-    );
-    store.set_legal_hold("cc", "r1", false).await.unwrap();
-    assert!(matches!(
-        store.begin_deletion("cc", "r1").await.unwrap(),
-        DeletionStart::Ready(_)
-    ));
-    assert_eq!(
-        store.set_legal_hold("cc", "r1", true).await.unwrap(),
-        HoldChange::DeletionInProgress
-    );
-    assert!(store.finish_deletion("cc", "r1").await.unwrap());
-    assert!(store.recording("cc", "r1").await.unwrap().is_none());
-    assert_eq!(
-        store.begin_deletion("cc", "r1").await.unwrap(),
-        DeletionStart::NotFound
-    );
-    // The media id is free again.
-    assert_eq!(
-        store
-            .insert_or_merge("cc", segment("r2", "m1", 1))
-            .await
-            .unwrap(),
-        InsertOutcome::Created
-    );
+    crate::deletion::conformance(&store).await;
 }
 
 #[tokio::test]

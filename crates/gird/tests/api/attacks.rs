@@ -556,3 +556,98 @@ async fn a_media_file_is_never_served_as_a_page() {
     let boundary = kind.rsplit('=').next().unwrap();
     assert!(body.contains(&format!("--{boundary}")), "{body}");
 }
+
+#[tokio::test]
+async fn a_deletion_in_progress_cannot_be_cancelled_or_overtaken_by_a_hold() {
+    use crate::playback::Stage;
+    use crate::rws::{APPLY_HOLD, REMOVE_HOLD};
+    let stage = Stage::new().await;
+    let (app, cc) = (&stage.app, stage.cc.clone());
+    for name in ["first.mp3", "second.mp3"] {
+        stage.dav.put_file(name, &crate::webdav::pattern(100, 1));
+    }
+    stage
+        .insert("guarded", &["first.mp3", "second.mp3"], None)
+        .await;
+    stage.dav.gate("second.mp3");
+    let deleting = {
+        let client = app.api.clone();
+        let cc = cc.clone();
+        tokio::spawn(async move { client.delete_recording("guarded", Some(&cc), true).await })
+    };
+    eventually("the second file's deletion reaches WebDAV", || async {
+        stage
+            .dav
+            .seen()
+            .iter()
+            .any(|seen| seen.method == "DELETE" && seen.path.ends_with("second.mp3"))
+    })
+    .await;
+    assert!(!stage.dav.exists("first.mp3"));
+    // Nothing can cancel the deletion now: no hold change, no second deletion.
+    for operation in [REMOVE_HOLD, APPLY_HOLD] {
+        let body = serde_json::json!({ "operationName": operation });
+        let refused = app.recording_operation("guarded", &cc, &body).await;
+        let message = refused.assert_error(409, 18);
+        assert!(message.contains("being deleted"), "{message}");
+    }
+    app.delete_recording("guarded", Some(&cc), true)
+        .await
+        .assert_error(409, 18);
+    let view = app.recording(&cc, "guarded").await;
+    assert_eq!(view["beingDeleted"], true);
+    stage.dav.open();
+    deleting.await.unwrap().assert_ok();
+    app.assert_absent(&cc, "guarded").await;
+    assert!(!stage.dav.exists("second.mp3"));
+}
+
+#[tokio::test]
+async fn a_failed_deletion_says_which_files_are_gone_and_finishes_on_retry() {
+    use crate::playback::Stage;
+    let builder = AppBuilder::new().arg("--webdav-timeout-seconds", "1");
+    let audit = builder.data_dir().with_file_name("audit.jsonl");
+    let stage = Stage::with(builder.arg("--audit-log", audit.to_str().unwrap())).await;
+    let (app, cc) = (&stage.app, stage.cc.clone());
+    for name in ["one.mp3", "two.mp3", "three.mp3"] {
+        stage.dav.put_file(name, &crate::webdav::pattern(100, 2));
+    }
+    stage
+        .insert("partial", &["one.mp3", "two.mp3", "three.mp3"], None)
+        .await;
+    stage.dav.gate("two.mp3");
+    let failed = app.delete_recording("partial", Some(&cc), true).await;
+    let message = failed.assert_error(504, 4);
+    assert!(
+        message.contains("1 of 3 media files were deleted"),
+        "{message}"
+    );
+    stage.dav.open();
+    // The record stays, saying it is being deleted; a hold cannot be put on it.
+    let view = app.recording(&cc, "partial").await;
+    assert_eq!(view["beingDeleted"], true, "{view}");
+    let hold = serde_json::json!({ "operationName": crate::rws::APPLY_HOLD });
+    app.recording_operation("partial", &cc, &hold)
+        .await
+        .assert_error(409, 18);
+    // Deleting again finishes (the file already gone counts as deleted).
+    app.delete_recording("partial", Some(&cc), true)
+        .await
+        .assert_ok();
+    app.assert_absent(&cc, "partial").await;
+    for name in ["one.mp3", "two.mp3", "three.mp3"] {
+        assert!(!stage.dav.exists(name), "{name}");
+    }
+    // Every media file's deletion, done or failed, is in the audit log.
+    eventually("the audit lines are written", || async {
+        let lines = std::fs::read_to_string(&audit).unwrap_or_default();
+        lines.matches("delete-media").count() >= 5
+    })
+    .await;
+    let lines = std::fs::read_to_string(&audit).unwrap();
+    let failed_lines = lines
+        .lines()
+        .filter(|line| line.contains("delete-media") && line.contains("failed"))
+        .count();
+    assert_eq!(failed_lines, 1, "{lines}");
+}

@@ -59,6 +59,9 @@ struct Shared {
     authorization: Option<String>,
     mode: Arc<AtomicU8>,
     seen: Arc<Mutex<Vec<Seen>>>,
+    /// Requests for paths ending so wait for a permit of the semaphore (see
+    /// [`WebDav::gate`]).
+    gate: Arc<Mutex<Option<(String, Arc<tokio::sync::Semaphore>)>>>,
 }
 
 /// A running WebDAV server; stopped when dropped.
@@ -90,6 +93,7 @@ impl WebDav {
             authorization: credentials.map(|(user, password)| basic(user, password)),
             mode: Arc::new(AtomicU8::new(Mode::Normal as u8)),
             seen: Arc::default(),
+            gate: Arc::default(),
         };
         let dav = DavHandler::builder()
             .filesystem(LocalFs::new(dir.path(), false, false, false))
@@ -146,6 +150,19 @@ impl WebDav {
 
     pub fn set_mode(&self, mode: Mode) {
         self.shared.mode.store(mode as u8, Ordering::SeqCst);
+    }
+
+    /// From now on, requests for a path ending with `suffix` wait until [`WebDav::open`].
+    pub fn gate(&self, suffix: &str) {
+        let semaphore = Arc::new(tokio::sync::Semaphore::new(0));
+        *self.shared.gate.lock().expect("gate") = Some((suffix.to_owned(), semaphore));
+    }
+
+    /// Lets every waiting and later request through the gate.
+    pub fn open(&self) {
+        if let Some((_, semaphore)) = self.shared.gate.lock().expect("gate").take() {
+            semaphore.add_permits(tokio::sync::Semaphore::MAX_PERMITS / 2);
+        }
     }
 
     /// Closes the port: idle connections are closed, new ones refused.
@@ -225,6 +242,12 @@ async fn guard(State(shared): State<Shared>, request: Request, next: Next) -> Re
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned),
     });
+    let gate = shared.gate.lock().expect("gate").clone();
+    if let Some((suffix, semaphore)) = gate {
+        if request.uri().path().ends_with(&suffix) {
+            let _ = semaphore.acquire().await;
+        }
+    }
     match shared.mode.load(Ordering::SeqCst) {
         mode if mode == Mode::Failing as u8 => {
             return (StatusCode::INTERNAL_SERVER_ERROR, "failing on purpose").into_response();
