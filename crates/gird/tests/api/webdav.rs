@@ -61,8 +61,11 @@ struct Shared {
     seen: Arc<Mutex<Vec<Seen>>>,
     /// Requests for paths ending so wait for a permit of the semaphore (see
     /// [`WebDav::gate`]).
-    gate: Arc<Mutex<Option<(String, Arc<tokio::sync::Semaphore>)>>>,
+    gate: Arc<Mutex<Option<Gate>>>,
 }
+
+/// A path suffix and the permits its requests wait for.
+type Gate = (String, Arc<tokio::sync::Semaphore>);
 
 /// A running WebDAV server; stopped when dropped.
 pub struct WebDav {
