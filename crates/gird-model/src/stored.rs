@@ -64,6 +64,16 @@ impl StoredRecording {
 pub const MAX_MEDIA_FILES: usize = 10_000;
 pub const MAX_EVENTS: usize = 50_000;
 pub const MAX_MERGE_CONFLICTS: usize = 1_000;
+/// The most a recording's stored JSON may weigh, in bytes, whatever its counts: every
+/// read, search page and merge of it costs in proportion.
+pub const MAX_STORED_BYTES: usize = 8 * 1024 * 1024;
+
+/// Why a recording whose stored JSON is `bytes` long is too large, if it is.
+pub fn exceeded_size(bytes: usize) -> Option<String> {
+    (bytes > MAX_STORED_BYTES).then(|| {
+        format!("the recording would take {bytes} bytes stored, more than the {MAX_STORED_BYTES} gird keeps")
+    })
+}
 
 impl Merged {
     /// Why this merge would make the recording too large, if it would.

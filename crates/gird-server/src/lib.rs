@@ -111,6 +111,7 @@ pub async fn prepare(settings: &Settings) -> Result<App, StartError> {
         public_url: settings.public_url.as_deref().map(Arc::from),
         sealer: Arc::clone(&sealer),
         webdav: WebDav::new(settings.webdav_timeout),
+        max_page_bytes: settings.max_page_bytes,
         scheme: if settings.tls.is_some() {
             "https"
         } else {

@@ -99,6 +99,8 @@ pub struct Settings {
     pub limits: crate::listen::Limits,
     /// The longest a request may take, its body included (not a streamed answer's body).
     pub request_timeout: Duration,
+    /// The most stored bytes one page of a search holds (at least one recording).
+    pub max_page_bytes: usize,
     /// Cross-origin requests from browser applications; `None`: not allowed.
     pub cors: Option<crate::cors::Cors>,
     pub s3: crate::s3::config::S3Options,
@@ -161,6 +163,7 @@ pub struct Overrides {
     pub request_timeout_seconds: Option<u64>,
     pub max_connections_per_address: Option<usize>,
     pub idle_timeout_seconds: Option<u64>,
+    pub max_page_bytes: Option<usize>,
     /// The `--cors-*` flags; each key given wins over the file's.
     pub cors: crate::cors::CrossOriginSettings,
     pub s3_timeout_seconds: Option<u64>,
@@ -243,6 +246,7 @@ struct GirdSection {
     request_timeout_seconds: Option<u64>,
     max_connections_per_address: Option<usize>,
     idle_timeout_seconds: Option<u64>,
+    max_page_bytes: Option<usize>,
     #[serde(default)]
     s3: crate::s3::config::S3Section,
 }
@@ -406,7 +410,17 @@ impl Settings {
                 .unwrap_or(DEFAULT_REQUEST_TIMEOUT_SECONDS)
                 .max(1),
         );
+        let max_page_bytes = cli
+            .max_page_bytes
+            .or(gird.max_page_bytes)
+            .unwrap_or(gird_store::DEFAULT_PAGE_BYTES);
+        if max_page_bytes < 1024 {
+            return Err(SettingsError::Invalid(
+                "maxPageBytes must be at least 1024".into(),
+            ));
+        }
         Ok(Settings {
+            max_page_bytes,
             cors,
             s3,
             tls,

@@ -18,6 +18,8 @@ pub struct AppState {
     pub sealer: Arc<Sealer>,
     pub webdav: WebDav,
     pub s3: S3,
+    /// The most stored bytes one page of a search holds.
+    pub max_page_bytes: usize,
     /// `https` when gird serves TLS, else `http`: the scheme of URLs built from Host.
     pub scheme: &'static str,
 }

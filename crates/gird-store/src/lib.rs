@@ -111,6 +111,8 @@ pub struct FoundRecording {
     pub start_ms: i64,
     pub stored: StoredRecording,
     pub legal_hold: LegalHold,
+    /// The length of its stored JSON, in bytes: what a page of a search costs.
+    pub stored_bytes: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,8 +140,11 @@ pub struct Cursor {
     pub id: String,
 }
 
+/// The most stored bytes one page of a search holds by default.
+pub const DEFAULT_PAGE_BYTES: usize = 8 * 1024 * 1024;
+
 /// Every filter is optional; all given ones must match.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct SearchQuery {
     pub contact_center: String,
     /// Recordings overlapping `[from, to)`.
@@ -153,7 +158,29 @@ pub struct SearchQuery {
     pub region: Option<String>,
     pub call_type: Option<String>,
     pub limit: usize,
+    /// A page holds recordings of at most this many stored bytes together (but always at
+    /// least one): the rest comes with `next`.
+    pub max_bytes: usize,
     pub cursor: Option<Cursor>,
+}
+
+impl Default for SearchQuery {
+    fn default() -> SearchQuery {
+        SearchQuery {
+            contact_center: String::new(),
+            from: None,
+            to: None,
+            caller: None,
+            dialed: None,
+            terms: Vec::new(),
+            media_id: None,
+            region: None,
+            call_type: None,
+            limit: 0,
+            max_bytes: DEFAULT_PAGE_BYTES,
+            cursor: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default)]

@@ -293,7 +293,27 @@ pub(crate) struct Paging {
     pub(crate) page_plans: Vec<Plan>,
     pub(crate) direction: Direction,
     pub(crate) limit: usize,
+    pub(crate) max_bytes: usize,
     cursor: Option<(i64, String)>,
+}
+
+/// What one page plan fetched, in its order.
+#[derive(Default)]
+pub(crate) struct Fetched {
+    rows: Vec<FoundRecording>,
+    bytes: usize,
+    /// The fetch stopped at the byte budget: the plan may have more rows beyond.
+    cut: bool,
+}
+
+impl Fetched {
+    /// Adds a row; answers true when the byte budget is reached (stop fetching).
+    pub(crate) fn add(&mut self, row: FoundRecording, max_bytes: usize) -> bool {
+        self.bytes += row.stored_bytes;
+        self.rows.push(row);
+        self.cut = self.bytes >= max_bytes;
+        self.cut
+    }
 }
 
 /// A page whose link the other way is still to be probed.
@@ -323,21 +343,51 @@ impl Paging {
             page_plans,
             direction,
             limit: query.limit,
+            max_bytes: query.max_bytes.max(1),
             cursor: query.cursor.as_ref().map(|c| (c.start_ms, c.id.clone())),
         }
     }
 
-    /// `fetched`: what each of the page plans fetched (up to `limit + 1` rows each).
-    pub(crate) fn page(&self, mut fetched: Vec<FoundRecording>) -> PendingPage {
-        fetched.sort_by(|a, b| {
+    /// `fetched`: what each of the page plans fetched (up to `limit + 1` rows each, or
+    /// fewer when its byte budget was reached). The page is their rows merged in order, up
+    /// to `limit` rows and `max_bytes` (at least one row), and never past the last row of
+    /// a plan that stopped early (its next rows are not known).
+    pub(crate) fn page(&self, fetched: Vec<Fetched>) -> PendingPage {
+        let in_order = |a: &FoundRecording, b: &FoundRecording| {
             let order = (a.start_ms, &a.id).cmp(&(b.start_ms, &b.id));
             match self.direction {
                 Direction::Older => order.reverse(),
                 Direction::Newer => order,
             }
-        });
-        let more_in_direction = fetched.len() > self.limit;
-        fetched.truncate(self.limit);
+        };
+        let boundary = fetched
+            .iter()
+            .filter(|plan| plan.cut)
+            .filter_map(|plan| plan.rows.last())
+            .min_by(|a, b| in_order(a, b))
+            .map(|row| (row.start_ms, row.id.clone()));
+        let mut more_in_direction = boundary.is_some();
+        let mut rows: Vec<FoundRecording> =
+            fetched.into_iter().flat_map(|plan| plan.rows).collect();
+        rows.sort_by(in_order);
+        let mut fetched = Vec::with_capacity(rows.len().min(self.limit));
+        let mut bytes = 0;
+        for row in rows {
+            let past_boundary = boundary.as_ref().is_some_and(|(start_ms, id)| {
+                let edge = (*start_ms, id);
+                match self.direction {
+                    Direction::Older => (row.start_ms, &row.id) < edge,
+                    Direction::Newer => (row.start_ms, &row.id) > edge,
+                }
+            });
+            let over_budget = !fetched.is_empty() && bytes + row.stored_bytes > self.max_bytes;
+            if past_boundary || over_budget || fetched.len() == self.limit {
+                more_in_direction = true;
+                break;
+            }
+            bytes += row.stored_bytes;
+            fetched.push(row);
+        }
         if self.direction == Direction::Newer {
             fetched.reverse();
         }
@@ -439,6 +489,71 @@ mod tests {
             Plan::all(&unbounded, 1_000 * LONG_SPAN_MS, Dialect::Sqlite).len(),
             1
         );
+    }
+
+    fn row(start_ms: i64, stored_bytes: usize) -> FoundRecording {
+        FoundRecording {
+            id: format!("r{start_ms}"),
+            start_ms,
+            stored: gird_model::StoredRecording {
+                recording: serde_json::Map::new(),
+                merge_conflicts: Vec::new(),
+            },
+            legal_hold: crate::LegalHold::None,
+            stored_bytes,
+        }
+    }
+
+    fn fetched(rows: &[(i64, usize)], max_bytes: usize) -> Fetched {
+        let mut fetched = Fetched::default();
+        for &(start, bytes) in rows {
+            if fetched.add(row(start, bytes), max_bytes) {
+                break;
+            }
+        }
+        fetched
+    }
+
+    fn ids(page: &PendingPage) -> Vec<i64> {
+        page.recordings.iter().map(|r| r.start_ms).collect()
+    }
+
+    #[test]
+    fn a_page_stops_at_its_byte_budget_with_at_least_one_row() {
+        let query = SearchQuery {
+            contact_center: "cc".into(),
+            limit: 10,
+            max_bytes: 100,
+            ..SearchQuery::default()
+        };
+        let paging = Paging::start(&query, 0, Dialect::Sqlite);
+        let page = paging.page(vec![fetched(&[(9, 40), (8, 40), (7, 40), (6, 40)], 100)]);
+        assert_eq!(ids(&page), [9, 8]);
+        assert!(page.more_in_direction);
+        let page = paging.page(vec![fetched(&[(9, 500), (8, 1)], 100)]);
+        assert_eq!(ids(&page), [9], "one row even when it alone is over");
+        assert!(page.more_in_direction);
+        let page = paging.page(vec![fetched(&[(9, 10), (8, 10)], 100)]);
+        assert_eq!(ids(&page), [9, 8]);
+        assert!(!page.more_in_direction);
+    }
+
+    #[test]
+    fn a_plan_that_stopped_early_bounds_the_merged_page() {
+        let query = SearchQuery {
+            contact_center: "cc".into(),
+            limit: 10,
+            max_bytes: 100,
+            ..SearchQuery::default()
+        };
+        let paging = Paging::start(&query, 0, Dialect::Sqlite);
+        // The first plan stopped after 8 (its budget): rows after 8 are not known, so
+        // the second plan's 7 and 5 wait for the next page.
+        let first = fetched(&[(10, 50), (8, 50), (6, 1)], 100);
+        let second = fetched(&[(9, 1), (7, 1), (5, 1)], 100);
+        let page = paging.page(vec![first, second]);
+        assert_eq!(ids(&page), [10, 9]);
+        assert!(page.more_in_direction);
     }
 
     #[test]

@@ -134,6 +134,9 @@ pub(crate) struct ServeArgs {
     /// A connection with no request in flight for this long is closed (HTTP/1 and HTTP/2), in seconds.
     #[arg(long, env = "GIRD_IDLE_TIMEOUT_SECONDS")]
     idle_timeout_seconds: Option<u64>,
+    /// The most stored bytes one page of a search holds (at least one recording; the rest comes with `next`).
+    #[arg(long, env = "GIRD_MAX_PAGE_BYTES")]
+    max_page_bytes: Option<usize>,
     /// Largest request head (request line and headers), in bytes.
     #[arg(long, env = "GIRD_MAX_HEADER_BYTES")]
     max_header_bytes: Option<usize>,
@@ -306,6 +309,7 @@ impl ServeArgs {
             request_timeout_seconds: self.request_timeout_seconds,
             max_connections_per_address: self.max_connections_per_address,
             idle_timeout_seconds: self.idle_timeout_seconds,
+            max_page_bytes: self.max_page_bytes,
             cors: CrossOriginSettings {
                 allowed_origins: self.cors_allowed_origins.map(ListSetting::Text),
                 allowed_methods: self.cors_allowed_methods.map(ListSetting::Text),

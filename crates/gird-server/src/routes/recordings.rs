@@ -1,9 +1,12 @@
 //! Reading recordings: one by id (SPEC.md §7) and the search (docs/API.md).
 
+use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, Uri};
+use axum::http::{header, HeaderMap, Uri};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use gird_model::view::render;
+use gird_model::Recording;
 use gird_store::{FoundRecording, LegalHold};
 use serde_json::{json, Value};
 
@@ -12,24 +15,38 @@ use crate::scope::Scope;
 use crate::search_params::{cursor_text, SearchParams};
 use crate::state::AppState;
 
+/// The typed record of a found recording.
+fn typed(found: &FoundRecording, contact_center: &str) -> Result<Recording, ApiError> {
+    found.stored.to_recording().map_err(|violations| {
+        tracing::error!(%violations, contact_center, id = found.id, "a stored recording no longer validates");
+        ApiError::Internal
+    })
+}
+
 /// The read view of a found recording, with its legal-hold flag.
 pub fn recording_view(
     found: &FoundRecording,
     contact_center: &str,
     public_url: &str,
 ) -> Result<Value, ApiError> {
-    let recording = found.stored.to_recording().map_err(|violations| {
-        tracing::error!(%violations, contact_center, id = found.id, "a stored recording no longer validates");
-        ApiError::Internal
-    })?;
-    let mut view = render(&found.stored, &recording, contact_center, public_url);
+    let recording = typed(found, contact_center)?;
+    Ok(view_of(found, &recording, contact_center, public_url))
+}
+
+fn view_of(
+    found: &FoundRecording,
+    recording: &Recording,
+    contact_center: &str,
+    public_url: &str,
+) -> Value {
+    let mut view = render(&found.stored, recording, contact_center, public_url);
     match found.legal_hold {
         LegalHold::Held => view["nonDelete"] = Value::Bool(true),
         // A deletion began and has not finished: some media files may be gone already.
         LegalHold::Deleting => view["beingDeleted"] = Value::Bool(true),
         LegalHold::None => {}
     }
-    Ok(view)
+    view
 }
 
 pub async fn found(app: &AppState, scope: &Scope) -> Result<FoundRecording, ApiError> {
@@ -61,19 +78,17 @@ pub async fn search(
     Query(parameters): Query<Vec<(String, String)>>,
     uri: Uri,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let params = SearchParams::parse(&parameters)?;
-    let page = app
-        .store
-        .search(params.query(&scope.contact_center))
-        .await?;
+    let mut query = params.query(&scope.contact_center);
+    query.max_bytes = app.max_page_bytes;
+    let page = app.store.search(query).await?;
     let public_url = app.public_url(&headers)?;
-    let recordings = page
+    let typed = page
         .recordings
         .iter()
-        .map(|found| recording_view(found, &scope.contact_center, &public_url))
+        .map(|found| typed(found, &scope.contact_center))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut answer = json!({"statusCode": 0, "recordings": recordings});
     // An empty page (its rows deleted since the link was made) links back to the first
     // page rather than to itself.
     let link = |newest: bool| {
@@ -85,11 +100,56 @@ pub async fn search(
         let cursor = edge.map(|found| cursor_text(!newest, found.start_ms, &found.id));
         params.link(uri.path(), &parameters, cursor.as_deref())
     };
+    let mut links = serde_json::Map::new();
     if page.more_older {
-        answer["next"] = link(false).into();
+        links.insert("next".into(), link(false).into());
     }
     if page.more_newer {
-        answer["previous"] = link(true).into();
+        links.insert("previous".into(), link(true).into());
     }
-    Ok(Json(answer))
+    let contact_center = scope.contact_center;
+    Ok(streamed_page(
+        page.recordings,
+        typed,
+        links,
+        move |found, recording| view_of(found, recording, &contact_center, &public_url),
+    ))
+}
+
+/// `{"statusCode":0,"recordings":[...],"next":...}`, each recording's view made and
+/// written only when the client reads that far: a page is never held as one JSON tree.
+fn streamed_page(
+    found: Vec<FoundRecording>,
+    typed: Vec<Recording>,
+    links: serde_json::Map<String, Value>,
+    view: impl Fn(&FoundRecording, &Recording) -> Value + Send + 'static,
+) -> Response {
+    let head = std::iter::once(Bytes::from_static(b"{\"statusCode\":0,\"recordings\":["));
+    let items = found
+        .into_iter()
+        .zip(typed)
+        .enumerate()
+        .map(move |(index, (found, recording))| {
+            let mut chunk = if index == 0 { Vec::new() } else { vec![b','] };
+            // Serializing a serde_json::Value into a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut chunk, &view(&found, &recording));
+            Bytes::from(chunk)
+        });
+    let tail = std::iter::once_with(move || {
+        let mut chunk = b"]".to_vec();
+        for (name, value) in &links {
+            chunk.push(b',');
+            let _ = serde_json::to_writer(&mut chunk, name);
+            chunk.push(b':');
+            let _ = serde_json::to_writer(&mut chunk, value);
+        }
+        chunk.push(b'}');
+        Bytes::from(chunk)
+    });
+    let chunks = head
+        .chain(items)
+        .chain(tail)
+        .map(Ok::<_, std::convert::Infallible>);
+    let body = Body::from_stream(futures_util::stream::iter(chunks));
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }

@@ -189,6 +189,9 @@ impl Store for PostgresStore {
         recording: Recording,
     ) -> Result<InsertOutcome, StoreError> {
         let prepared = PreparedInsert::new(recording)?;
+        if let Some(limit) = gird_model::stored::exceeded_size(prepared.body.len()) {
+            return Ok(InsertOutcome::TooLarge(limit));
+        }
         self.batcher.insert(contact_center, prepared).await
     }
 

@@ -6,7 +6,7 @@ use deadpool_postgres::Client;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
-use crate::plan::{Dialect, Paging, Param, Plan};
+use crate::plan::{Dialect, Fetched, Paging, Param, Plan};
 use crate::row::legal_hold;
 use crate::{
     ContactCenter, Direction, FoundRecording, SearchPage, SearchQuery, StorageSettings, StoreError,
@@ -46,7 +46,8 @@ pub(super) async fn contact_centers(
 
 fn found(row: &Row) -> Result<FoundRecording, StoreError> {
     let id: String = row.get(0);
-    let stored = serde_json::from_str(row.get(2))
+    let body: &str = row.get(2);
+    let stored = serde_json::from_str(body)
         .map_err(|e| StoreError::Corrupt(format!("recording {id:?}: {e}")))?;
     let legal_hold = legal_hold(row.get(3));
     Ok(FoundRecording {
@@ -54,6 +55,7 @@ fn found(row: &Row) -> Result<FoundRecording, StoreError> {
         start_ms: row.get(1),
         stored,
         legal_hold,
+        stored_bytes: body.len(),
     })
 }
 
@@ -144,16 +146,26 @@ fn bound(params: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
         .collect()
 }
 
+/// Up to `limit` rows, read one at a time and no further once `max_bytes` are reached.
 async fn fetch(
     client: &Client,
     plan: &Plan,
     direction: Direction,
     limit: usize,
-) -> Result<Vec<FoundRecording>, StoreError> {
+    max_bytes: usize,
+) -> Result<Fetched, StoreError> {
+    use futures_util::TryStreamExt;
     let (sql, params) = plan.select("r.id, r.start_ms, r.body, r.non_delete", direction, limit);
     let statement = client.prepare_cached(&sql).await?;
-    let rows = client.query(&statement, &bound(&params)).await?;
-    rows.iter().map(found).collect()
+    let rows = client.query_raw(&statement, bound(&params)).await?;
+    futures_util::pin_mut!(rows);
+    let mut fetched = Fetched::default();
+    while let Some(row) = rows.try_next().await? {
+        if fetched.add(found(&row)?, max_bytes) {
+            break;
+        }
+    }
+    Ok(fetched)
 }
 
 async fn any(client: &Client, plan: &Plan, direction: Direction) -> Result<bool, StoreError> {
@@ -176,7 +188,16 @@ pub(super) async fn search(client: &Client, query: &SearchQuery) -> Result<Searc
     let paging = Paging::start(query, max_duration, Dialect::Postgres);
     let mut fetched = Vec::new();
     for plan in &paging.page_plans {
-        fetched.extend(fetch(client, plan, paging.direction, paging.limit + 1).await?);
+        fetched.push(
+            fetch(
+                client,
+                plan,
+                paging.direction,
+                paging.limit + 1,
+                paging.max_bytes,
+            )
+            .await?,
+        );
     }
     let page = paging.page(fetched);
     let mut more_other = false;

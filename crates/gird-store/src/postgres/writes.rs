@@ -286,11 +286,14 @@ pub(super) async fn merge_into_existing(
     if let Some(limit) = merged.exceeded_limit() {
         return Ok(Merge::TooLarge(limit));
     }
+    let body = serialize(&merged)?;
+    if let Some(limit) = gird_model::stored::exceeded_size(body.len()) {
+        return Ok(Merge::TooLarge(limit));
+    }
     let before = existing.to_recording().map_err(corrupt)?;
     unindex_terms(tx, contact_center, &before).await?;
     let recording = &merged.recording;
     let columns = Columns::of(recording);
-    let body = serialize(&merged)?;
     let update = tx
         .prepare_cached(
             "UPDATE recordings SET body = $3, start_ms = $4, stop_ms = $5,

@@ -250,6 +250,9 @@ impl Store for SqliteStore {
     ) -> Result<InsertOutcome, StoreError> {
         let contact_center = contact_center.to_owned();
         let prepared = crate::row::PreparedInsert::new(recording)?;
+        if let Some(limit) = gird_model::stored::exceeded_size(prepared.body.len()) {
+            return Ok(InsertOutcome::TooLarge(limit));
+        }
         let written = self
             .writer
             .run(move |tx| recording_writes::insert_or_merge(tx, &contact_center, prepared))

@@ -77,6 +77,7 @@ impl RawRecording {
             start_ms: self.start_ms,
             stored,
             legal_hold: legal_hold(self.hold_state),
+            stored_bytes: self.body.len(),
         })
     }
 }

@@ -174,6 +174,10 @@ fn merge_into_existing(
     if let Some(limit) = merged.exceeded_limit() {
         return Ok(Err(InsertOutcome::TooLarge(limit)));
     }
+    let body = serialize(&merged)?;
+    if let Some(limit) = gird_model::stored::exceeded_size(body.len()) {
+        return Ok(Err(InsertOutcome::TooLarge(limit)));
+    }
     let before = existing
         .to_recording()
         .map_err(|violations| StoreError::Corrupt(violations.to_string()))?;
@@ -187,13 +191,7 @@ fn merge_into_existing(
              call_type = ?13, updated_at = ?14
          WHERE contact_center_id = ?1 AND id = ?2",
     )?;
-    c.execute(
-        &mut update,
-        contact_center,
-        &recording.id,
-        &serialize(&merged)?,
-        now,
-    )?;
+    c.execute(&mut update, contact_center, &recording.id, &body, now)?;
     index_terms(db, contact_center, recording)?;
     Ok(Ok(merged.recording))
 }

@@ -4,7 +4,7 @@ use rusqlite::types::Value;
 use rusqlite::{params_from_iter, Connection, OptionalExtension};
 
 use super::reads::RawRecording;
-use crate::plan::{Dialect, Paging, Param, Plan};
+use crate::plan::{Dialect, Fetched, Paging, Param, Plan};
 use crate::{Direction, SearchPage, SearchQuery, StoreError};
 
 fn values(params: Vec<Param>) -> impl Iterator<Item = Value> {
@@ -14,16 +14,24 @@ fn values(params: Vec<Param>) -> impl Iterator<Item = Value> {
     })
 }
 
+/// Up to `limit` rows, read one at a time and no further once `max_bytes` are reached.
 fn fetch(
     db: &Connection,
     plan: &Plan,
     direction: Direction,
     limit: usize,
-) -> rusqlite::Result<Vec<RawRecording>> {
+    max_bytes: usize,
+) -> Result<Fetched, StoreError> {
     let (sql, params) = plan.select("r.id, r.start_ms, r.body, r.non_delete", direction, limit);
     let mut statement = db.prepare_cached(&sql)?;
     let rows = statement.query_map(params_from_iter(values(params)), RawRecording::from_row)?;
-    rows.collect()
+    let mut fetched = Fetched::default();
+    for raw in rows {
+        if fetched.add(raw?.parse()?, max_bytes) {
+            break;
+        }
+    }
+    Ok(fetched)
 }
 
 fn any(db: &Connection, plan: &Plan, direction: Direction) -> rusqlite::Result<bool> {
@@ -50,9 +58,13 @@ pub(super) fn search(db: &Connection, query: &SearchQuery) -> Result<SearchPage,
     let paging = Paging::start(query, max_duration, Dialect::Sqlite);
     let mut fetched = Vec::new();
     for plan in &paging.page_plans {
-        for raw in fetch(db, plan, paging.direction, paging.limit + 1)? {
-            fetched.push(raw.parse()?);
-        }
+        fetched.push(fetch(
+            db,
+            plan,
+            paging.direction,
+            paging.limit + 1,
+            paging.max_bytes,
+        )?);
     }
     let page = paging.page(fetched);
     let mut more_other = false;

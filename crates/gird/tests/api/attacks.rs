@@ -651,3 +651,119 @@ async fn a_failed_deletion_says_which_files_are_gone_and_finishes_on_retry() {
         .count();
     assert_eq!(failed_lines, 1, "{lines}");
 }
+
+/// A recording of about `kib` KiB: one media file with a large unknown field.
+fn heavy_record(id: &str, kib: usize) -> serde_json::Value {
+    let mut body = crate::body::minimal_record(id);
+    body["mediaFiles"][0]["mediaId"] = serde_json::json!(format!("{id}-media"));
+    body["padding"] = serde_json::json!("x".repeat(kib * 1024));
+    body
+}
+
+#[tokio::test]
+async fn a_search_page_is_bounded_in_bytes_and_gives_next() {
+    let app = AppBuilder::new()
+        .arg("--body-limit", "2000000")
+        .arg("--max-page-bytes", "2500000")
+        .spawn()
+        .await;
+    let cc = app.ready_contact_center().await;
+    for n in 0..5 {
+        app.insert(&cc, &heavy_record(&format!("heavy-{n}"), 1000))
+            .await
+            .assert_ok();
+    }
+    let mut page = app
+        .search(&[("contactCenterId", cc.as_str()), ("limit", "1000")])
+        .await;
+    let mut sizes = Vec::new();
+    let mut seen = Vec::new();
+    loop {
+        assert_eq!(
+            page.status.as_u16(),
+            200,
+            "{}",
+            &page.text[..200.min(page.text.len())]
+        );
+        let ids = crate::rws::found_ids(&page);
+        sizes.push(ids.len());
+        seen.extend(ids);
+        match crate::rws::link(&page, "next") {
+            Some(next) => page = app.follow(&next).await,
+            None => break,
+        }
+    }
+    assert_eq!(sizes, [2, 2, 1], "two records of ~1 MB fit in 2.5 MB");
+    seen.sort();
+    assert_eq!(
+        seen,
+        ["heavy-0", "heavy-1", "heavy-2", "heavy-3", "heavy-4"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_searches_of_large_records_keep_memory_flat() {
+    let app = AppBuilder::new()
+        .arg("--body-limit", "2000000")
+        .arg("--max-page-bytes", "2000000")
+        .spawn()
+        .await;
+    let cc = app.ready_contact_center().await;
+    for n in 0..12 {
+        app.insert(&cc, &heavy_record(&format!("big-{n}"), 1500))
+            .await
+            .assert_ok();
+    }
+    let pid = app.child.id().expect("gird runs");
+    let before = crate::playback::peak_rss(pid);
+    let searches = (0..4).map(|_| {
+        let api = app.api.clone();
+        let cc = cc.clone();
+        async move {
+            let page = api
+                .search(&[("contactCenterId", cc.as_str()), ("limit", "1000")])
+                .await;
+            assert_eq!(page.status.as_u16(), 200);
+            crate::rws::found_ids(&page).len()
+        }
+    });
+    let counts = futures_util::future::join_all(searches).await;
+    assert!(counts.iter().all(|&count| count == 1), "{counts:?}");
+    let grown = crate::playback::peak_rss(pid).saturating_sub(before);
+    assert!(
+        grown < 150 * 1024 * 1024,
+        "4 searches over 18 MB of records grew the server by {} MiB",
+        grown / (1024 * 1024)
+    );
+}
+
+#[tokio::test]
+async fn a_recording_cannot_grow_past_its_byte_limit() {
+    let app = AppBuilder::new()
+        .arg("--body-limit", "9000000")
+        .spawn()
+        .await;
+    let cc = app.ready_contact_center().await;
+    let message = app
+        .insert(&cc, &heavy_record("obese", 8300))
+        .await
+        .assert_error(400, 10);
+    assert!(message.contains("bytes"), "{message}");
+    app.assert_absent(&cc, "obese").await;
+    // Grown by merges, the same limit holds.
+    app.insert(&cc, &heavy_record("growing", 5000))
+        .await
+        .assert_ok();
+    let mut more = heavy_record("growing", 4000);
+    more["mediaFiles"][0]["mediaId"] = serde_json::json!("growing-second");
+    more["mediaFiles"][0]["callUUID"] = serde_json::json!("another-call");
+    more["other"] = more["padding"].take();
+    let message = app.insert(&cc, &more).await.assert_error(400, 10);
+    assert!(message.contains("bytes"), "{message}");
+    let stored = app.recording(&cc, "growing").await;
+    assert_eq!(
+        stored["mediaFiles"].as_array().unwrap().len(),
+        1,
+        "nothing merged"
+    );
+}

@@ -392,7 +392,7 @@ async fn storage_credentials_survive_a_restart() {
 }
 
 /// Peak resident memory of a process, in bytes.
-fn peak_rss(pid: u32) -> u64 {
+pub fn peak_rss(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
     let line = status
         .lines()
