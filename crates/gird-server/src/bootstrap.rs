@@ -41,6 +41,8 @@ pub enum BootstrapError {
         contact_center: String,
         error: String,
     },
+    #[error("no gird database at {0}: run this where gird serve keeps its data, or give the same --data-dir, --database or --config")]
+    NoDatabase(String),
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> BootstrapError + '_ {
@@ -111,6 +113,26 @@ pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, Bootstrap
             .await?;
     }
     Ok(store)
+}
+
+/// Opens a database that gird made already, for the commands that only read or queue
+/// (`gird outbox status`, `gird repost`): run in the wrong folder, they must not create an
+/// empty one and then report that nothing exists.
+pub async fn open_existing_store(settings: &Settings) -> Result<Arc<dyn Store>, BootstrapError> {
+    let exists = match &settings.database {
+        Database::Sqlite(path) => path.is_file(),
+        Database::Postgres(url) => PostgresStore::has_schema(url.expose()).await?,
+    };
+    if !exists {
+        let place = match &settings.database {
+            Database::Sqlite(path) => path.display().to_string(),
+            Database::Postgres(_) => {
+                "the PostgreSQL database given (it holds no gird schema)".into()
+            }
+        };
+        return Err(BootstrapError::NoDatabase(place));
+    }
+    open_store(settings).await
 }
 
 /// Brings the database's schema up to date without serving (`gird migrate`); a database

@@ -254,8 +254,9 @@ fn not_ready(error: String) -> Response {
 pub async fn metrics(State(app): State<crate::state::AppState>) -> Response {
     let counted = tokio::time::timeout(READY_TIMEOUT, app.store.outbox_status(None)).await;
     if let Ok(Ok(status)) = counted {
+        // Each delivery in exactly one state: `queued` is those waiting for a first attempt.
         for (state, count) in [
-            ("queued", status.queued),
+            ("queued", status.queued.saturating_sub(status.retrying)),
             ("retrying", status.retrying),
             ("in_flight", status.in_flight),
             ("failed", status.failed),

@@ -21,6 +21,23 @@ pub(crate) const IN_FLIGHT: i16 = 1;
 pub(crate) const DELIVERED: i16 = 2;
 pub(crate) const DEAD: i16 = 3;
 
+/// Makes a contact center's pending deliveries (queued or retrying, not in flight) due
+/// now at the latest: after a repost or a receiver change, nothing waits out a backoff
+/// earned from a receiver that is fixed now. `$1` contact center, `$2` now; narrowed by
+/// [`FOR_RECORDING`] or [`FOR_RANGE`]. The same SQL for both backends.
+pub(crate) const DUE_NOW: &str =
+    "UPDATE outbox SET due_ms = CASE WHEN due_ms > $2 THEN $2 ELSE due_ms END
+     WHERE contact_center_id = $1 AND state = 0";
+/// `$3` the recording.
+pub(crate) const FOR_RECORDING: &str = " AND recording_id = $3";
+/// `$3`..`$4` the start instants.
+pub(crate) const FOR_RANGE: &str = " AND recording_id IN (SELECT id FROM recordings
+     WHERE contact_center_id = $1 AND start_ms >= $3 AND start_ms < $4)";
+/// Appended to a queueing `SELECT ... FROM recordings r`: only recordings with no pending
+/// delivery (one pending already carries the latest state, see [`DUE_NOW`]).
+pub(crate) const NOTHING_PENDING: &str = " AND NOT EXISTS (SELECT 1 FROM outbox o
+     WHERE o.contact_center_id = r.contact_center_id AND o.recording_id = r.id AND o.state = 0)";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeliveryState {
     Queued,

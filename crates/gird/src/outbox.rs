@@ -26,7 +26,7 @@ pub async fn repost(args: RepostArgs) -> anyhow::Result<()> {
     };
     let contact_center = args.contact_center.clone();
     let settings = args.store.settings()?;
-    let store = gird_server::bootstrap::open_store(&settings).await?;
+    let store = gird_server::bootstrap::open_existing_store(&settings).await?;
     let result = queue(store.as_ref(), &contact_center, what).await;
     store.close().await;
     let queued = result?;
@@ -56,7 +56,7 @@ async fn queue(store: &dyn Store, contact_center: &str, what: Repost) -> anyhow:
 
 pub async fn status(args: StatusArgs) -> anyhow::Result<()> {
     let settings = args.store.settings()?;
-    let store = gird_server::bootstrap::open_store(&settings).await?;
+    let store = gird_server::bootstrap::open_existing_store(&settings).await?;
     let result = report(store.as_ref(), args.contact_center.as_deref(), args.json).await;
     store.close().await;
     result

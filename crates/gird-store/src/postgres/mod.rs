@@ -108,6 +108,26 @@ impl PostgresStore {
         Ok((store, created))
     }
 
+    /// Whether the database holds gird's schema (without creating it), for the commands
+    /// that only read or queue and must not make an empty database somewhere by mistake.
+    pub async fn has_schema(url: &str) -> Result<bool, StoreError> {
+        let mut config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| StoreError::Unavailable(format!("invalid PostgreSQL URL: {e}")))?;
+        config.connect_timeout(CONNECT_TIMEOUT);
+        let (client, connection) = config
+            .connect(NoTls)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("cannot connect to PostgreSQL: {e}")))?;
+        let connection = tokio::spawn(connection);
+        let row = client
+            .query_one("SELECT to_regclass('gird_migrations') IS NOT NULL", &[])
+            .await?;
+        drop(client);
+        let _ = connection.await;
+        Ok(row.get(0))
+    }
+
     /// Runs the migrations only (`gird migrate`).
     pub async fn migrate(url: &str) -> Result<bool, StoreError> {
         let (store, created) = PostgresStore::open(url).await?;

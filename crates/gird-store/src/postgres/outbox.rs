@@ -7,7 +7,7 @@ use tokio_postgres::Row;
 
 use crate::outbox::{
     AttemptResult, Delivery, DeliveryRecord, DeliveryState, OutboxStatus, ReceiverSettings, Repost,
-    DEAD, DELIVERED, IN_FLIGHT, QUEUED,
+    DEAD, DELIVERED, DUE_NOW, FOR_RANGE, FOR_RECORDING, IN_FLIGHT, NOTHING_PENDING, QUEUED,
 };
 use crate::{Removal, StoreError};
 
@@ -110,10 +110,15 @@ pub(super) async fn put_receiver(
             &[&id, &settings.url, &settings.username, &settings.sealed_password, &settings.enabled],
         )
         .await;
-    match result {
-        Err(error) if error.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) => Ok(false),
-        other => Ok(other? == 1),
-    }
+    let changed = match result {
+        Err(error) if error.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) => return Ok(false),
+        other => other? == 1,
+    };
+    // The receiver changed (fixed, most likely): what waits for a retry is due now.
+    client
+        .execute(DUE_NOW, &[&id, &gird_model::datetime::now_millis()])
+        .await?;
+    Ok(changed)
 }
 
 pub(super) async fn receiver(
@@ -252,18 +257,30 @@ pub(super) async fn repost(
 ) -> Result<u64, StoreError> {
     Ok(match what {
         Repost::Recording(id) => {
-            client
+            let due = client
                 .execute(
-                    &format!("{QUEUE_FROM_RECORDINGS} AND r.id = $3"),
+                    &format!("{DUE_NOW}{FOR_RECORDING}"),
+                    &[&contact_center, &now_ms, id],
+                )
+                .await?;
+            due + client
+                .execute(
+                    &format!("{QUEUE_FROM_RECORDINGS} AND r.id = $3{NOTHING_PENDING}"),
                     &[&contact_center, &now_ms, id],
                 )
                 .await?
         }
         Repost::StartedBetween { from_ms, to_ms } => {
-            client
+            let due = client
+                .execute(
+                    &format!("{DUE_NOW}{FOR_RANGE}"),
+                    &[&contact_center, &now_ms, from_ms, to_ms],
+                )
+                .await?;
+            due + client
                 .execute(
                     &format!(
-                        "{QUEUE_FROM_RECORDINGS} AND r.start_ms >= $3 AND r.start_ms < $4
+                        "{QUEUE_FROM_RECORDINGS} AND r.start_ms >= $3 AND r.start_ms < $4{NOTHING_PENDING}
                          ORDER BY r.start_ms, r.id"
                     ),
                     &[&contact_center, &now_ms, from_ms, to_ms],

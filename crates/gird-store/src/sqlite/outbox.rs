@@ -5,7 +5,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::outbox::{
     AttemptResult, Delivery, DeliveryRecord, DeliveryState, OutboxStatus, ReceiverSettings, Repost,
-    DEAD, DELIVERED, IN_FLIGHT, QUEUED,
+    DEAD, DELIVERED, DUE_NOW, FOR_RANGE, FOR_RECORDING, IN_FLIGHT, NOTHING_PENDING, QUEUED,
 };
 use crate::{Removal, StoreError};
 
@@ -120,6 +120,11 @@ pub(super) fn put_receiver(
              username = excluded.username, sealed_password = excluded.sealed_password,
              enabled = excluded.enabled",
         params![id, settings.url, settings.username, settings.sealed_password, settings.enabled],
+    )?;
+    // The receiver changed (fixed, most likely): what waits for a retry is due now.
+    db.execute(
+        &crate::plan::sqlite_placeholders(DUE_NOW),
+        params![id, gird_model::datetime::now_millis()],
     )?;
     Ok(true)
 }
@@ -240,16 +245,29 @@ pub(super) fn repost(
     what: &Repost,
     now_ms: i64,
 ) -> rusqlite::Result<u64> {
+    let sql = |text: String| crate::plan::sqlite_placeholders(&text);
     let count = match what {
-        Repost::Recording(id) => db
-            .prepare_cached(&format!("{QUEUE_FROM_RECORDINGS} AND r.id = ?3"))?
-            .execute(params![contact_center, now_ms, id])?,
-        Repost::StartedBetween { from_ms, to_ms } => db
-            .prepare_cached(&format!(
-                "{QUEUE_FROM_RECORDINGS} AND r.start_ms >= ?3 AND r.start_ms < ?4
-                 ORDER BY r.start_ms, r.id"
-            ))?
-            .execute(params![contact_center, now_ms, from_ms, to_ms])?,
+        Repost::Recording(id) => {
+            let due = db
+                .prepare_cached(&sql(format!("{DUE_NOW}{FOR_RECORDING}")))?
+                .execute(params![contact_center, now_ms, id])?;
+            due + db
+                .prepare_cached(&sql(format!(
+                    "{QUEUE_FROM_RECORDINGS} AND r.id = ?3{NOTHING_PENDING}"
+                )))?
+                .execute(params![contact_center, now_ms, id])?
+        }
+        Repost::StartedBetween { from_ms, to_ms } => {
+            let due = db
+                .prepare_cached(&sql(format!("{DUE_NOW}{FOR_RANGE}")))?
+                .execute(params![contact_center, now_ms, from_ms, to_ms])?;
+            due + db
+                .prepare_cached(&sql(format!(
+                    "{QUEUE_FROM_RECORDINGS} AND r.start_ms >= ?3 AND r.start_ms < ?4{NOTHING_PENDING}
+                     ORDER BY r.start_ms, r.id"
+                )))?
+                .execute(params![contact_center, now_ms, from_ms, to_ms])?
+        }
         Repost::DeadLetters => db
             .prepare_cached(&format!(
                 "UPDATE outbox SET state = {QUEUED}, attempts = 0, due_ms = ?2, updated_ms = ?2

@@ -468,11 +468,10 @@ async fn the_command_line_shows_the_outbox_and_reposts() {
     let (cc, _) = forwarding_contact_center(&app, &receiver).await;
     app.insert(&cc, &record("cli")).await.assert_ok();
     receiver.wait_for_requests(1).await;
-    let deadline = tokio::time::Instant::now() + crate::helpers::PATIENCE;
-    while app.outbox(&cc).await["outbox"]["failed"] != 1 {
-        assert!(tokio::time::Instant::now() < deadline, "no dead letter");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    crate::helpers::eventually("a dead letter", || async {
+        app.outbox(&cc).await["outbox"]["failed"] == 1
+    })
+    .await;
 
     let status = gird(
         &app,
@@ -530,4 +529,117 @@ async fn gird_output(app: &TestApp, args: &[&str]) -> std::process::Output {
         command.env_remove(name);
     }
     command.output().await.expect("run gird")
+}
+
+/// Run where no server keeps its data, the commands that only read or queue refuse to
+/// make a database: they say where they looked.
+#[tokio::test]
+async fn outbox_commands_never_create_a_database() {
+    let folder = tempfile::tempdir().unwrap();
+    let data_dir = folder.path().join("data");
+    for args in [
+        vec!["outbox", "status"],
+        vec!["repost", "--contact-center", "default", "--dead-letters"],
+    ] {
+        let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_gird"))
+            .args(&args)
+            .current_dir(folder.path())
+            .env_remove("GIRD_DATA_DIR")
+            .env_remove("GIRD_DATABASE")
+            .output()
+            .await
+            .unwrap();
+        assert!(!output.status.success(), "{args:?}");
+        let error = String::from_utf8_lossy(&output.stderr);
+        assert!(error.contains("no gird database at"), "{args:?}: {error}");
+        assert!(error.contains("gird.db"), "{error}");
+        assert!(
+            !data_dir.join("gird.db").exists(),
+            "{args:?} created a database"
+        );
+    }
+    // An empty PostgreSQL database is not given gird's schema either.
+    let database = crate::helpers::TestDatabase::create().await;
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_gird"))
+        .args(["outbox", "status", "--database", &database.url])
+        .current_dir(folder.path())
+        .output()
+        .await
+        .unwrap();
+    assert!(!output.status.success());
+    let error = String::from_utf8_lossy(&output.stderr);
+    assert!(error.contains("no gird database at"), "{error}");
+    assert!(database.tables().await.is_empty(), "no schema was made");
+}
+
+/// A receiver fixed after a failure: a repost, or a change of the receiver, delivers at
+/// once instead of after the backoff the failure earned.
+#[tokio::test]
+async fn a_repost_or_a_receiver_change_makes_waiting_deliveries_due_now() {
+    let receiver = Receiver::start().await;
+    receiver.answer(Answer::Status(503));
+    let app = AppBuilder::new()
+        .arg("--speechminer-initial-backoff-ms", "3600000")
+        .arg("--speechminer-max-backoff-ms", "3600000")
+        .spawn()
+        .await;
+    let (cc, password) = forwarding_contact_center(&app, &receiver).await;
+    app.insert(&cc, &record("fixed-by-repost"))
+        .await
+        .assert_ok();
+    receiver.wait_for_requests(1).await;
+    receiver.answer(Answer::Ok);
+    // The next attempt is an hour away; the repost makes it now, and queues no second one.
+    let reposted = app
+        .repost(&cc, &json!({"recordingId": "fixed-by-repost"}))
+        .await;
+    assert_eq!(reposted.json()["queued"], 1, "{}", reposted.text);
+    let got = receiver.wait_for_accepted(1).await;
+    assert_eq!(got[0].header("x-gird-delivery-attempt"), Some("2"));
+
+    receiver.answer(Answer::Status(503));
+    app.insert(&cc, &record("fixed-by-change"))
+        .await
+        .assert_ok();
+    receiver.wait_for_requests(3).await;
+    receiver.answer(Answer::Ok);
+    let body = json!({"url": receiver.url, "username": "sm-user", "password": password});
+    app.put_receiver(&cc, &body).await.assert_ok();
+    let got = receiver.wait_for_accepted(2).await;
+    assert_eq!(got[1].id(), "fixed-by-change");
+    receiver.assert_no_more_than(4).await;
+}
+
+/// The outbox gauge counts each delivery in one state: summing them does not count a
+/// retrying delivery twice.
+#[tokio::test]
+async fn the_outbox_gauge_states_add_up() {
+    let receiver = Receiver::start().await;
+    receiver.answer(Answer::Status(503));
+    let app = AppBuilder::new()
+        .arg("--speechminer-initial-backoff-ms", "3600000")
+        .arg("--speechminer-max-backoff-ms", "3600000")
+        .spawn()
+        .await;
+    let (cc, _) = forwarding_contact_center(&app, &receiver).await;
+    app.insert(&cc, &record("gauged")).await.assert_ok();
+    receiver.wait_for_requests(1).await;
+    crate::helpers::eventually("the delivery is retrying", || async {
+        app.outbox(&cc).await["outbox"]["retrying"] == 1
+    })
+    .await;
+    let metrics = send(app.request(reqwest::Method::GET, "/metrics"))
+        .await
+        .text;
+    let gauge = |state: &str| {
+        let prefix = format!("gird_outbox_deliveries{{state=\"{state}\"}} ");
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(&prefix))
+            .unwrap_or_else(|| panic!("no {state} gauge"))
+            .trim()
+            .to_owned()
+    };
+    assert_eq!(gauge("retrying"), "1");
+    assert_eq!(gauge("queued"), "0", "not counted twice");
 }
