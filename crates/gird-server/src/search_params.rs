@@ -105,6 +105,13 @@ impl SearchParams {
                             )
                         })?;
                 }
+                "count" => {
+                    query.count = match value.as_str() {
+                        "true" => true,
+                        "false" => false,
+                        _ => return Err(invalid(name, "must be true or false")),
+                    }
+                }
                 CURSOR => {
                     query.cursor = Some(
                         parse_cursor(value)

@@ -12,6 +12,7 @@ pub use outbox::{
     AttemptResult, Delivery, DeliveryRecord, DeliveryState, OutboxStatus, ReceiverSettings, Repost,
 };
 
+pub mod counts;
 pub mod deletion;
 mod digests;
 pub mod outbox;
@@ -162,6 +163,8 @@ pub struct SearchQuery {
     /// least one): the rest comes with `next`.
     pub max_bytes: usize,
     pub cursor: Option<Cursor>,
+    /// Also count the matches (up to [`counts::SEARCH_COUNT_CAP`]).
+    pub count: bool,
 }
 
 impl Default for SearchQuery {
@@ -179,6 +182,7 @@ impl Default for SearchQuery {
             limit: 0,
             max_bytes: DEFAULT_PAGE_BYTES,
             cursor: None,
+            count: false,
         }
     }
 }
@@ -189,6 +193,9 @@ pub struct SearchPage {
     pub recordings: Vec<FoundRecording>,
     pub more_older: bool,
     pub more_newer: bool,
+    /// With [`SearchQuery::count`]: every match's count, at most
+    /// [`counts::SEARCH_COUNT_CAP`] (then there may be more).
+    pub total: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -235,6 +242,8 @@ pub trait Store: SessionStore + Send + Sync + 'static {
         contact_center: &str,
         id: &str,
     ) -> Result<Option<FoundRecording>, StoreError>;
+    /// How many recordings the contact center holds (kept up to date by the writes).
+    async fn recording_count(&self, contact_center: &str) -> Result<u64, StoreError>;
     /// The contact centers that have a recording with this id.
     async fn contact_centers_with_recording(&self, id: &str) -> Result<Vec<String>, StoreError>;
     async fn search(&self, query: SearchQuery) -> Result<SearchPage, StoreError>;

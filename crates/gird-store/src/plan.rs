@@ -283,6 +283,14 @@ impl Plan {
     }
 }
 
+impl Plan {
+    /// Counts the plan's matches, at most `cap` (reading no further than that).
+    pub(crate) fn count(&self, cap: u64) -> (String, Vec<Param>) {
+        let (sql, params) = self.select("1", Direction::Older, cap as usize);
+        (format!("SELECT count(*) FROM ({sql}) matches"), params)
+    }
+}
+
 /// One page of a search, in the two steps both backends share: [`Paging::start`] says
 /// what to fetch, [`Paging::page`] turns what was fetched into the page and says which
 /// rows beyond it to probe for the link the other way.
@@ -418,6 +426,7 @@ impl PendingPage {
             recordings: self.recordings,
             more_older,
             more_newer,
+            total: None,
         }
     }
 }

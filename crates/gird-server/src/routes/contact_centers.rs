@@ -83,6 +83,7 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let contact_center = app.contact_center(&id).await?;
+    let recording_count = app.store.recording_count(&id).await?;
     Ok(Json(json!({
         "statusCode": 0,
         "contactCenter": {
@@ -90,6 +91,7 @@ pub async fn get(
             "domains": contact_center.domains,
             "features": contact_center.features,
             "path": contact_center_path(&id),
+            "recordingCount": recording_count,
         }
     })))
 }

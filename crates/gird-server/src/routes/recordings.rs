@@ -100,28 +100,33 @@ pub async fn search(
         let cursor = edge.map(|found| cursor_text(!newest, found.start_ms, &found.id));
         params.link(uri.path(), &parameters, cursor.as_deref())
     };
-    let mut links = serde_json::Map::new();
+    let mut after_recordings = serde_json::Map::new();
     if page.more_older {
-        links.insert("next".into(), link(false).into());
+        after_recordings.insert("next".into(), link(false).into());
     }
     if page.more_newer {
-        links.insert("previous".into(), link(true).into());
+        after_recordings.insert("previous".into(), link(true).into());
+    }
+    if let Some(total) = page.total {
+        after_recordings.insert("total".into(), total.into());
+        let capped = total >= gird_store::counts::SEARCH_COUNT_CAP;
+        after_recordings.insert("totalIsExact".into(), (!capped).into());
     }
     let contact_center = scope.contact_center;
     Ok(streamed_page(
         page.recordings,
         typed,
-        links,
+        after_recordings,
         move |found, recording| view_of(found, recording, &contact_center, &public_url),
     ))
 }
 
-/// `{"statusCode":0,"recordings":[...],"next":...}`, each recording's view made and
+/// `{"statusCode":0,"recordings":[...],"next":...,"total":...}`, each recording's view made and
 /// written only when the client reads that far: a page is never held as one JSON tree.
 fn streamed_page(
     found: Vec<FoundRecording>,
     typed: Vec<Recording>,
-    links: serde_json::Map<String, Value>,
+    after_recordings: serde_json::Map<String, Value>,
     view: impl Fn(&FoundRecording, &Recording) -> Value + Send + 'static,
 ) -> Response {
     let head = std::iter::once(Bytes::from_static(b"{\"statusCode\":0,\"recordings\":["));
@@ -137,7 +142,7 @@ fn streamed_page(
         });
     let tail = std::iter::once_with(move || {
         let mut chunk = b"]".to_vec();
-        for (name, value) in &links {
+        for (name, value) in &after_recordings {
             chunk.push(b',');
             let _ = serde_json::to_writer(&mut chunk, name);
             chunk.push(b':');

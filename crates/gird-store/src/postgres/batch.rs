@@ -201,6 +201,18 @@ async fn write_batch(
     for (contact_center, (start, stop)) in merged_spans {
         raise_max_duration(&tx, contact_center, stop - start).await?;
     }
+    let mut created_per_center: std::collections::BTreeMap<&str, i64> = Default::default();
+    for ((contact_center, _), outcome) in inserts.iter().zip(&outcomes) {
+        if outcome == &Some(InsertOutcome::Created) {
+            *created_per_center
+                .entry(contact_center.as_str())
+                .or_default() += 1;
+        }
+    }
+    for (contact_center, created) in created_per_center {
+        tx.execute(crate::counts::ADD, &[&contact_center, &created])
+            .await?;
+    }
     let queued = queue_deliveries(&tx, inserts, &outcomes).await?;
     tx.commit().await?;
     let outcomes = outcomes

@@ -224,6 +224,11 @@ impl Store for PostgresStore {
         reads::recording(&client, contact_center, id).await
     }
 
+    async fn recording_count(&self, contact_center: &str) -> Result<u64, StoreError> {
+        let client = self.pool.get().await?;
+        reads::recording_count(&client, contact_center).await
+    }
+
     async fn contact_centers_with_recording(&self, id: &str) -> Result<Vec<String>, StoreError> {
         let client = self.pool.get().await?;
         reads::contact_centers_with_recording(&client, id).await

@@ -209,5 +209,27 @@ pub(super) async fn search(client: &Client, query: &SearchQuery) -> Result<Searc
             }
         }
     }
-    Ok(page.finish(more_other))
+    let mut page = page.finish(more_other);
+    if query.count {
+        let cap = crate::counts::SEARCH_COUNT_CAP;
+        let mut total = 0u64;
+        for plan in &paging.plans {
+            let (sql, params) = plan.count(cap);
+            let statement = client.prepare_cached(&sql).await?;
+            let counted: i64 = client.query_one(&statement, &bound(&params)).await?.get(0);
+            total += counted as u64;
+        }
+        page.total = Some(total.min(cap));
+    }
+    Ok(page)
+}
+
+pub(super) async fn recording_count(
+    client: &Client,
+    contact_center: &str,
+) -> Result<u64, StoreError> {
+    let row = client
+        .query_opt(crate::counts::OF, &[&contact_center])
+        .await?;
+    Ok(row.map_or(0, |row| row.get::<_, i64>(0).max(0) as u64))
 }

@@ -597,11 +597,16 @@ pub(super) async fn finish_deletion(
         )
         .await?;
     }
-    tx.execute(
-        "DELETE FROM recordings WHERE contact_center_id = $1 AND id = $2 AND non_delete = $3",
-        &[&contact_center, &id, &DELETING],
-    )
-    .await?;
+    let deleted = tx
+        .execute(
+            "DELETE FROM recordings WHERE contact_center_id = $1 AND id = $2 AND non_delete = $3",
+            &[&contact_center, &id, &DELETING],
+        )
+        .await?;
+    if deleted == 1 {
+        tx.execute(crate::counts::ADD, &[&contact_center, &-1i64])
+            .await?;
+    }
     super::outbox::forget_recording(tx, contact_center, id).await?;
     tx.execute(crate::digests::FORGET, &[&contact_center, &id])
         .await?;

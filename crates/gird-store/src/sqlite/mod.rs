@@ -273,6 +273,19 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn recording_count(&self, contact_center: &str) -> Result<u64, StoreError> {
+        use rusqlite::OptionalExtension;
+        let contact_center = contact_center.to_owned();
+        let count: Option<i64> = self
+            .read(move |db| {
+                db.prepare_cached(&crate::plan::sqlite_placeholders(crate::counts::OF))?
+                    .query_row([contact_center], |row| row.get(0))
+                    .optional()
+            })
+            .await?;
+        Ok(count.unwrap_or(0).max(0) as u64)
+    }
+
     async fn contact_centers_with_recording(&self, id: &str) -> Result<Vec<String>, StoreError> {
         let id = id.to_owned();
         self.read(move |db| reads::contact_centers_with_recording(db, &id))

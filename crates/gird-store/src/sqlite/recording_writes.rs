@@ -72,6 +72,10 @@ pub(super) fn insert_or_merge(
         db.prepare_cached("ROLLBACK TO job")?.execute([])?;
         return Ok(unwritten(taken, Some(recording)));
     }
+    if outcome == InsertOutcome::Created {
+        db.prepare_cached(&crate::plan::sqlite_placeholders(crate::counts::ADD))?
+            .execute(params![contact_center, 1])?;
+    }
     let queued = outbox::queue(db, contact_center, &recording.id, now_millis())?;
     Ok(Written {
         outcome,
@@ -371,10 +375,15 @@ pub(super) fn finish_deletion(
     {
         release.execute(params![contact_center, media_id, id])?;
     }
-    db.prepare_cached(
-        "DELETE FROM recordings WHERE contact_center_id = ?1 AND id = ?2 AND non_delete = ?3",
-    )?
-    .execute(params![contact_center, id, DELETING])?;
+    let deleted = db
+        .prepare_cached(
+            "DELETE FROM recordings WHERE contact_center_id = ?1 AND id = ?2 AND non_delete = ?3",
+        )?
+        .execute(params![contact_center, id, DELETING])?;
+    if deleted == 1 {
+        db.prepare_cached(&crate::plan::sqlite_placeholders(crate::counts::ADD))?
+            .execute(params![contact_center, -1])?;
+    }
     outbox::forget_recording(db, contact_center, id)?;
     db.prepare_cached(&crate::plan::sqlite_placeholders(crate::digests::FORGET))?
         .execute(params![contact_center, id])?;

@@ -76,7 +76,20 @@ pub(super) fn search(db: &Connection, query: &SearchQuery) -> Result<SearchPage,
             }
         }
     }
-    Ok(page.finish(more_other))
+    let mut page = page.finish(more_other);
+    if query.count {
+        let cap = crate::counts::SEARCH_COUNT_CAP;
+        let mut total = 0u64;
+        for plan in &paging.plans {
+            let (sql, params) = plan.count(cap);
+            let counted: i64 = db
+                .prepare_cached(&sql)?
+                .query_row(params_from_iter(values(params)), |row| row.get(0))?;
+            total += counted as u64;
+        }
+        page.total = Some(total.min(cap));
+    }
+    Ok(page)
 }
 
 /// The query plan SQLite picks for a search, one line per step (for tests).

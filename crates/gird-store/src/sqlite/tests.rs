@@ -497,3 +497,41 @@ async fn a_retried_merge_is_answered_without_reading_the_record() {
         "a new POST must read the record"
     );
 }
+
+#[tokio::test]
+async fn a_search_count_stops_at_its_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_with_contact_center(&dir).await;
+    for minute in 0..5 {
+        store
+            .insert_or_merge(
+                "cc",
+                segment(&format!("r{minute}"), &format!("m{minute}"), minute),
+            )
+            .await
+            .unwrap();
+    }
+    let query = SearchQuery {
+        contact_center: "cc".into(),
+        limit: 2,
+        count: true,
+        ..SearchQuery::default()
+    };
+    let page = store.search(query.clone()).await.unwrap();
+    assert_eq!((page.recordings.len(), page.total), (2, Some(5)));
+    assert_eq!(store.recording_count("cc").await.unwrap(), 5);
+    let connection = rusqlite::Connection::open(dir.path().join("gird.db")).unwrap();
+    let plan = &crate::plan::Plan::all(&query, 0, crate::plan::Dialect::Sqlite)[0];
+    let (sql, params) = plan.count(3);
+    let values: Vec<rusqlite::types::Value> = params
+        .into_iter()
+        .map(|param| match param {
+            crate::plan::Param::Integer(n) => rusqlite::types::Value::Integer(n),
+            crate::plan::Param::Text(text) => rusqlite::types::Value::Text(text),
+        })
+        .collect();
+    let capped: i64 = connection
+        .query_row(&sql, rusqlite::params_from_iter(values), |row| row.get(0))
+        .unwrap();
+    assert_eq!(capped, 3);
+}

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, TestApp};
+use crate::helpers::{send, spawn_app, TestApp};
 use crate::rws::{found, found_ids, link};
 
 /// One recording of the fixture set; `None` leaves the field out.
@@ -508,4 +508,56 @@ async fn long_recordings_are_found_in_every_window_they_overlap() {
     app.delete_recording_ops(&cc, "centuries").await.assert_ok();
     let found = ids(&app, &cc, &[(start, "2500-01-01T00:00:00Z")]).await;
     assert!(found.is_empty(), "{found:?}");
+}
+
+#[tokio::test]
+async fn a_contact_center_knows_how_many_recordings_it_holds_and_a_search_can_count() {
+    let app = spawn_app().await;
+    let cc = app.ready_contact_center().await;
+    let path = format!("/api/v2/ops/contact-centers/{cc}");
+    let count = || async {
+        let response = send(app.request(reqwest::Method::GET, &path)).await;
+        response.json()["contactCenter"]["recordingCount"].clone()
+    };
+    assert_eq!(count().await, 0);
+    for n in 0..3 {
+        let id = format!("counted-{n}");
+        app.insert(
+            &cc,
+            &spanning(&id, "2024-05-01T10:00:00Z", "2024-05-01T10:05:00Z"),
+        )
+        .await
+        .assert_ok();
+    }
+    // A retry, a merge and a refused insert change nothing.
+    let again = spanning("counted-0", "2024-05-01T10:00:00Z", "2024-05-01T10:05:00Z");
+    app.insert(&cc, &again).await.assert_ok();
+    let mut merged = again.clone();
+    merged["mediaFiles"][0]["mediaId"] = json!("counted-0-second");
+    app.insert(&cc, &merged).await.assert_ok();
+    let mut taken = spanning("thief", "2024-05-01T10:00:00Z", "2024-05-01T10:05:00Z");
+    taken["mediaFiles"][0]["mediaId"] = json!("media-counted-1");
+    app.insert(&cc, &taken).await.assert_error(409, 18);
+    assert_eq!(count().await, 3);
+    app.delete_recording_ops(&cc, "counted-2").await.assert_ok();
+    assert_eq!(count().await, 2);
+
+    let counted = app
+        .search(&[
+            ("contactCenterId", cc.as_str()),
+            ("limit", "1"),
+            ("count", "true"),
+        ])
+        .await
+        .json();
+    assert_eq!(counted["total"], 2, "{counted}");
+    assert_eq!(counted["totalIsExact"], true);
+    assert_eq!(counted["recordings"].as_array().unwrap().len(), 1);
+    let plain = app.search(&[("contactCenterId", cc.as_str())]).await.json();
+    assert!(plain.get("total").is_none(), "only when asked");
+    let bad = app
+        .search(&[("contactCenterId", cc.as_str()), ("count", "yes")])
+        .await;
+    let message = bad.assert_error(400, 10);
+    assert!(message.starts_with("count"), "{message}");
 }
