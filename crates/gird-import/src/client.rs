@@ -2,7 +2,7 @@
 //!
 //! Basic auth, the CSRF handshake (an authenticated GET answers `X-CSRF-HEADER` and
 //! `X-CSRF-TOKEN` and sets the session cookie, which every POST sends back), and the
-//! answers of SPEC.md §3 sorted into what to do next.
+//! answers of docs/API.md sorted into what to do next.
 
 use std::sync::RwLock;
 use std::time::Duration;
@@ -191,7 +191,7 @@ fn is_csrf_refusal(answer: &Answer) -> bool {
         if message.to_ascii_lowercase().contains("csrf"))
 }
 
-/// Sorts an answer by SPEC.md §3.
+/// Sorts an answer by docs/API.md.
 pub fn classify(status: StatusCode, text: &str, after: Option<Duration>) -> Answer {
     let envelope: Option<Value> = serde_json::from_str(text).ok();
     let status_code = envelope

@@ -1,4 +1,4 @@
-//! The rules of SPEC.md §2, applied in one pass that collects every violation.
+//! The rules of docs/API.md, applied in one pass that collects every violation.
 
 use serde_json::{Map, Value};
 

@@ -1,5 +1,5 @@
-//! gird's recording model: the record of SPEC.md §2, its validation, the merge of §1
-//! and the read view of §7. Pure: no I/O, so every rule is unit-testable.
+//! gird's recording model: the record of docs/API.md ("The record"), its validation, the merge
+//! and the read view. Pure: no I/O, so every rule is unit-testable.
 
 mod check;
 pub mod datetime;

@@ -1,4 +1,4 @@
-//! The lossless, idempotent merge of SPEC.md §1 ("Merge on an existing id").
+//! The lossless, idempotent merge of docs/API.md.
 //!
 //! A recording pipeline posts one call as several inserts with the same id and retries
 //! after failures, so merging must give the same record whatever the order, and must

@@ -13,7 +13,7 @@ use crate::violation::Violations;
 pub const MAX_ID_CHARS: usize = 256;
 pub const CALL_TYPES: [&str; 5] = ["Internal", "Inbound", "Outbound", "Consult", "Unknown"];
 
-/// A recording that passed every rule of SPEC.md §2.
+/// A recording that passed every rule of docs/API.md.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Recording {
     pub id: String,

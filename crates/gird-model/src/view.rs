@@ -1,4 +1,4 @@
-//! The read view of a stored recording (SPEC.md §7): the merged record plus derived
+//! The read view of a stored recording (docs/API.md): the merged record plus derived
 //! times, playback fields and the completeness flag.
 
 use serde_json::{Map, Value};
@@ -54,7 +54,7 @@ pub fn media_extension(media_file: &Value) -> String {
     }
 }
 
-/// Soft fields (SPEC.md §2 "Yes*") the record lacks, by JSON path.
+/// Soft fields (docs/API.md, "soft fields") the record lacks, by JSON path.
 pub fn missing_soft_fields(recording: &Recording) -> Vec<String> {
     let mut missing = Vec::new();
     for (index, media_file) in recording.media_files.iter().enumerate() {

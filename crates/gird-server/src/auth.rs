@@ -1,4 +1,4 @@
-//! HTTP Basic authentication of the ops user (SPEC.md §4).
+//! HTTP Basic authentication of the ops user (docs/API.md).
 //!
 //! The password may be configured in clear or as an argon2/bcrypt hash. Clear passwords
 //! are compared as SHA-256 digests in constant time (so neither content nor length

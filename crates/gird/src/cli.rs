@@ -87,7 +87,7 @@ pub(crate) struct ServeArgs {
     /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free port).
     #[arg(long, env = "GIRD_LISTEN")]
     listen: Option<String>,
-    /// sqlite://PATH (default: sqlite://<data-dir>/gird.db).
+    /// sqlite://PATH (default: sqlite://<data-dir>/gird.db), or postgres://USER:PASSWORD@HOST:PORT/DBNAME for PostgreSQL (several instances may share it).
     #[arg(long, env = "GIRD_DATABASE")]
     database: Option<String>,
     /// Folder for the database, the generated ops password and the CSRF key.

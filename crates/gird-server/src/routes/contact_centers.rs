@@ -1,4 +1,4 @@
-//! The ops API for contact centers and their features (SPEC.md §6).
+//! The ops API for contact centers and their features (docs/API.md).
 
 use axum::body::Body;
 use axum::extract::{Path, State};

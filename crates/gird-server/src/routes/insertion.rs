@@ -1,4 +1,4 @@
-//! `POST /internal-api/contact-centers/{id}/recordings` (SPEC.md §1).
+//! `POST /internal-api/contact-centers/{id}/recordings` (docs/API.md).
 
 use axum::body::Body;
 use axum::extract::{Path, State};

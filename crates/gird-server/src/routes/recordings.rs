@@ -1,4 +1,4 @@
-//! Reading recordings: one by id (SPEC.md §7) and the search (docs/API.md).
+//! Reading recordings: one by id and the search (docs/API.md).
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};

@@ -13,7 +13,7 @@ pub fn fixture_segments() -> Vec<Value> {
         .expect("segments fixture")
 }
 
-/// A record with every field of SPEC §2 present, soft ones included. Its events are
+/// A record with every field of docs/API.md present, soft ones included. Its events are
 /// `Data` (index 0), `Joined` by a user (1) and `Left` by an external party (2).
 pub fn complete_record(id: &str) -> Value {
     json!({

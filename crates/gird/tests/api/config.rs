@@ -1,4 +1,4 @@
-//! Configuration (SPEC §4, §8; API.md "Running"): application.yaml, environment and
+//! Configuration (docs/API.md "Running"): application.yaml, environment and
 //! flags, their precedence, password hashes, refused and generated passwords.
 
 use reqwest::Method;
@@ -347,4 +347,19 @@ async fn the_database_url_is_configurable() {
 
     let app = app.restart().await;
     app.recording(&cc, "alex-test-id").await;
+}
+
+#[tokio::test]
+async fn the_help_names_both_kinds_of_database() {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_gird"))
+        .args(["serve", "--help"])
+        .output()
+        .await
+        .unwrap();
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        help.contains("sqlite://") && help.contains("postgres://"),
+        "{help}"
+    );
 }

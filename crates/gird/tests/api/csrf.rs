@@ -1,4 +1,4 @@
-//! CSRF protection (SPEC §5, API.md "CSRF").
+//! CSRF protection (docs/API.md "CSRF").
 
 use reqwest::Method;
 use serde_json::json;

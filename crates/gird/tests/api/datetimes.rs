@@ -1,4 +1,4 @@
-//! ISO datetimes (SPEC §2): the accepted spellings, the instant gird derives from them
+//! ISO datetimes (docs/API.md): the accepted spellings, the instant gird derives from them
 //! (UTC, milliseconds, written `yyyy-MM-ddTHH:mm:ss.SSS+0000` as RWS writes them), and the rejected ones.
 
 use serde_json::json;

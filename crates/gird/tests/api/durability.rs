@@ -1,5 +1,5 @@
-//! An answer of statusCode 0 means the record is on disk (SPEC §1), and SIGTERM drains
-//! in-flight requests and exits 0 (SPEC §8).
+//! An answer of statusCode 0 means the record is on disk (docs/API.md), and SIGTERM drains
+//! in-flight requests and exits 0 (docs/API.md).
 
 use std::collections::BTreeSet;
 

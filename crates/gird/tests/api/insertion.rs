@@ -1,4 +1,4 @@
-//! Successful inserts and what the stored view gives back (SPEC §1, §2, §7).
+//! Successful inserts and what the stored view gives back (docs/API.md).
 
 use serde_json::{json, Value};
 

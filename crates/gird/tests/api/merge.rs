@@ -1,4 +1,4 @@
-//! Merge on an existing id (SPEC §1): idempotent, order-independent, lossless.
+//! Merge on an existing id (docs/API.md): idempotent, order-independent, lossless.
 
 use serde_json::{json, Value};
 

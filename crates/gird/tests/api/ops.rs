@@ -1,4 +1,4 @@
-//! The ops API: contact centers and their features (SPEC §6, API.md "Ops API").
+//! The ops API: contact centers and their features (docs/API.md "Ops API").
 
 use reqwest::Method;
 use serde_json::{json, Value};

@@ -1,4 +1,4 @@
-//! The read-back of a record (SPEC §7): playback fields stable across merges, restarts
+//! The read-back of a record (docs/API.md): playback fields stable across merges, restarts
 //! and instances, and the public base URL.
 
 use reqwest::Method;

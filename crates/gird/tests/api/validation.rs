@@ -1,4 +1,4 @@
-//! Every rule of SPEC §2: missing fields are statusCode 1, wrong ones statusCode 10, each
+//! Every rule of docs/API.md: missing fields are statusCode 1, wrong ones statusCode 10, each
 //! named by its JSON path; a rejected request stores nothing.
 
 use serde_json::{json, Value};
