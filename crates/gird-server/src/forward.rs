@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gird_model::datetime::now_millis;
+use gird_model::origin::same_origin;
 use gird_store::{AttemptResult, Delivery, ReceiverSettings, Store};
 use rand::Rng;
 use reqwest::header::{HeaderValue, CONTENT_TYPE};
@@ -21,7 +22,7 @@ use tokio::task::JoinSet;
 
 use crate::seal::Sealer;
 use crate::settings::Forwarding;
-use crate::urls::{check_service_url, same_origin};
+use crate::urls::check_service_url;
 
 /// The media-file parameter that names another receiver for its record.
 pub const URI_PARAMETER: &str = "rp.speechminer_uri";

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use axum::http::{header, HeaderValue, StatusCode};
+use gird_model::origin::is_under;
 use gird_store::StorageSettings;
 use reqwest::Url;
 
@@ -46,23 +47,10 @@ pub fn locate(path: &str, storage: Option<&Storage>) -> Result<(String, bool), A
     };
     let url = Url::parse(&text)
         .map_err(|_| ApiError::NotFound(format!("media path {path:?} is not a usable URL")))?;
-    let under_base = storage.is_some_and(|storage| is_under(&url, &storage.base_url));
+    let under_base = storage.is_some_and(|storage| {
+        Url::parse(&storage.base_url).is_ok_and(|base| is_under(&url, &base))
+    });
     Ok((url.to_string(), under_base))
-}
-
-fn is_under(url: &Url, base: &str) -> bool {
-    let Ok(base) = Url::parse(base) else {
-        return false;
-    };
-    let base_path = base.path().trim_end_matches('/');
-    let path = url.path();
-    let path_below = path == base_path || path.starts_with(&format!("{base_path}/"));
-    url.scheme() == base.scheme()
-        && url.host_str() == base.host_str()
-        && url.port_or_known_default() == base.port_or_known_default()
-        && url.username().is_empty()
-        && url.password().is_none()
-        && path_below
 }
 
 #[derive(Clone)]
