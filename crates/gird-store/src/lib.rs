@@ -13,6 +13,7 @@ pub use outbox::{
 };
 
 mod digests;
+pub mod outbound;
 pub mod outbox;
 #[cfg(test)]
 mod outbox_conformance;
@@ -179,10 +180,11 @@ pub enum HoldChange {
     DeletionInProgress,
 }
 
+pub use outbound::OutboundStore;
 pub use sessions::{Session, SessionStore};
 
 #[async_trait]
-pub trait Store: SessionStore + Send + Sync + 'static {
+pub trait Store: SessionStore + OutboundStore + Send + Sync + 'static {
     /// Answers false when the id is taken.
     async fn create_contact_center(&self, id: &str, domains: &[String])
         -> Result<bool, StoreError>;
