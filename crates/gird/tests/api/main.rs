@@ -24,6 +24,7 @@ mod merge;
 mod observe;
 mod ops;
 mod outage;
+mod outbound;
 mod paging;
 mod playback;
 mod postgres;
