@@ -17,6 +17,7 @@ mod durability;
 mod hardening;
 mod helpers;
 mod import;
+mod import_hrefs;
 mod insertion;
 mod instances;
 mod limits;
