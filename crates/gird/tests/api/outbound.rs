@@ -262,8 +262,26 @@ async fn last_error_never_holds_what_the_receiver_answered() {
 
 #[tokio::test]
 async fn user_info_and_queries_of_media_urls_never_reach_the_log() {
+    const SECRETS: [&str; 7] = [
+        "log-user",
+        "Pw-Log-5521",
+        "Tok-Log-9904",
+        "Frag-Log-3",
+        "other-user",
+        "Pw-Log-7713",
+        "Sig-Log-1",
+    ];
     let builder = AppBuilder::new().capture_log();
     let mut stage = Stage::with(builder.clone()).await;
+    let log_file = builder.log_file();
+    let log = || std::fs::read_to_string(&log_file).unwrap_or_default();
+    let assert_clean = |log: &str| {
+        for secret in SECRETS {
+            assert!(!log.contains(secret), "{secret} is in the log: {log}");
+        }
+    };
+
+    // A failing and a stopped WebDAV, for a URL with user info, query and fragment.
     let authority = stage.dav.address.trim_start_matches("http://").to_owned();
     let url = format!(
         "http://log-user:Pw-Log-5521@{authority}/dav/recordings/x.mp3?token=Tok-Log-9904#Frag-Log-3"
@@ -281,6 +299,19 @@ async fn user_info_and_queries_of_media_urls_never_reach_the_log() {
         .await
         .as_api()
         .assert_error(502, 4);
+    eventually("the failures are logged", || async {
+        let log = log();
+        log.contains("WebDAV refused the request") && log.contains("WebDAV unreachable")
+    })
+    .await;
+    let logged = log();
+    assert!(
+        logged.contains(&format!("http://{authority}/dav/recordings/x.mp3")),
+        "the URL is logged as scheme://host:port/path: {logged}"
+    );
+    assert_clean(&logged);
+
+    // A refused one.
     let elsewhere = "http://other-user:Pw-Log-7713@localhost:9/x.mp3?sig=Sig-Log-1";
     let refused_path = stage.play_path("refused", elsewhere, None).await;
     stage
@@ -288,31 +319,11 @@ async fn user_info_and_queries_of_media_urls_never_reach_the_log() {
         .await
         .as_api()
         .assert_error(403, 5);
-
-    let log_file = builder.log_file();
-    eventually("the failures are logged", || async {
-        let log = std::fs::read_to_string(&log_file).unwrap_or_default();
-        log.contains("WebDAV refused the request")
-            && log.contains("WebDAV unreachable")
-            && log.contains("is not requested")
+    eventually("the refusal is logged", || async {
+        log().contains("is not requested")
     })
     .await;
-    let log = std::fs::read_to_string(&log_file).unwrap();
-    assert!(
-        log.contains(&format!("http://{authority}/dav/recordings/x.mp3")),
-        "the URL is logged as scheme://host:port/path: {log}"
-    );
-    for secret in [
-        "log-user",
-        "Pw-Log-5521",
-        "Tok-Log-9904",
-        "Frag-Log-3",
-        "other-user",
-        "Pw-Log-7713",
-        "Sig-Log-1",
-    ] {
-        assert!(!log.contains(secret), "{secret} is in the log: {log}");
-    }
+    assert_clean(&log());
 }
 
 #[tokio::test]
