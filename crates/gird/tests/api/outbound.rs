@@ -225,6 +225,7 @@ async fn a_receiver_named_by_a_record_elsewhere_is_a_dead_letter_at_once_until_a
 
 #[tokio::test]
 async fn last_error_never_holds_what_the_receiver_answered() {
+    const MARKER: &str = "AKIA-Secret-Answer-6620";
     const SECRET: &str = "AKIA-Secret-Answer-6620 password=hunter2";
     let receiver = Receiver::start().await;
     receiver.answer(Answer::Body(500, SECRET));
@@ -248,7 +249,7 @@ async fn last_error_never_holds_what_the_receiver_answered() {
         format!("{}: HTTP 500 Internal Server Error", receiver.url)
     );
     let outbox = app.outbox(&cc).await;
-    assert!(!outbox.to_string().contains("Secret"), "{outbox}");
+    assert!(!outbox.to_string().contains(MARKER), "{outbox}");
     let log_file = builder.log_file();
     eventually("the dead letter is logged", || async {
         std::fs::read_to_string(&log_file)
@@ -257,7 +258,7 @@ async fn last_error_never_holds_what_the_receiver_answered() {
     })
     .await;
     let log = std::fs::read_to_string(&log_file).unwrap();
-    assert!(!log.contains("Secret") && !log.contains("hunter2"), "{log}");
+    assert!(!log.contains(MARKER) && !log.contains("hunter2"), "{log}");
 }
 
 #[tokio::test]
