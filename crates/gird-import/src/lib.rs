@@ -12,7 +12,7 @@ use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -118,6 +118,8 @@ pub struct Summary {
     pub interrupted: Option<String>,
     /// Where the rejected records are.
     pub rejects_file: Option<PathBuf>,
+    /// Entries a WebDAV listing named outside `--webdav`, not followed.
+    pub not_followed: u64,
 }
 
 /// Runs the import; answers its summary after printing it.
@@ -126,8 +128,9 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<Summary> {
     let started = Instant::now();
     let progress = progress_bar(&args);
     let stop = Arc::new(AtomicBool::new(false));
-    let (items, source_done) = start_source(&args, Arc::clone(&stop))?;
-    let summary = if args.dry_run {
+    let not_followed = Arc::new(AtomicU64::new(0));
+    let (items, source_done) = start_source(&args, Arc::clone(&stop), Arc::clone(&not_followed))?;
+    let mut summary = if args.dry_run {
         dry_run(items, &progress).await
     } else {
         import(&args, &identity, items, &progress, &stop).await?
@@ -138,6 +141,7 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<Summary> {
             return Err(error.context("reading the source"));
         }
     }
+    summary.not_followed = not_followed.load(Ordering::Relaxed);
     print_summary(&args, &summary, started.elapsed());
     Ok(summary)
 }
@@ -181,6 +185,7 @@ const CHUNK: usize = 128;
 fn start_source(
     args: &ImportArgs,
     stop: Arc<AtomicBool>,
+    not_followed: Arc<AtomicU64>,
 ) -> anyhow::Result<(mpsc::Receiver<Vec<Item>>, SourceTask)> {
     // Items travel in chunks: one wake-up of the import per chunk, not per record.
     let (sender, receiver) = mpsc::channel(16);
@@ -201,14 +206,16 @@ fn start_source(
         )?;
         tokio::spawn(crawl.run(crawler_client()?, sender))
     } else if let Some(url) = &args.webdav {
-        let crawl = source::webdav::Crawl::new(
+        let mut crawl = source::webdav::Crawl::new(
             url,
             args.pattern.as_deref().unwrap_or_default(),
             args.depth,
             args.webdav_user.clone(),
             args.webdav_password.clone(),
         )?;
-        tokio::spawn(crawl.run(crawler_client()?, sender))
+        crawl.not_followed = not_followed;
+        let client = crawl.client()?;
+        tokio::spawn(crawl.run(client, sender))
     } else {
         let items: Box<dyn Iterator<Item = Item> + Send> = match (&args.jsonl, &args.csv) {
             (Some(path), _) => Box::new(source::jsonl::read(path)?),
@@ -606,6 +613,12 @@ impl Rejects {
 
 fn print_summary(args: &ImportArgs, summary: &Summary, elapsed: Duration) {
     let seconds = elapsed.as_secs_f64().max(0.001);
+    if summary.not_followed > 0 {
+        println!(
+            "gird import: {} entries the WebDAV listings named outside --webdav were not followed (see the warnings)",
+            summary.not_followed
+        );
+    }
     if args.dry_run {
         println!(
             "gird import --dry-run: {} records checked in {seconds:.1} s: {} valid, {} invalid",

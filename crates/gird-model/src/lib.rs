@@ -5,6 +5,7 @@ mod check;
 pub mod datetime;
 mod index;
 pub mod merge;
+pub mod origin;
 pub mod record;
 pub mod s3;
 pub mod search;

@@ -1,5 +1,6 @@
 //! First-start preparation: secrets kept in the data folder and the storage backend.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -11,6 +12,7 @@ use gird_store::sqlite::SqliteStore;
 use gird_store::{Store, INSERTION_FEATURE};
 use rand::RngCore;
 
+use crate::egress::allow_list::{self, OutboundConfig};
 use crate::s3::config::S3Options;
 use crate::seal::Sealer;
 use crate::settings::{Database, Forwarding, Secret, Settings};
@@ -43,6 +45,11 @@ pub enum BootstrapError {
     },
     #[error("no gird database at {0}: run this where gird serve keeps its data, or give the same --data-dir, --database or --config")]
     NoDatabase(String),
+    #[error("gird.outbound.contactCenters.{contact_center}.{error}")]
+    Outbound {
+        contact_center: String,
+        error: String,
+    },
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> BootstrapError + '_ {
@@ -194,6 +201,36 @@ pub async fn configure_s3(
             tracing::warn!(
                 contact_center,
                 "gird.s3.contactCenters names a contact center that does not exist; create it with the ops API and restart"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Writes the allow-lists of `gird.outbound.contactCenters` to the database, checked like
+/// the ops API's: the file wins over what the ops API set for the same contact center, at
+/// every start. A contact center that does not exist is skipped with a warning.
+pub async fn configure_outbound(
+    store: &dyn Store,
+    allow_lists: &BTreeMap<String, OutboundConfig>,
+) -> Result<(), BootstrapError> {
+    let checked = allow_lists
+        .iter()
+        .map(|(contact_center, config)| {
+            config
+                .check()
+                .map(|origins| (contact_center, allow_list::texts(&origins)))
+                .map_err(|error| BootstrapError::Outbound {
+                    contact_center: contact_center.clone(),
+                    error,
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    for (contact_center, origins) in checked {
+        if !store.put_outbound_origins(contact_center, &origins).await? {
+            tracing::warn!(
+                contact_center,
+                "gird.outbound.contactCenters names a contact center that does not exist; create it with the ops API and restart"
             );
         }
     }

@@ -37,6 +37,9 @@ pub enum ApiError {
     RangeNotSatisfiable(Option<String>),
     /// statusCode 5.
     NoPermission,
+    /// statusCode 5, HTTP 403: the outbound request a record asks for goes where the
+    /// contact center does not allow (the message names the origin, never the URL).
+    Refused(String),
     /// statusCode 6.
     NotFound(String),
     /// statusCode 10: a value of the wrong type or out of range.
@@ -66,7 +69,7 @@ impl ApiError {
             ApiError::BadGateway(_) => (StatusCode::BAD_GATEWAY, 4),
             ApiError::GatewayTimeout(_) => (StatusCode::GATEWAY_TIMEOUT, 4),
             ApiError::RangeNotSatisfiable(_) => (StatusCode::RANGE_NOT_SATISFIABLE, 10),
-            ApiError::NoPermission => (StatusCode::FORBIDDEN, 5),
+            ApiError::NoPermission | ApiError::Refused(_) => (StatusCode::FORBIDDEN, 5),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, 6),
             ApiError::InvalidValue(_) => (StatusCode::BAD_REQUEST, 10),
             ApiError::AlreadyExists(_) => (StatusCode::CONFLICT, 18),
@@ -84,6 +87,7 @@ impl ApiError {
             | ApiError::InvalidValue(text)
             | ApiError::AlreadyExists(text)
             | ApiError::BadGateway(text)
+            | ApiError::Refused(text)
             | ApiError::GatewayTimeout(text)
             | ApiError::TooSlow(text) => text.clone(),
             ApiError::RangeNotSatisfiable(_) => "the requested range cannot be satisfied".into(),
@@ -208,6 +212,7 @@ mod tests {
             (ApiError::GatewayTimeout("x".into()), 504, 4),
             (ApiError::RangeNotSatisfiable(None), 416, 10),
             (ApiError::NoPermission, 403, 5),
+            (ApiError::Refused("x".into()), 403, 5),
             (ApiError::NotFound("x".into()), 404, 6),
             (ApiError::InvalidValue("x".into()), 400, 10),
             (ApiError::AlreadyExists("x".into()), 409, 18),

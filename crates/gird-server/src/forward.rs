@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gird_model::datetime::now_millis;
+use gird_model::origin::{loggable_text, same_origin};
 use gird_store::{AttemptResult, Delivery, ReceiverSettings, Store};
 use rand::Rng;
 use reqwest::header::{HeaderValue, CONTENT_TYPE};
@@ -19,9 +20,10 @@ use serde_json::Value;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use crate::egress::{address_refused, describe, Cleared, Destinations, Egress};
 use crate::seal::Sealer;
 use crate::settings::Forwarding;
-use crate::urls::{check_service_url, same_origin};
+use crate::urls::check_service_url;
 
 /// The media-file parameter that names another receiver for its record.
 pub const URI_PARAMETER: &str = "rp.speechminer_uri";
@@ -40,16 +42,12 @@ pub struct Forwarder {
 
 impl Forwarder {
     pub fn start(store: Arc<dyn Store>, sealer: Arc<Sealer>, settings: Forwarding) -> Forwarder {
-        let client = reqwest::Client::builder()
-            .connect_timeout(settings.timeout)
-            .timeout(settings.timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("the HTTP client builds with default settings");
+        let timeout = settings.timeout;
+        let egress = Egress::new(|builder| builder.connect_timeout(timeout).timeout(timeout));
         let worker = Arc::new(Worker {
             store,
             sealer,
-            client,
+            egress,
             settings,
         });
         let (stop, stopped) = watch::channel(false);
@@ -68,7 +66,7 @@ impl Forwarder {
 struct Worker {
     store: Arc<dyn Store>,
     sealer: Arc<Sealer>,
-    client: reqwest::Client,
+    egress: Egress,
     settings: Forwarding,
 }
 
@@ -197,9 +195,10 @@ impl Worker {
             .filter(|receiver| receiver.enabled)
             .ok_or_else(|| Failure::retry("forwarding was turned off for the contact center"))?;
         let (target, with_credentials) = target(&receiver, &delivery.body)?;
+        let target = self.clear(delivery, &receiver, target).await?;
         let mut request = self
-            .client
-            .post(target.clone())
+            .egress
+            .request(reqwest::Method::POST, &target)
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
             .header("Idempotency-Key", idempotency_key(delivery))
             .header("X-Gird-Delivery-Attempt", delivery.attempt.to_string())
@@ -209,27 +208,58 @@ impl Worker {
                 request = request.basic_auth(username, self.password(&receiver)?);
             }
         }
+        // Errors name the URL without user info or query, and never carry what the
+        // receiver wrote: only its status.
+        let shown = target.loggable();
         let response = request.send().await.map_err(|error| {
             Failure::retry(if error.is_timeout() {
                 format!(
-                    "{target}: no answer within {} s",
+                    "{shown}: no answer within {} s",
                     self.settings.timeout.as_secs()
                 )
+            } else if let Some(refusal) = address_refused(&error) {
+                format!("{shown}: {refusal}")
             } else {
-                format!("{target}: {}", describe(&error))
+                format!("{shown}: {}", describe(error))
             })
         })?;
         let status = response.status();
         if status.is_success() {
             return Ok(());
         }
-        let text = response.text().await.unwrap_or_default();
-        let excerpt: String = text.chars().take(200).collect();
         Err(Failure::retry(format!(
-            "{target}: HTTP {status}{}{}",
-            if excerpt.is_empty() { "" } else { ": " },
-            excerpt.trim()
+            "{shown}: HTTP {}",
+            status_line(status)
         )))
+    }
+
+    /// The target, if the outbound policy lets gird post there: the receiver's origin
+    /// always, another origin (a record's `rp.speechminer_uri`) when the contact center
+    /// allows it. A refusal is for good: the delivery is a dead letter at once, kept to
+    /// be reposted once the origin is allowed.
+    async fn clear(
+        &self,
+        delivery: &Delivery,
+        receiver: &ReceiverSettings,
+        target: Url,
+    ) -> Result<Cleared, Failure> {
+        let contact_center = delivery.contact_center.as_str();
+        let mut destinations = Destinations::new(contact_center);
+        destinations.allow_url(&receiver.url);
+        let named = !destinations.allows(&target);
+        if named {
+            destinations = Destinations::load(self.store.as_ref(), contact_center)
+                .await
+                .map_err(|error| Failure::retry(error.to_string()))?;
+        }
+        destinations.clear(target).map_err(|refusal| Failure {
+            error: if named {
+                format!("mediaFiles[].parameters.{URI_PARAMETER}: {refusal}")
+            } else {
+                format!("the contact center's receiver: {refusal}")
+            },
+            permanent: true,
+        })
     }
 
     fn password(&self, receiver: &ReceiverSettings) -> Result<Option<String>, Failure> {
@@ -253,8 +283,12 @@ fn target(receiver: &ReceiverSettings, body: &str) -> Result<(Url, bool), Failur
     let Some(named) = named_receiver(body) else {
         return Ok((configured, true));
     };
-    let named = check_service_url(URI_PARAMETER, &named).map_err(|error| Failure {
-        error: format!("mediaFiles[].parameters.{error}"),
+    // The URL is the record's: the error shows it without user info or query.
+    let named = check_service_url(URI_PARAMETER, &named).map_err(|_| Failure {
+        error: format!(
+            "mediaFiles[].parameters.{URI_PARAMETER}: {} is not an http(s) URL without user info",
+            loggable_text(&named)
+        ),
         permanent: true,
     })?;
     let with_credentials = same_origin(&named, &configured);
@@ -279,16 +313,13 @@ fn idempotency_key(delivery: &Delivery) -> String {
     uuid::Uuid::new_v5(&IDEMPOTENCY_NAMESPACE, name.as_bytes()).to_string()
 }
 
-/// The error with its causes ("error sending request: connection closed before ...").
-fn describe(error: &reqwest::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
+/// `500 Internal Server Error`: the code and its standard reason, never the receiver's
+/// own words.
+fn status_line(status: reqwest::StatusCode) -> String {
+    match status.canonical_reason() {
+        Some(reason) => format!("{} {reason}", status.as_u16()),
+        None => status.as_u16().to_string(),
     }
-    text
 }
 
 fn backoff(initial: Duration, max: Duration, attempt: u32, jitter: f64) -> Duration {
@@ -366,6 +397,29 @@ mod tests {
             failure.error.contains("rp.speechminer_uri"),
             "{}",
             failure.error
+        );
+        let with_password = r#"{"mediaFiles":[{"parameters":{"rp.speechminer_uri":"http://u:Pw-9@sm/ir?key=K-7"}}]}"#;
+        let failure = target(&receiver("http://sm/ir"), with_password)
+            .err()
+            .unwrap();
+        assert!(failure.permanent);
+        assert!(failure.error.contains("http://sm/ir"), "{}", failure.error);
+        assert!(
+            !failure.error.contains("Pw-9") && !failure.error.contains("K-7"),
+            "{}",
+            failure.error
+        );
+    }
+
+    #[test]
+    fn status_lines_are_the_standard_ones() {
+        assert_eq!(
+            status_line(reqwest::StatusCode::INTERNAL_SERVER_ERROR),
+            "500 Internal Server Error"
+        );
+        assert_eq!(
+            status_line(reqwest::StatusCode::from_u16(599).unwrap()),
+            "599"
         );
     }
 

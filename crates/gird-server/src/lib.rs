@@ -10,6 +10,7 @@ pub mod bootstrap;
 pub mod cors;
 mod csrf;
 mod drain;
+mod egress;
 pub mod error;
 mod forward;
 pub mod listen;
@@ -41,8 +42,8 @@ use crate::error::ApiError;
 use crate::forward::Forwarder;
 pub use crate::routes::forwarding::outbox_status_json;
 use crate::routes::{
-    contact_centers, deletion, forwarding, identity, insertion, playback, recordings, s3_storage,
-    storage,
+    contact_centers, deletion, forwarding, identity, insertion, outbound, playback, recordings,
+    s3_storage, storage,
 };
 use crate::seal::Sealer;
 pub use crate::settings::{Forwarding, Overrides, Secret, Settings};
@@ -105,6 +106,7 @@ pub async fn prepare(settings: &Settings) -> Result<App, StartError> {
     let sealer = Arc::new(Sealer::new(&storage_key));
     bootstrap::configure_receivers(store.as_ref(), &sealer, &settings.forwarding).await?;
     bootstrap::configure_s3(store.as_ref(), &sealer, &settings.s3).await?;
+    bootstrap::configure_outbound(store.as_ref(), &settings.outbound).await?;
     let state = AppState {
         store: Arc::clone(&store),
         body_limit: settings.body_limit,
@@ -223,6 +225,12 @@ fn router(
             put(s3_storage::put)
                 .get(s3_storage::get)
                 .delete(s3_storage::delete),
+        )
+        .route(
+            &format!("{ops}/{{id}}/outbound"),
+            put(outbound::put)
+                .get(outbound::get)
+                .delete(outbound::delete),
         )
         .route(
             &format!("{ops}/{{id}}/speechminer"),

@@ -6,6 +6,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
+use crate::egress::{Cleared, Destinations};
 use crate::error::ApiError;
 use crate::s3::S3Storage;
 use crate::state::AppState;
@@ -39,12 +40,14 @@ impl<'a> Location<'a> {
 }
 
 /// One contact center's media storage for the length of a request; each storage's
-/// settings are read once, when first needed.
+/// settings, and where the contact center allows requests to go, are read once, when
+/// first needed.
 pub struct MediaStore<'a> {
     app: &'a AppState,
     contact_center: &'a str,
     webdav: OnceCell<Option<Storage>>,
     s3: OnceCell<Option<S3Storage>>,
+    destinations: OnceCell<Destinations>,
 }
 
 impl<'a> MediaStore<'a> {
@@ -54,7 +57,28 @@ impl<'a> MediaStore<'a> {
             contact_center,
             webdav: OnceCell::new(),
             s3: OnceCell::new(),
+            destinations: OnceCell::new(),
         }
+    }
+
+    /// The media file's WebDAV URL, if the outbound policy lets gird request it, and
+    /// whether the storage credentials go with it.
+    async fn webdav_url(&self, path: &str) -> Result<(Cleared, bool), ApiError> {
+        let storage = self.webdav_storage().await?;
+        let (url, with_credentials) = locate(path, storage)?;
+        let destinations = self
+            .destinations
+            .get_or_try_init(|| Destinations::load(self.app.store.as_ref(), self.contact_center))
+            .await?;
+        let cleared = destinations.clear(url).map_err(|refusal| {
+            tracing::warn!(
+                contact_center = self.contact_center,
+                %refusal,
+                "a media file's URL is not requested"
+            );
+            ApiError::Refused(format!("the media file's URL: {refusal}"))
+        })?;
+        Ok((cleared, with_credentials))
     }
 
     async fn webdav_storage(&self) -> Result<Option<&Storage>, ApiError> {
@@ -86,8 +110,8 @@ impl<'a> MediaStore<'a> {
     ) -> Result<reqwest::Response, ApiError> {
         match *location {
             Location::WebDav { path } => {
+                let (url, with_credentials) = self.webdav_url(path).await?;
                 let storage = self.webdav_storage().await?;
-                let (url, with_credentials) = locate(path, storage)?;
                 self.app
                     .webdav
                     .get(&url, storage, with_credentials, range)
@@ -104,8 +128,8 @@ impl<'a> MediaStore<'a> {
     pub async fn delete(&self, location: &Location<'_>) -> Result<(), ApiError> {
         match *location {
             Location::WebDav { path } => {
+                let (url, with_credentials) = self.webdav_url(path).await?;
                 let storage = self.webdav_storage().await?;
-                let (url, with_credentials) = locate(path, storage)?;
                 self.app
                     .webdav
                     .delete(&url, storage, with_credentials)

@@ -328,6 +328,7 @@ mod tests {
             "/api/v2/ops/contact-centers/{id}/features/{name}",
             "/api/v2/ops/contact-centers/{id}/storage",
             "/api/v2/ops/contact-centers/{id}/storage/s3",
+            "/api/v2/ops/contact-centers/{id}/outbound",
             "/api/v2/ops/contact-centers/{id}/speechminer",
             "/api/v2/ops/contact-centers/{id}/speechminer/outbox",
             "/api/v2/ops/contact-centers/{id}/speechminer/repost",
@@ -349,6 +350,6 @@ mod tests {
         ] {
             assert!(paths.contains_key(route), "{route} is not documented");
         }
-        assert_eq!(paths.len(), 25, "a documented path the list above misses");
+        assert_eq!(paths.len(), 26, "a documented path the list above misses");
     }
 }

@@ -104,6 +104,8 @@ pub struct Settings {
     /// Cross-origin requests from browser applications; `None`: not allowed.
     pub cors: Option<crate::cors::Cors>,
     pub s3: crate::s3::config::S3Options,
+    /// Allow-lists from `gird.outbound.contactCenters`, written to the database at start.
+    pub outbound: BTreeMap<String, crate::egress::allow_list::OutboundConfig>,
 }
 
 /// Forwarding records to SpeechMiner Interaction Receivers.
@@ -249,6 +251,16 @@ struct GirdSection {
     max_page_bytes: Option<usize>,
     #[serde(default)]
     s3: crate::s3::config::S3Section,
+    #[serde(default)]
+    outbound: OutboundSection,
+}
+
+/// `gird.outbound`: each contact center's allow-list of origins.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct OutboundSection {
+    #[serde(default)]
+    contact_centers: BTreeMap<String, crate::egress::allow_list::OutboundConfig>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -336,6 +348,7 @@ impl Settings {
             .resolve()?;
         let forwarding = Forwarding::resolve(std::mem::take(&mut gird.speechminer), &cli)?;
         let s3 = std::mem::take(&mut gird.s3).resolve(cli.s3_timeout_seconds)?;
+        let outbound = std::mem::take(&mut gird.outbound.contact_centers);
         let data_dir = cli
             .data_dir
             .or(gird.data_dir)
@@ -423,6 +436,7 @@ impl Settings {
             max_page_bytes,
             cors,
             s3,
+            outbound,
             tls,
             limits,
             request_timeout,
@@ -561,6 +575,19 @@ mod tests {
         assert!(Settings::resolve(FileConfig::default(), zero).is_err());
         let inverted = "gird:\n  speechminer:\n    initialBackoffMs: 10\n    maxBackoffMs: 5\n";
         assert!(Settings::resolve(file(inverted), Overrides::default()).is_err());
+    }
+
+    #[test]
+    fn outbound_allow_lists_from_the_file() {
+        let yaml = "gird:\n  outbound:\n    contactCenters:\n      acme:\n        origins: [\"https://media.example.com\", \"http://10.1.2.3:8080\"]\n";
+        let settings = Settings::resolve(file(yaml), Overrides::default()).unwrap();
+        assert_eq!(settings.outbound["acme"].origins.len(), 2);
+        for typo in [
+            "gird:\n  outbound:\n    contactCentres: {}\n",
+            "gird:\n  outbound:\n    contactCenters:\n      acme:\n        origin: []\n",
+        ] {
+            assert!(serde_yaml::from_str::<FileConfig>(typo).is_err(), "{typo}");
+        }
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! URLs of the services gird calls (WebDAV storage, SpeechMiner receivers).
+//! URLs of the services gird calls (WebDAV storage, SpeechMiner receivers). Where
+//! credentials may go is `gird_model::origin`'s rule, shared with `gird import`.
 
 use reqwest::Url;
 
@@ -19,13 +20,6 @@ pub fn check_service_url(field: &str, url: &str) -> Result<Url, String> {
     Ok(parsed)
 }
 
-/// Same scheme, host and port: where a service's credentials may go.
-pub fn same_origin(a: &Url, b: &Url) -> bool {
-    a.scheme() == b.scheme()
-        && a.host_str() == b.host_str()
-        && a.port_or_known_default() == b.port_or_known_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -37,14 +31,5 @@ mod tests {
         assert!(error.starts_with("url: \"ftp://x\""), "{error}");
         assert!(check_service_url("url", "http://u:p@x/").is_err());
         assert!(check_service_url("url", "not a url").is_err());
-    }
-
-    #[test]
-    fn origins() {
-        let url = |text: &str| Url::parse(text).unwrap();
-        assert!(same_origin(&url("http://a/x"), &url("http://a:80/y")));
-        assert!(!same_origin(&url("http://a/x"), &url("https://a/x")));
-        assert!(!same_origin(&url("http://a/x"), &url("http://b/x")));
-        assert!(!same_origin(&url("http://a:81/"), &url("http://a/")));
     }
 }

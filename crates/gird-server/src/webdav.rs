@@ -4,9 +4,11 @@
 use std::time::Duration;
 
 use axum::http::{header, HeaderValue, StatusCode};
+use gird_model::origin::is_under;
 use gird_store::StorageSettings;
 use reqwest::Url;
 
+use crate::egress::{address_refused, describe, Cleared, Egress};
 use crate::error::ApiError;
 
 /// A contact center's storage, with its password opened.
@@ -29,8 +31,9 @@ impl Storage {
 
 /// Where a media file is and whether the storage credentials go with the request: only
 /// to URLs under the storage's base URL (same scheme, host and port, and a path below the
-/// base path once `..` is resolved), never to any other host a record names.
-pub fn locate(path: &str, storage: Option<&Storage>) -> Result<(String, bool), ApiError> {
+/// base path once `..` is resolved), never to any other host a record names. Whether gird
+/// may request the URL at all is the outbound policy's decision (`egress`).
+pub fn locate(path: &str, storage: Option<&Storage>) -> Result<(Url, bool), ApiError> {
     let lower = path.to_ascii_lowercase();
     let absolute = lower.starts_with("http://") || lower.starts_with("https://");
     let text = if absolute {
@@ -46,49 +49,34 @@ pub fn locate(path: &str, storage: Option<&Storage>) -> Result<(String, bool), A
     };
     let url = Url::parse(&text)
         .map_err(|_| ApiError::NotFound(format!("media path {path:?} is not a usable URL")))?;
-    let under_base = storage.is_some_and(|storage| is_under(&url, &storage.base_url));
-    Ok((url.to_string(), under_base))
-}
-
-fn is_under(url: &Url, base: &str) -> bool {
-    let Ok(base) = Url::parse(base) else {
-        return false;
-    };
-    let base_path = base.path().trim_end_matches('/');
-    let path = url.path();
-    let path_below = path == base_path || path.starts_with(&format!("{base_path}/"));
-    url.scheme() == base.scheme()
-        && url.host_str() == base.host_str()
-        && url.port_or_known_default() == base.port_or_known_default()
-        && url.username().is_empty()
-        && url.password().is_none()
-        && path_below
+    let under_base = storage.is_some_and(|storage| {
+        Url::parse(&storage.base_url).is_ok_and(|base| is_under(&url, &base))
+    });
+    Ok((url, under_base))
 }
 
 #[derive(Clone)]
 pub struct WebDav {
-    client: reqwest::Client,
+    egress: Egress,
     timeout: Duration,
 }
 
 impl WebDav {
     pub fn new(timeout: Duration) -> WebDav {
-        let client = reqwest::Client::builder()
-            .connect_timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("the HTTP client builds with default TLS-less settings");
-        WebDav { client, timeout }
+        WebDav {
+            egress: Egress::new(|builder| builder.connect_timeout(timeout)),
+            timeout,
+        }
     }
 
     fn request(
         &self,
         method: reqwest::Method,
-        url: &str,
+        url: &Cleared,
         storage: Option<&Storage>,
         with_credentials: bool,
     ) -> reqwest::RequestBuilder {
-        let mut request = self.client.request(method, url);
+        let mut request = self.egress.request(method, url);
         if let (true, Some(storage)) = (with_credentials, storage) {
             if let Some(user) = &storage.username {
                 request = request.basic_auth(user, storage.password.as_deref());
@@ -101,7 +89,7 @@ impl WebDav {
     /// bounded by the timeout, so a long recording can still stream to a slow player.
     pub async fn get(
         &self,
-        url: &str,
+        url: &Cleared,
         storage: Option<&Storage>,
         with_credentials: bool,
         range: Option<&HeaderValue>,
@@ -110,10 +98,7 @@ impl WebDav {
         if let Some(range) = range {
             request = request.header(header::RANGE, range.clone());
         }
-        let response = tokio::time::timeout(self.timeout, request.send())
-            .await
-            .map_err(|_| timed_out(url))?
-            .map_err(|error| unreachable(url, &error))?;
+        let response = self.send(request, url).await?;
         match response.status() {
             status if status.is_success() => Ok(response),
             StatusCode::NOT_FOUND | StatusCode::GONE => {
@@ -129,35 +114,48 @@ impl WebDav {
     /// Deletes a media file; one that is already missing counts as deleted.
     pub async fn delete(
         &self,
-        url: &str,
+        url: &Cleared,
         storage: Option<&Storage>,
         with_credentials: bool,
     ) -> Result<(), ApiError> {
         let request = self.request(reqwest::Method::DELETE, url, storage, with_credentials);
-        let response = tokio::time::timeout(self.timeout, request.send())
-            .await
-            .map_err(|_| timed_out(url))?
-            .map_err(|error| unreachable(url, &error))?;
+        let response = self.send(request, url).await?;
         match response.status() {
             status if status.is_success() => Ok(()),
             StatusCode::NOT_FOUND | StatusCode::GONE => Ok(()),
             status => Err(refused(url, status)),
         }
     }
+
+    async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+        url: &Cleared,
+    ) -> Result<reqwest::Response, ApiError> {
+        let url = url.loggable();
+        match tokio::time::timeout(self.timeout, request.send()).await {
+            Err(_) => {
+                tracing::warn!(url, "WebDAV did not answer in time");
+                Err(ApiError::GatewayTimeout(
+                    "WebDAV did not answer in time".into(),
+                ))
+            }
+            Ok(Err(error)) => {
+                if let Some(refusal) = address_refused(&error) {
+                    tracing::warn!(url, %refusal, "WebDAV request refused by the outbound policy");
+                    return Err(ApiError::Refused(refusal.to_string()));
+                }
+                let error = describe(error);
+                tracing::warn!(url, error, "WebDAV unreachable");
+                Err(ApiError::BadGateway("WebDAV is unreachable".into()))
+            }
+            Ok(Ok(response)) => Ok(response),
+        }
+    }
 }
 
-fn timed_out(url: &str) -> ApiError {
-    tracing::warn!(url, "WebDAV did not answer in time");
-    ApiError::GatewayTimeout("WebDAV did not answer in time".into())
-}
-
-fn unreachable(url: &str, error: &reqwest::Error) -> ApiError {
-    tracing::warn!(url, %error, "WebDAV unreachable");
-    ApiError::BadGateway("WebDAV is unreachable".into())
-}
-
-fn refused(url: &str, status: StatusCode) -> ApiError {
-    tracing::warn!(url, %status, "WebDAV refused the request");
+fn refused(url: &Cleared, status: StatusCode) -> ApiError {
+    tracing::warn!(url = url.loggable(), %status, "WebDAV refused the request");
     let reason = match status {
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
             "WebDAV refused the storage credentials".to_owned()
@@ -182,12 +180,16 @@ mod tests {
     #[test]
     fn relative_paths_join_the_base_and_credentials_stay_under_it() {
         let storage = storage();
+        let located = |path: &str| {
+            let (url, with_credentials) = locate(path, Some(&storage)).unwrap();
+            (url.to_string(), with_credentials)
+        };
         assert_eq!(
-            locate("2015/a.mp3", Some(&storage)).unwrap(),
+            located("2015/a.mp3"),
             ("http://dav.example/rec/2015/a.mp3".into(), true)
         );
         assert_eq!(
-            locate("/2015/a.mp3", Some(&storage)).unwrap(),
+            located("/2015/a.mp3"),
             ("http://dav.example/rec/2015/a.mp3".into(), true)
         );
         assert!(

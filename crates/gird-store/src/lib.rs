@@ -15,6 +15,7 @@ pub use outbox::{
 pub mod counts;
 pub mod deletion;
 mod digests;
+pub mod outbound;
 pub mod outbox;
 #[cfg(test)]
 mod outbox_conformance;
@@ -217,10 +218,11 @@ pub enum HoldChange {
 }
 
 pub use deletion::DeletionLease;
+pub use outbound::OutboundStore;
 pub use sessions::{Session, SessionStore};
 
 #[async_trait]
-pub trait Store: SessionStore + Send + Sync + 'static {
+pub trait Store: SessionStore + OutboundStore + Send + Sync + 'static {
     /// Answers false when the id is taken.
     async fn create_contact_center(&self, id: &str, domains: &[String])
         -> Result<bool, StoreError>;

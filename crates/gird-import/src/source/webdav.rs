@@ -1,7 +1,17 @@
 //! A crawl of a WebDAV folder (see `crawl` for the rules): `PROPFIND` with `Depth: 1`,
 //! folder by folder.
+//!
+//! The WebDAV server names the entries, and an `href` may name any URL: only those under
+//! the crawl's root (the rule the server applies to storage credentials,
+//! `gird_model::origin::is_under`) are followed, and the credentials go nowhere else,
+//! redirects included. Others are skipped with a warning and counted.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{bail, Context};
+use gird_model::origin::{is_under, loggable};
 use regex::Regex;
 use reqwest::{Client, Method, Url};
 use serde_json::Value;
@@ -18,6 +28,8 @@ pub struct Crawl {
     pub depth: usize,
     pub username: Option<String>,
     pub password: Option<String>,
+    /// Entries a listing named outside the root, which were not followed.
+    pub not_followed: Arc<AtomicU64>,
 }
 
 const PROPFIND_BODY: &str = r#"<?xml version="1.0" encoding="utf-8"?>
@@ -42,8 +54,14 @@ impl Crawl {
     ) -> anyhow::Result<Crawl> {
         let mut root =
             Url::parse(root).with_context(|| format!("--webdav {root:?} is not a URL"))?;
-        if !matches!(root.scheme(), "http" | "https") {
-            bail!("--webdav {root} must be an http(s) URL");
+        if !matches!(root.scheme(), "http" | "https") || root.host_str().is_none() {
+            bail!("--webdav {} must be an http(s) URL", loggable(&root));
+        }
+        if !root.username().is_empty() || root.password().is_some() {
+            bail!(
+                "--webdav {} must not contain user info: give --webdav-user and --webdav-password (or GIRD_IMPORT_WEBDAV_USER and GIRD_IMPORT_WEBDAV_PASSWORD)",
+                loggable(&root)
+            );
         }
         if !root.path().ends_with('/') {
             root.set_path(&format!("{}/", root.path()));
@@ -54,9 +72,44 @@ impl Crawl {
             depth,
             username,
             password,
+            not_followed: Arc::default(),
         })
     }
 
+    /// The HTTP client of the crawl: it follows a redirect only to a URL under the root
+    /// (where the credentials may go), never elsewhere.
+    pub fn client(&self) -> anyhow::Result<Client> {
+        let root = self.root.clone();
+        let policy = reqwest::redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() >= 10 || !is_under(attempt.url(), &root) {
+                attempt.stop()
+            } else {
+                attempt.follow()
+            }
+        });
+        Ok(Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(120))
+            .redirect(policy)
+            .build()?)
+    }
+
+    /// Keeps the entries under the root; warns about and counts the others.
+    fn under_root(&self, folder: &Url, entries: Vec<Entry>) -> Vec<Entry> {
+        let (inside, outside): (Vec<Entry>, Vec<Entry>) = entries
+            .into_iter()
+            .partition(|entry| is_under(&entry.url, &self.root));
+        for entry in &outside {
+            tracing::warn!(
+                folder = loggable(folder),
+                href = loggable(&entry.url),
+                "the WebDAV listing names an entry outside --webdav; it is not followed"
+            );
+        }
+        self.not_followed
+            .fetch_add(outside.len() as u64, Ordering::Relaxed);
+        inside
+    }
     /// Sends the items to `items` as the folders are listed; an error ends the crawl.
     pub async fn run(self, client: Client, items: mpsc::Sender<Vec<Item>>) -> anyhow::Result<()> {
         let folders = WebDavFolders {
@@ -107,14 +160,25 @@ impl Folders for WebDavFolders<'_> {
             .body(PROPFIND_BODY)
             .send()
             .await
-            .with_context(|| format!("PROPFIND {folder}"))?;
+            .with_context(|| format!("PROPFIND {}", loggable(&folder)))?;
         let status = response.status();
+        if status.is_redirection() {
+            bail!(
+                "PROPFIND {}: HTTP {status}, a redirect outside --webdav, not followed",
+                loggable(&folder)
+            );
+        }
         if !status.is_success() {
-            bail!("PROPFIND {folder}: HTTP {status}");
+            bail!("PROPFIND {}: HTTP {status}", loggable(&folder));
         }
         let text = response.text().await?;
-        let mut entries = parse_multistatus(&folder, &text)
-            .with_context(|| format!("PROPFIND {folder}: not a WebDAV multistatus answer"))?;
+        let entries = parse_multistatus(&folder, &text).with_context(|| {
+            format!(
+                "PROPFIND {}: not a WebDAV multistatus answer",
+                loggable(&folder)
+            )
+        })?;
+        let mut entries = self.crawl.under_root(&folder, entries);
         entries.retain(|entry| {
             entry.url.path().trim_end_matches('/') != folder.path().trim_end_matches('/')
         });
@@ -137,17 +201,23 @@ impl Folders for WebDavFolders<'_> {
             .request(&self.client, Method::GET, &url)
             .send()
             .await
-            .with_context(|| format!("GET {url}"))?;
+            .with_context(|| format!("GET {}", loggable(&url)))?;
         let status = response.status();
+        if status.is_redirection() {
+            bail!(
+                "GET {}: HTTP {status}, a redirect outside --webdav, not followed",
+                loggable(&url)
+            );
+        }
         if !status.is_success() {
-            bail!("GET {url}: HTTP {status}");
+            bail!("GET {}: HTTP {status}", loggable(&url));
         }
         let sidecar: Value = response
             .json()
             .await
-            .with_context(|| format!("{url} is not JSON"))?;
+            .with_context(|| format!("{} is not JSON", loggable(&url)))?;
         if !sidecar.is_object() {
-            bail!("{url} is not a JSON object");
+            bail!("{} is not a JSON object", loggable(&url));
         }
         Ok(sidecar)
     }
@@ -253,5 +323,44 @@ mod tests {
         let url = Url::parse("http://dav.example/rec/2024/c1_%2B555.mp3").unwrap();
         assert_eq!(crawl.relative(&url), "2024/c1_+555.mp3");
         assert!(Crawl::new("ftp://dav.example/", r"(?P<id>.+)", 1, None, None).is_err());
+        let error = Crawl::new("http://u:Pw-3@dav.example/", r"(?P<id>.+)", 1, None, None)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(error.contains("--webdav-user"), "{error}");
+        assert!(!error.contains("Pw-3"), "{error}");
+    }
+
+    #[test]
+    fn entries_outside_the_root_are_dropped_and_counted() {
+        let crawl = Crawl::new("http://dav.example/rec/", r"(?P<id>.+)", 1, None, None).unwrap();
+        let folder = crawl.root.clone();
+        let text = r#"<?xml version="1.0"?>
+<D:multistatus xmlns:D="DAV:">
+ <D:response><D:href>/rec/</D:href></D:response>
+ <D:response><D:href>/rec/a.mp3</D:href></D:response>
+ <D:response><D:href>http://dav.example/rec/sub/</D:href></D:response>
+ <D:response><D:href>http://evil.example/rec/b.mp3</D:href></D:response>
+ <D:response><D:href>http://dav.example:8080/rec/c.mp3</D:href></D:response>
+ <D:response><D:href>https://dav.example/rec/d.mp3</D:href></D:response>
+ <D:response><D:href>/other/e.mp3</D:href></D:response>
+ <D:response><D:href>/rec/../f/</D:href></D:response>
+ <D:response><D:href>http://u:p@dav.example/rec/g.mp3</D:href></D:response>
+</D:multistatus>"#;
+        let entries = parse_multistatus(&folder, text).unwrap();
+        let kept: Vec<String> = crawl
+            .under_root(&folder, entries)
+            .into_iter()
+            .map(|entry| entry.url.to_string())
+            .collect();
+        assert_eq!(
+            kept,
+            [
+                "http://dav.example/rec/",
+                "http://dav.example/rec/a.mp3",
+                "http://dav.example/rec/sub/"
+            ]
+        );
+        assert_eq!(crawl.not_followed.load(Ordering::Relaxed), 6);
     }
 }

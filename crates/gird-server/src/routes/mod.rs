@@ -3,6 +3,7 @@ pub mod deletion;
 pub mod forwarding;
 pub mod identity;
 pub mod insertion;
+pub mod outbound;
 pub mod playback;
 pub mod recordings;
 pub mod s3_storage;

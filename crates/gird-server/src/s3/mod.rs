@@ -17,6 +17,7 @@ use gird_model::s3::{is_bucket_name, is_dns_bucket_name, is_object_key};
 use reqwest::Url;
 use rusty_s3::{Bucket, Credentials, S3Action, UrlStyle};
 
+use crate::egress::{address_refused, describe, Cleared, Egress, Reach};
 use crate::error::ApiError;
 
 /// How long a signed URL stays valid: enough for a slow start, too short to be worth
@@ -28,6 +29,9 @@ const ERROR_BODY_BYTES: usize = 8 * 1024;
 /// A contact center's S3 settings with the secret opened.
 pub struct S3Storage {
     endpoint: Url,
+    /// An endpoint the operator configured may be anywhere; AWS's, which gird derives
+    /// from the region, only at public addresses.
+    reach: Reach,
     region: String,
     credentials: Credentials,
     path_style: bool,
@@ -36,15 +40,19 @@ pub struct S3Storage {
 
 impl S3Storage {
     pub fn open(settings: gird_store::S3Settings, secret: String) -> Result<S3Storage, ApiError> {
-        let endpoint = match &settings.endpoint {
-            Some(endpoint) => Url::parse(endpoint).map_err(|_| {
-                tracing::error!(endpoint, "a stored S3 endpoint does not parse");
-                ApiError::Internal
-            })?,
-            None => aws_endpoint(&settings.region)?,
+        let (endpoint, reach) = match &settings.endpoint {
+            Some(endpoint) => (
+                Url::parse(endpoint).map_err(|_| {
+                    tracing::error!(endpoint, "a stored S3 endpoint does not parse");
+                    ApiError::Internal
+                })?,
+                Reach::Named,
+            ),
+            None => (aws_endpoint(&settings.region)?, Reach::Public),
         };
         Ok(S3Storage {
             endpoint,
+            reach,
             region: settings.region,
             credentials: Credentials::new(settings.access_key_id, secret),
             path_style: settings.path_style,
@@ -101,13 +109,13 @@ impl S3Storage {
             && url.password().is_none()
     }
 
-    /// A signed URL for `action` on `key` in `bucket`.
+    /// A signed URL for `action` on `key` in `bucket`, cleared by the outbound policy.
     fn signed(
         &self,
         bucket: &str,
         key: &str,
         sign: impl FnOnce(&Bucket, &Credentials, &str) -> Url,
-    ) -> Result<Url, ApiError> {
+    ) -> Result<Cleared, ApiError> {
         if !is_object_key(key) {
             return Err(ApiError::NotFound(format!(
                 "the object key {key:?} cannot be addressed in S3"
@@ -123,7 +131,10 @@ impl S3Storage {
             );
             return Err(ApiError::Internal);
         }
-        Ok(url)
+        crate::egress::clear(url, self.reach).map_err(|refusal| {
+            tracing::warn!(bucket, key, %refusal, "the S3 endpoint is not requested");
+            ApiError::Refused(format!("the contact center's S3 endpoint: {refusal}"))
+        })
     }
 }
 
@@ -136,18 +147,16 @@ fn aws_endpoint(region: &str) -> Result<Url, ApiError> {
 
 #[derive(Clone)]
 pub struct S3 {
-    client: reqwest::Client,
+    egress: Egress,
     timeout: Duration,
 }
 
 impl S3 {
     pub fn new(timeout: Duration) -> S3 {
-        let client = reqwest::Client::builder()
-            .connect_timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("the HTTP client builds with default settings");
-        S3 { client, timeout }
+        S3 {
+            egress: Egress::new(|builder| builder.connect_timeout(timeout)),
+            timeout,
+        }
     }
 
     /// Starts a GET of the object; the body is left to stream. Only the wait for the
@@ -164,7 +173,7 @@ impl S3 {
                 .get_object(Some(credentials), key)
                 .sign(SIGNATURE_LIFETIME)
         })?;
-        let mut request = self.client.get(url);
+        let mut request = self.egress.request(reqwest::Method::GET, &url);
         if let Some(range) = range {
             request = request.header(header::RANGE, range.clone());
         }
@@ -195,7 +204,8 @@ impl S3 {
                 .delete_object(Some(credentials), key)
                 .sign(SIGNATURE_LIFETIME)
         })?;
-        let response = self.send(self.client.delete(url), bucket, key).await?;
+        let request = self.egress.request(reqwest::Method::DELETE, &url);
+        let response = self.send(request, bucket, key).await?;
         match response.status() {
             status if status.is_success() => Ok(()),
             StatusCode::NOT_FOUND => Ok(()),
@@ -215,9 +225,15 @@ impl S3 {
                 Err(ApiError::GatewayTimeout("S3 did not answer in time".into()))
             }
             Ok(Err(error)) => {
+                if let Some(refusal) = address_refused(&error) {
+                    tracing::warn!(bucket, key, %refusal, "S3 request refused by the outbound policy");
+                    return Err(ApiError::Refused(format!(
+                        "the contact center's S3 endpoint: {refusal}"
+                    )));
+                }
                 // Without the URL: it carries the signature.
-                let error = error.without_url();
-                tracing::warn!(bucket, key, %error, "S3 unreachable");
+                let error = describe(error);
+                tracing::warn!(bucket, key, error, "S3 unreachable");
                 Err(ApiError::BadGateway("S3 is unreachable".into()))
             }
             Ok(Ok(response)) => Ok(response),
@@ -294,11 +310,13 @@ mod tests {
     }
 
     fn get(storage: &S3Storage, bucket: &str, key: &str) -> Result<Url, ApiError> {
-        storage.signed(bucket, key, |handle, credentials, key| {
-            handle
-                .get_object(Some(credentials), key)
-                .sign(SIGNATURE_LIFETIME)
-        })
+        storage
+            .signed(bucket, key, |handle, credentials, key| {
+                handle
+                    .get_object(Some(credentials), key)
+                    .sign(SIGNATURE_LIFETIME)
+            })
+            .map(|cleared| cleared.url().clone())
     }
 
     #[test]
@@ -335,6 +353,34 @@ mod tests {
             get(&local, "acme-rec/../x", "a"),
             Err(ApiError::Forbidden(_))
         ));
+    }
+
+    #[test]
+    fn a_configured_endpoint_may_be_internal_and_never_unusable() {
+        assert!(get(
+            &storage(Some("http://127.0.0.1:9000"), true),
+            "acme-rec",
+            "a"
+        )
+        .is_ok());
+        assert!(get(
+            &storage(Some("http://10.0.0.5:9000"), true),
+            "acme-rec",
+            "a"
+        )
+        .is_ok());
+        let unusable = get(&storage(Some("http://0.0.0.0:9000"), true), "acme-rec", "a");
+        match unusable {
+            Err(ApiError::Refused(message)) => {
+                assert!(message.contains("0.0.0.0"), "{message}")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(storage(None, false).reach, Reach::Public);
+        assert_eq!(
+            storage(Some("http://127.0.0.1:9000"), true).reach,
+            Reach::Named
+        );
     }
 
     #[test]

@@ -99,7 +99,8 @@ const MIGRATIONS: &[&str] = &["
         path_style BOOLEAN NOT NULL,
         buckets TEXT NOT NULL
     );
-", crate::sessions::MIGRATION, crate::plan::LONG_INDEX, crate::digests::MIGRATION, crate::deletion::MIGRATION, crate::counts::MIGRATION];
+", crate::sessions::MIGRATION, crate::plan::LONG_INDEX, crate::digests::MIGRATION,
+    crate::deletion::MIGRATION, crate::counts::MIGRATION, crate::outbound::MIGRATION];
 
 /// Brings the schema up to date; answers true when the database was new.
 pub(super) async fn run(client: &mut Client) -> Result<bool, tokio_postgres::Error> {

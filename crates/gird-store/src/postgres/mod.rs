@@ -490,5 +490,41 @@ impl crate::SessionStore for PostgresStore {
     }
 }
 
+#[async_trait]
+impl crate::OutboundStore for PostgresStore {
+    async fn put_outbound_origins(
+        &self,
+        contact_center: &str,
+        origins: &[String],
+    ) -> Result<bool, StoreError> {
+        let client = self.pool.get().await?;
+        let text = crate::outbound::origins_text(origins);
+        let written = client
+            .execute(crate::outbound::PUT, &[&contact_center, &text])
+            .await?;
+        Ok(written == 1)
+    }
+
+    async fn outbound_origins(
+        &self,
+        contact_center: &str,
+    ) -> Result<Option<Vec<String>>, StoreError> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_opt(crate::outbound::SELECT, &[&contact_center])
+            .await?;
+        row.map(|row| crate::outbound::origins(row.get(0)))
+            .transpose()
+    }
+
+    async fn delete_outbound_origins(&self, contact_center: &str) -> Result<Removal, StoreError> {
+        let client = self.pool.get().await?;
+        let deleted = client
+            .execute(crate::outbound::DELETE, &[&contact_center])
+            .await?;
+        Ok(crate::outbound::removal(deleted))
+    }
+}
+
 #[cfg(test)]
 mod tests;

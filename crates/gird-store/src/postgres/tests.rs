@@ -233,6 +233,15 @@ async fn holds_and_deletions() {
 }
 
 #[tokio::test]
+async fn outbound_origins() {
+    let url = fresh_database().await;
+    let (store, _) = PostgresStore::open(&url).await.unwrap();
+    crate::outbound::conformance(&store).await;
+    store.close().await;
+    drop_database(&url).await;
+}
+
+#[tokio::test]
 async fn sessions() {
     let url = fresh_database().await;
     let (store, _) = PostgresStore::open(&url).await.unwrap();

@@ -70,6 +70,7 @@ pub(super) async fn delete_contact_center(
         "contact_center_storage",
         "contact_center_s3",
         "contact_center_stats",
+        "contact_center_outbound",
     ] {
         tx.execute(
             &format!("DELETE FROM {table} WHERE contact_center_id = $1"),

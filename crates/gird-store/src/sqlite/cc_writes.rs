@@ -47,6 +47,7 @@ pub(super) fn delete_contact_center(db: &Connection, id: &str) -> Result<Removal
         "DELETE FROM contact_center_stats WHERE contact_center_id = ?1",
         [id],
     )?;
+    db.execute(crate::outbound::DELETE, [id])?;
     super::outbox::forget_contact_center(db, id)?;
     db.execute("DELETE FROM contact_centers WHERE id = ?1", [id])?;
     Ok(Removal::Removed)

@@ -606,6 +606,54 @@ impl crate::SessionStore for SqliteStore {
     }
 }
 
+#[async_trait]
+impl crate::OutboundStore for SqliteStore {
+    async fn put_outbound_origins(
+        &self,
+        contact_center: &str,
+        origins: &[String],
+    ) -> Result<bool, StoreError> {
+        let (contact_center, text) = (
+            contact_center.to_owned(),
+            crate::outbound::origins_text(origins),
+        );
+        self.writer
+            .run(move |tx| {
+                Ok(tx.execute(
+                    crate::outbound::PUT,
+                    rusqlite::params![contact_center, text],
+                )? == 1)
+            })
+            .await
+    }
+
+    async fn outbound_origins(
+        &self,
+        contact_center: &str,
+    ) -> Result<Option<Vec<String>>, StoreError> {
+        use rusqlite::OptionalExtension;
+        let contact_center = contact_center.to_owned();
+        let text: Option<String> = self
+            .read(move |db| {
+                db.prepare_cached(crate::outbound::SELECT)?
+                    .query_row([contact_center], |row| row.get(0))
+                    .optional()
+            })
+            .await?;
+        text.as_deref().map(crate::outbound::origins).transpose()
+    }
+
+    async fn delete_outbound_origins(&self, contact_center: &str) -> Result<Removal, StoreError> {
+        let contact_center = contact_center.to_owned();
+        self.writer
+            .run(move |tx| {
+                let deleted = tx.execute(crate::outbound::DELETE, [contact_center])?;
+                Ok(crate::outbound::removal(deleted as u64))
+            })
+            .await
+    }
+}
+
 #[cfg(test)]
 mod tests;
 

@@ -351,6 +351,13 @@ async fn outbox_lifecycle() {
 }
 
 #[tokio::test]
+async fn outbound_origins() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_with_contact_center(&dir).await;
+    crate::outbound::conformance(&store).await;
+}
+
+#[tokio::test]
 async fn sessions() {
     let dir = tempfile::tempdir().unwrap();
     let store = open_with_contact_center(&dir).await;

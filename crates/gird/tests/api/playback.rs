@@ -132,6 +132,13 @@ async fn an_absolute_url_under_the_base_url_plays_with_the_credentials() {
 async fn credentials_are_sent_only_under_the_base_url() {
     let stage = Stage::new().await;
     let elsewhere = WebDav::without_auth().await;
+    // Another origin must be allowed first (outbound.rs tests the refusal).
+    let allowed = json!({ "origins": [elsewhere.address] });
+    stage
+        .app
+        .put_outbound(&stage.cc, &allowed)
+        .await
+        .assert_ok();
     let bytes = pattern(SIZE, 4);
     elsewhere.put_file("public.mp3", &bytes);
     let url = elsewhere.url("public.mp3");

@@ -18,6 +18,8 @@ use crate::helpers::PATIENCE;
 pub enum Answer {
     Ok,
     Status(u16),
+    /// That status with that body.
+    Body(u16, &'static str),
     /// Reads the request and never answers (gird's timeout ends it).
     Hang,
     /// Reads the request and closes the connection without a word.
@@ -166,6 +168,10 @@ async fn serve(stream: TcpStream, state: Arc<Mutex<State>>) {
             Answer::Ok => "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok".to_owned(),
             Answer::Status(code) => format!(
                 "HTTP/1.1 {code} Failing\r\ncontent-length: 13\r\nconnection: close\r\n\r\nreceiver down"
+            ),
+            Answer::Body(code, body) => format!(
+                "HTTP/1.1 {code} Failing\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
             ),
             Answer::Hang => {
                 sleep(PATIENCE * 3).await;
