@@ -106,7 +106,7 @@ async fn a_contact_center_is_read_with_its_features() {
     let body = ok_json(&get(&app, &path).await, 200);
     assert_eq!(
         body["contactCenter"],
-        json!({"id": id, "domains": ["example.com"], "features": [], "path": format!("/contact-centers/{id}")})
+        json!({"id": id, "domains": ["example.com"], "features": [], "path": format!("/contact-centers/{id}"), "recordingCount": 0})
     );
 
     app.enable_feature(&id).await;
