@@ -1,10 +1,15 @@
 //! The read view of a stored recording (docs/API.md): the merged record plus derived
 //! times, playback fields and the completeness flag.
+//!
+//! Beside every time a client sent, the view adds the instant gird read in it, in epoch
+//! milliseconds (`startTimeMs`, `timeMs`, `occurredAtMs`, ...): a time without offset is
+//! UTC to gird, and a reader that parsed the text itself (a browser's `Date.parse`
+//! takes it as local time) would see another instant than the one gird searches by.
 
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use crate::datetime::format_millis;
+use crate::datetime::{format_millis, parse_iso, Millis};
 use crate::record::{MediaFile, Recording};
 use crate::stored::StoredRecording;
 
@@ -99,12 +104,19 @@ pub fn render(
     let (start, stop) = recording.time_span();
     view.insert("startTime".into(), Value::String(format_millis(start)));
     view.insert("stopTime".into(), Value::String(format_millis(stop)));
+    view.insert("startTimeMs".into(), start.into());
+    view.insert("stopTimeMs".into(), stop.into());
     let media_files = recording
         .media_files
         .iter()
         .map(|media_file| playable(media_file, &recording.id, contact_center, public_url))
         .collect();
     view.insert("mediaFiles".into(), Value::Array(media_files));
+    if let Some(events) = view.get_mut("eventHistory").and_then(Value::as_array_mut) {
+        for event in events {
+            add_instant(event, "occurredAt", "occurredAtMs");
+        }
+    }
     if !stored.merge_conflicts.is_empty() {
         let conflicts = serde_json::to_value(&stored.merge_conflicts).unwrap_or_default();
         view.insert("mergeConflicts".into(), conflicts);
@@ -129,7 +141,14 @@ fn playable(
     let encoded_id = percent_encode_segment(recording_id);
     let play_path = format!("/recordings/{encoded_id}/play/{uuid}.{extension}");
     let descriptor = json["mediaDescriptor"].clone();
+    if let Some(masks) = json.get_mut("masks").and_then(Value::as_array_mut) {
+        for mask in masks {
+            add_instant(mask, "time", "timeMs");
+        }
+    }
     if let Some(object) = json.as_object_mut() {
+        object.insert("startTimeMs".into(), media_file.start.into());
+        object.insert("stopTimeMs".into(), media_file.stop.into());
         object.insert(
             "mediaUri".into(),
             format!("{public_url}/api/v2{play_path}").into(),
@@ -142,6 +161,16 @@ fn playable(
         object.insert("originalMediaDescriptor".into(), descriptor);
     }
     json
+}
+
+/// Puts beside `object[text]` the instant gird reads in it, as `object[millis]`; nothing
+/// when the text is not a datetime (records are checked on insert, so only a record
+/// stored under older rules could lack one).
+fn add_instant(object: &mut Value, text: &str, millis: &str) {
+    let instant: Option<Millis> = object[text].as_str().and_then(parse_iso);
+    if let (Some(instant), Some(object)) = (instant, object.as_object_mut()) {
+        object.insert(millis.into(), instant.into());
+    }
 }
 
 /// Percent-encodes everything but unreserved characters, for one URL path segment. Dots
@@ -188,5 +217,58 @@ mod tests {
         assert_eq!(percent_encode_segment("alex-test-id"), "alex-test-id");
         assert_eq!(percent_encode_segment(".."), "%2E%2E");
         assert_eq!(percent_encode_segment("a.b"), "a%2Eb");
+    }
+
+    fn rendered(body: Value) -> Value {
+        let recording = Recording::from_json(body.as_object().unwrap().clone()).unwrap();
+        // As a POST is stored and read back: in canonical order.
+        let merged = StoredRecording::merge(None, recording, "now").unwrap();
+        let stored: StoredRecording =
+            serde_json::from_str(&merged.to_stored_json().unwrap()).unwrap();
+        render(&stored, &merged.recording, "cc", "http://gird")
+    }
+
+    #[test]
+    fn every_time_sent_gets_the_instant_gird_reads_in_it() {
+        let mut body: Value =
+            serde_json::from_str(include_str!("../../../examples/seed-sample.json")).unwrap();
+        // Offset-less (UTC to gird), -0800, Z and +0000 spellings side by side.
+        body["mediaFiles"][1]["stopTime"] = json!("2015-06-15T15:58:59.500-0800");
+        let view = rendered(body);
+
+        // 2015-06-15T23:58:00Z, the earliest start, and 23:59:59Z, the latest stop.
+        assert_eq!(view["startTimeMs"], 1_434_412_680_000_i64);
+        assert_eq!(view["stopTimeMs"], 1_434_412_799_000_i64);
+        assert_eq!(view["startTime"], "2015-06-15T23:58:00.000+0000");
+        let media = view["mediaFiles"].as_array().unwrap();
+        let by_id = |id: &str| media.iter().find(|m| m["mediaId"] == id).unwrap();
+        let first = by_id("123123-FFAB-ABAD");
+        assert_eq!(first["startTime"], "2015-06-15T23:59:00.000", "text kept");
+        assert_eq!(first["startTimeMs"], 1_434_412_740_000_i64);
+        assert_eq!(first["stopTimeMs"], 1_434_412_799_000_i64);
+        let masks = first["masks"].as_array().unwrap();
+        assert_eq!(masks[0]["time"], "2015-06-15T23:59:10.034Z");
+        assert_eq!(masks[0]["timeMs"], 1_434_412_750_034_i64);
+        assert_eq!(masks[1]["timeMs"], 1_371_340_760_034_i64, "2013, as sent");
+        let second = by_id("123123-FFAB-ABAC");
+        assert_eq!(second["stopTime"], "2015-06-15T15:58:59.500-0800");
+        assert_eq!(second["stopTimeMs"], 1_434_412_739_500_i64);
+
+        // Events come in time order, each with its instant.
+        let events = view["eventHistory"].as_array().unwrap();
+        assert_eq!(events[0]["occurredAt"], "2015-06-15T23:58:00.000");
+        assert_eq!(events[0]["occurredAtMs"], 1_434_412_680_000_i64);
+        assert_eq!(events[1]["occurredAt"], "2015-06-15T23:58:30.000+0000");
+        assert_eq!(events[1]["occurredAtMs"], 1_434_412_710_000_i64);
+    }
+
+    #[test]
+    fn a_stored_time_gird_cannot_read_gets_no_instant() {
+        let mut event = json!({"occurredAt": "noon", "event": "Data"});
+        add_instant(&mut event, "occurredAt", "occurredAtMs");
+        assert_eq!(event, json!({"occurredAt": "noon", "event": "Data"}));
+        let mut mask = json!({"time": "2015-06-15T23:59:10-08:00"});
+        add_instant(&mut mask, "time", "timeMs");
+        assert_eq!(mask["timeMs"], 1_434_441_550_000_i64);
     }
 }

@@ -34,6 +34,7 @@ const SESSION_SECONDS: i64 = 12 * 3600;
 const INDEX: &str = include_str!("../ui/index.html");
 const SCRIPT: &str = include_str!("../ui/app.js");
 const STYLE: &str = include_str!("../ui/app.css");
+const ICON: &str = include_str!("../ui/favicon.svg");
 const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
      img-src 'self' data:; media-src 'self'; connect-src 'self'; form-action 'self'; \
      base-uri 'none'; frame-ancestors 'none'";
@@ -171,6 +172,10 @@ pub fn router(
         .route(
             "/ui/app.css",
             get(|| async { asset(STYLE, "text/css; charset=utf-8") }),
+        )
+        .route(
+            "/ui/favicon.svg",
+            get(|| async { asset(ICON, "image/svg+xml") }),
         )
         .route("/ui/session", post(sign_in).delete(sign_out))
         .with_state(UiState {

@@ -1,11 +1,19 @@
 // gird's web UI: sign in, search recordings, open one, play it, put it on legal hold.
 // Plain JavaScript, no dependencies; every text from the server goes in as text, never
 // as markup.
+//
+// Times: the page never parses a time text a recorder sent. A text without offset is UTC
+// to gird, local time to the browser's Date.parse; so the page shows the instants gird
+// read (the view's startTimeMs, timeMs, occurredAtMs... fields), in the browser's time
+// zone or, at the user's choice, in UTC.
 "use strict";
 
 const CALL_TYPES = ["Inbound", "Outbound", "Internal", "Consult", "Unknown"];
 const PAGE_SIZE = 25;
-const state = { csrf: null, user: null, contactCenters: null };
+const LAST_CONTACT_CENTER = "gird.contactCenter";
+const SHOW_UTC = "gird.utc";
+const LOCAL_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone || "your time zone";
+const state = { csrf: null, user: null, contactCenters: null, utc: remembered(SHOW_UTC) === "1" };
 
 // ---- helpers --------------------------------------------------------------------
 
@@ -38,7 +46,31 @@ function show(title, ...content) {
   document.getElementById("title").focus();
 }
 
+// localStorage may be off (private windows, policies): the page then just forgets.
+function remembered(key) {
+  try {
+    return window.localStorage.getItem(key);
+  } catch (_) {
+    return null;
+  }
+}
+
+function remember(key, value) {
+  try {
+    window.localStorage.setItem(key, value);
+  } catch (_) {
+    // Not kept: the next visit starts from the default.
+  }
+}
+
 class SignInNeeded extends Error {}
+
+class ApiFailure extends Error {
+  constructor(message, status) {
+    super(message);
+    this.status = status;
+  }
+}
 
 async function api(method, path, body) {
   // X-Gird-UI on every request: a 401 then comes without WWW-Authenticate, so the
@@ -63,7 +95,8 @@ async function api(method, path, body) {
   }
   if (response.status === 401) throw new SignInNeeded("Please sign in.");
   if (!response.ok || !json || json.statusCode !== 0) {
-    throw new Error((json && json.statusMessage) || `The server answered HTTP ${response.status}.`);
+    const message = (json && json.statusMessage) || `The server answered HTTP ${response.status}.`;
+    throw new ApiFailure(message, response.status);
   }
   return json;
 }
@@ -72,30 +105,113 @@ function ccPath(cc) {
   return `/api/v2/ops/contact-centers/${encodeURIComponent(cc)}`;
 }
 
-function millis(iso) {
-  const value = Date.parse(iso);
-  return Number.isNaN(value) ? null : value;
+// ---- times ----------------------------------------------------------------------
+
+function isInstant(ms) {
+  return typeof ms === "number" && Number.isFinite(ms);
 }
 
-function when(iso) {
-  const value = millis(iso);
-  if (value === null) return h("span", { text: iso || "—" });
-  const date = new Date(value);
+function zoneName() {
+  return state.utc ? "UTC" : LOCAL_ZONE;
+}
+
+const formats = new Map();
+
+function format(ms, timeOnly) {
+  const key = `${state.utc}/${Boolean(timeOnly)}`;
+  if (!formats.has(key)) {
+    const options = timeOnly ? { timeStyle: "medium" } : { dateStyle: "medium", timeStyle: "medium" };
+    if (state.utc) options.timeZone = "UTC";
+    formats.set(key, new Intl.DateTimeFormat(undefined, options));
+  }
+  return formats.get(key).format(new Date(ms));
+}
+
+function utcText(ms) {
+  return new Date(ms).toISOString().replace("T", " ").replace(/\.000Z$/, "Z");
+}
+
+// A time gird derived (`ms`) next to the text it was read from (`text`, as sent).
+function when(ms, text, timeOnly) {
+  if (!isInstant(ms)) return h("span", { text: text || "—" });
+  const sent = text ? ` · sent as ${text}` : "";
   return h("time", {
-    datetime: date.toISOString(),
-    title: `UTC: ${date.toISOString().replace("T", " ").replace(".000Z", "Z")}`,
-    text: date.toLocaleString(),
+    datetime: new Date(ms).toISOString(),
+    title: `UTC: ${utcText(ms)}${sent}`,
+    text: format(ms, timeOnly),
   });
 }
 
 function duration(ms) {
-  if (ms === null || ms === undefined || Number.isNaN(ms)) return "—";
+  if (!isInstant(ms)) return "—";
   const total = Math.max(0, Math.round(ms / 1000));
   const hours = Math.floor(total / 3600);
   const minutes = Math.floor((total % 3600) / 60);
   const seconds = String(total % 60).padStart(2, "0");
   return hours > 0 ? `${hours}:${String(minutes).padStart(2, "0")}:${seconds}` : `${minutes}:${seconds}`;
 }
+
+function span(item) {
+  return isInstant(item.startTimeMs) && isInstant(item.stopTimeMs) ? item.stopTimeMs - item.startTimeMs : null;
+}
+
+// The search's datetime-local inputs are in the zone the page shows.
+function toInput(ms) {
+  if (!isInstant(ms)) return "";
+  const date = new Date(ms);
+  const utc = state.utc;
+  const parts = [
+    utc ? date.getUTCFullYear() : date.getFullYear(),
+    (utc ? date.getUTCMonth() : date.getMonth()) + 1,
+    utc ? date.getUTCDate() : date.getDate(),
+    utc ? date.getUTCHours() : date.getHours(),
+    utc ? date.getUTCMinutes() : date.getMinutes(),
+  ].map((n, i) => String(n).padStart(i === 0 ? 4 : 2, "0"));
+  return `${parts[0]}-${parts[1]}-${parts[2]}T${parts[3]}:${parts[4]}`;
+}
+
+function fromInput(input) {
+  if (!input.value) return "";
+  // valueAsNumber reads the wall-clock value as if it were UTC.
+  const wall = new Date(input.valueAsNumber);
+  if (state.utc) return String(wall.getTime());
+  const local = new Date(wall.getUTCFullYear(), wall.getUTCMonth(), wall.getUTCDate(),
+    wall.getUTCHours(), wall.getUTCMinutes());
+  return String(local.getTime());
+}
+
+function instantParam(params, name) {
+  const value = params.get(name);
+  return value && /^\d+$/.test(value) ? Number(value) : null;
+}
+
+// "Times are in America/Los_Angeles", with a switch to UTC and back. At phone width the
+// short form shows ("tap for UTC"): there is no hovering there.
+function zoneNote(lead) {
+  const toggle = h("button", {
+    type: "button",
+    class: "link zone-toggle",
+    "aria-pressed": state.utc ? "true" : "false",
+    onclick: () => {
+      state.utc = !state.utc;
+      remember(SHOW_UTC, state.utc ? "1" : "0");
+      route().then(() => {
+        const again = document.querySelector(".zone-toggle");
+        if (again) again.focus();
+      });
+    },
+  },
+  h("span", { class: "wide", text: state.utc ? `show them in ${LOCAL_ZONE}` : "show them in UTC" }),
+  h("span", { class: "narrow", text: state.utc ? "tap for local time" : "tap for UTC" }));
+  const hover = state.utc ? "" : "; hover one for UTC";
+  return [
+    h("span", { class: "wide", text: `${lead ? lead + " " : ""}Times are in ${zoneName()}${hover}, or ` }),
+    h("span", { class: "narrow", text: `${lead ? lead.replace(/\.$/, "") + " · " : "Times: "}${zoneName()} · ` }),
+    toggle,
+  ];
+}
+
+// ---- small pieces ---------------------------------------------------------------
 
 function agents(recording) {
   const names = new Set();
@@ -110,23 +226,6 @@ function agents(recording) {
   return [...names];
 }
 
-function span(recording) {
-  return (millis(recording.stopTime) ?? 0) - (millis(recording.startTime) ?? 0);
-}
-
-// Local datetime-local input values <-> ISO instants.
-function toInput(iso) {
-  const value = millis(iso);
-  if (value === null) return "";
-  const date = new Date(value);
-  const local = new Date(value - date.getTimezoneOffset() * 60000);
-  return local.toISOString().slice(0, 16);
-}
-
-function fromInput(value) {
-  return value ? new Date(value).toISOString() : "";
-}
-
 function go(path, params) {
   const query = new URLSearchParams();
   for (const [name, value] of Object.entries(params || {})) {
@@ -139,10 +238,40 @@ function go(path, params) {
 
 function field(label, input, hint) {
   const id = input.id;
+  if (hint) input.setAttribute("aria-describedby", `${id}-hint`);
   return h("div", { class: "field" },
     h("label", { for: id, text: label }),
     input,
     hint ? h("span", { class: "hint", id: `${id}-hint`, text: hint }) : null);
+}
+
+function failure(message) {
+  return h("p", { class: "failure", role: "alert", text: message });
+}
+
+function recordingLink(cc, id) {
+  return `#/recording?${new URLSearchParams({ cc, id })}`;
+}
+
+// An in-page confirmation (a modal <dialog>): answers whether the user confirmed.
+function confirmation(title, text, yes, danger) {
+  return new Promise((resolve) => {
+    const opener = document.activeElement;
+    const dialog = h("dialog", { id: "confirm", "aria-labelledby": "confirm-title", "aria-describedby": "confirm-text" },
+      h("h2", { id: "confirm-title", text: title }),
+      h("p", { id: "confirm-text", text }),
+      h("div", { class: "actions" },
+        h("button", { type: "button", id: "confirm-no", text: "Cancel", onclick: () => dialog.close("no") }),
+        h("button", { type: "button", id: "confirm-yes", class: danger ? "danger" : "primary", text: yes, onclick: () => dialog.close("yes") })));
+    dialog.addEventListener("close", () => {
+      dialog.remove();
+      if (opener && opener.isConnected) opener.focus();
+      resolve(dialog.returnValue === "yes");
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+    dialog.querySelector("#confirm-no").focus();
+  });
 }
 
 // ---- sign in --------------------------------------------------------------------
@@ -198,44 +327,96 @@ async function contactCenters() {
   return state.contactCenters;
 }
 
+// The contact center's recordingCount, next to its select, when the server tells it.
+// data-for names the contact center the hint was last looked up for.
+async function showCount(cc, target) {
+  target.textContent = "";
+  delete target.dataset.for;
+  if (!cc) return;
+  let count = null;
+  try {
+    const answer = await api("GET", ccPath(cc));
+    count = answer.contactCenter ? answer.contactCenter.recordingCount : null;
+  } catch (_) {
+    // The count is a nicety: the search works without it.
+  }
+  const select = document.getElementById("cc");
+  if (!target.isConnected || !select || select.value !== cc) return;
+  if (Number.isInteger(count) && count >= 0) target.textContent = `${count.toLocaleString()} recording${count === 1 ? "" : "s"}`;
+  target.dataset.for = cc;
+}
+
+const FILTERS = {
+  from: "startTime",
+  to: "endTime",
+  caller: "callerPhoneNumber",
+  dialed: "dialedPhoneNumber",
+  agent: "userName",
+  callType: "callType",
+  callUUID: "callUUID",
+  region: "region",
+  partition: "partition",
+  cursor: "cursor",
+};
+
+const MORE = ["callUUID", "id", "region", "partition"];
+const wide = window.matchMedia("(min-width: 40rem)");
+
 async function searchView(params) {
   const ccs = await contactCenters();
-  const cc = params.get("cc") || ccs[0] || "";
+  const last = remembered(LAST_CONTACT_CENTER);
+  const cc = params.get("cc") || (ccs.includes(last) ? last : ccs[0]) || "";
+  if (cc) remember(LAST_CONTACT_CENTER, cc);
+  const text = (id, extra) => h("input", { id, name: id, value: params.get(id) || "", ...extra });
+  const count = h("span", { class: "hint", id: "cc-count", "aria-live": "polite" });
   const inputs = {
-    cc: h("select", { id: "cc", name: "cc" },
+    cc: h("select", { id: "cc", name: "cc", "aria-describedby": "cc-count" },
       ccs.map((id) => h("option", { value: id, selected: id === cc, text: id }))),
-    from: h("input", { id: "from", type: "datetime-local", value: toInput(params.get("from")) }),
-    to: h("input", { id: "to", type: "datetime-local", value: toInput(params.get("to")) }),
-    caller: h("input", { id: "caller", inputmode: "tel", value: params.get("caller") || "", "aria-describedby": "caller-hint" }),
-    dialed: h("input", { id: "dialed", inputmode: "tel", value: params.get("dialed") || "", "aria-describedby": "dialed-hint" }),
-    agent: h("input", { id: "agent", value: params.get("agent") || "" }),
-    callType: h("select", { id: "callType" },
+    from: h("input", { id: "from", type: "datetime-local", value: toInput(instantParam(params, "from")) }),
+    to: h("input", { id: "to", type: "datetime-local", value: toInput(instantParam(params, "to")) }),
+    caller: text("caller", { inputmode: "tel" }),
+    dialed: text("dialed", { inputmode: "tel" }),
+    agent: text("agent"),
+    callType: h("select", { id: "callType", name: "callType" },
       h("option", { value: "", text: "Any" }),
       CALL_TYPES.map((type) => h("option", { value: type, selected: type === params.get("callType"), text: type }))),
+    callUUID: text("callUUID"),
+    id: text("id"),
+    region: text("region"),
+    partition: text("partition"),
   };
+  inputs.cc.addEventListener("change", () => {
+    remember(LAST_CONTACT_CENTER, inputs.cc.value);
+    showCount(inputs.cc.value, count);
+  });
   const form = h("form", { class: "panel", role: "search", "aria-label": "Find recordings" },
     h("div", { class: "fields" },
-      field("Contact center", inputs.cc),
-      field("From (your time)", inputs.from),
-      field("To (your time)", inputs.to),
+      h("div", { class: "field" },
+        h("label", { for: "cc", text: "Contact center" }), inputs.cc, count),
+      field(`From (${zoneName()})`, inputs.from),
+      field(`To (${zoneName()})`, inputs.to),
       field("Caller number", inputs.caller, "* matches anything, e.g. *0000"),
       field("Dialed number", inputs.dialed, "* matches anything"),
       field("Agent", inputs.agent),
       field("Call type", inputs.callType)),
+    // Folded at phone width unless one is set, so that the results are in reach.
+    h("details", { class: "more", open: wide.matches || MORE.some((name) => params.get(name)) },
+      h("summary", { text: "More filters: call UUID, recording id, region, partition" }),
+      h("div", { class: "fields" },
+        field("Call UUID", inputs.callUUID),
+        field("Recording id", inputs.id, "exact; finds that recording alone, other filters aside"),
+        field("Region", inputs.region, "exact"),
+        field("Partition", inputs.partition, "exact"))),
     h("div", { class: "actions" },
       h("button", { class: "primary", type: "submit", text: "Search" }),
       h("button", { type: "reset", text: "Clear", onclick: () => setTimeout(() => go("/search", { cc: inputs.cc.value }), 0) })));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    go("/search", {
-      cc: inputs.cc.value,
-      from: fromInput(inputs.from.value),
-      to: fromInput(inputs.to.value),
-      caller: inputs.caller.value.trim(),
-      dialed: inputs.dialed.value.trim(),
-      agent: inputs.agent.value.trim(),
-      callType: inputs.callType.value,
-    });
+    const next = { cc: inputs.cc.value, from: fromInput(inputs.from), to: fromInput(inputs.to) };
+    for (const name of ["caller", "dialed", "agent", "callType", ...MORE]) {
+      next[name] = inputs[name].value.trim();
+    }
+    go("/search", next);
   });
   const results = h("section", { "aria-labelledby": "results-title" });
   show("Recordings", form, results);
@@ -243,32 +424,59 @@ async function searchView(params) {
     results.append(h("p", { text: "There is no contact center yet." }));
     return;
   }
-  await searchResults(results, cc, params);
+  showCount(cc, count);
+  try {
+    await searchResults(results, cc, params);
+  } catch (error) {
+    if (error instanceof SignInNeeded) throw error;
+    say("");
+    results.replaceChildren(h("h2", { id: "results-title", text: "Results" }), failure(error.message));
+  }
+}
+
+// A recording id given: that recording alone (GET /api/v2/recordings/{id}), or none.
+async function byId(cc, id) {
+  try {
+    const query = new URLSearchParams({ contactCenterId: cc });
+    const answer = await api("GET", `/api/v2/recordings/${encodeURIComponent(id)}?${query}`);
+    return { recordings: [answer.recording] };
+  } catch (error) {
+    if (error instanceof ApiFailure && error.status === 404) return { recordings: [] };
+    throw error;
+  }
+}
+
+function resultRow(cc, recording) {
+  const link = h("a", {
+    href: recordingLink(cc, recording.id),
+    "aria-label": `Open recording ${recording.id}`,
+  }, when(recording.startTimeMs, recording.startTime));
+  return h("tr", {},
+    h("td", { class: "start", "data-label": "Start" }, link),
+    h("td", { class: "num", "data-label": "Duration", text: duration(span(recording)) }),
+    h("td", { "data-label": "Caller", text: recording.callerPhoneNumber || "—" }),
+    h("td", { "data-label": "Dialed", text: recording.dialedPhoneNumber || "—" }),
+    h("td", { "data-label": "Agent", text: agents(recording).join(", ") || "—" }),
+    h("td", { "data-label": "Call type", text: recording.callType || "—" }),
+    h("td", { class: "id", "data-label": "Id", text: recording.id }),
+    h("td", { class: "num", "data-label": "Segments", text: String((recording.mediaFiles || []).length) }));
 }
 
 async function searchResults(results, cc, params) {
-  const query = new URLSearchParams({ contactCenterId: cc, limit: String(PAGE_SIZE) });
-  const mapping = { from: "startTime", to: "endTime", caller: "callerPhoneNumber", dialed: "dialedPhoneNumber", agent: "userName", callType: "callType", cursor: "cursor" };
-  for (const [name, parameter] of Object.entries(mapping)) {
-    if (params.get(name)) query.set(parameter, params.get(name));
-  }
   say("Searching…");
-  const answer = await api("GET", `/api/v2/recordings?${query}`);
+  const id = params.get("id");
+  let answer;
+  if (id) {
+    answer = await byId(cc, id);
+  } else {
+    const query = new URLSearchParams({ contactCenterId: cc, limit: String(PAGE_SIZE) });
+    for (const [name, parameter] of Object.entries(FILTERS)) {
+      if (params.get(name)) query.set(parameter, params.get(name));
+    }
+    answer = await api("GET", `/api/v2/recordings?${query}`);
+  }
   const recordings = answer.recordings || [];
   say(`${recordings.length} recording${recordings.length === 1 ? "" : "s"} on this page.`);
-  const rows = recordings.map((recording) => {
-    const link = h("a", {
-      href: `#/recording?${new URLSearchParams({ cc, id: recording.id })}`,
-      "aria-label": `Open recording ${recording.id}`,
-    }, when(recording.startTime));
-    return h("tr", {},
-      h("td", { "data-label": "Start" }, link),
-      h("td", { class: "num", "data-label": "Duration", text: duration(span(recording)) }),
-      h("td", { "data-label": "Caller", text: recording.callerPhoneNumber || "—" }),
-      h("td", { "data-label": "Dialed", text: recording.dialedPhoneNumber || "—" }),
-      h("td", { "data-label": "Agent", text: agents(recording).join(", ") || "—" }),
-      h("td", { class: "num", "data-label": "Segments", text: String((recording.mediaFiles || []).length) }));
-  });
   const cursorOf = (link) => (link ? new URL(link, location.origin).searchParams.get("cursor") : null);
   const page = (cursor) => () => {
     const next = Object.fromEntries(params.entries());
@@ -278,58 +486,83 @@ async function searchResults(results, cc, params) {
   };
   const newer = cursorOf(answer.previous);
   const older = cursorOf(answer.next);
+  const lead = id ? "The recording with this id." : "Newest first.";
   results.append(
     h("h2", { id: "results-title", text: "Results" }),
     recordings.length === 0
-      ? h("p", { text: "No recording matches." })
-      : h("table", {},
-        h("caption", { text: "Newest first. Times are in your time zone; hover for UTC." }),
+      ? h("p", { text: id ? `No recording has the id ${id} in ${cc}.` : "No recording matches." })
+      : h("table", { class: "results" },
+        h("caption", {}, zoneNote(lead)),
         h("thead", {}, h("tr", {},
-          ["Start", "Duration", "Caller", "Dialed", "Agent", "Segments"].map((name) => h("th", { scope: "col", text: name })))),
-        h("tbody", {}, rows)),
-    h("nav", { class: "actions", "aria-label": "Pages" },
+          ["Start", "Duration", "Caller", "Dialed", "Agent", "Call type", "Id", "Segments"]
+            .map((name) => h("th", { scope: "col", text: name })))),
+        h("tbody", {}, recordings.map((recording) => resultRow(cc, recording)))),
+    id ? null : h("nav", { class: "actions", "aria-label": "Pages" },
       h("button", { type: "button", disabled: !newer, onclick: newer ? page(newer) : null, text: "← Newer" }),
       h("button", { type: "button", disabled: !older, onclick: older ? page(older) : null, text: "Older →" })));
 }
 
 // ---- one recording --------------------------------------------------------------
 
+// Masked spans [from, to] of a media file, in time order, within the file.
 function masksOf(media) {
   const spans = [];
   let paused = null;
-  for (const mask of media.masks || []) {
-    const at = millis(mask.time);
-    if (at === null) continue;
-    if (mask.type === "paused" && paused === null) paused = at;
+  const masks = (media.masks || []).filter((mask) => isInstant(mask.timeMs));
+  masks.sort((a, b) => a.timeMs - b.timeMs);
+  for (const mask of masks) {
+    if (mask.type === "paused" && paused === null) paused = mask.timeMs;
     if (mask.type === "resume" && paused !== null) {
-      spans.push([paused, at]);
+      spans.push([paused, mask.timeMs]);
       paused = null;
     }
   }
-  if (paused !== null) spans.push([paused, millis(media.stopTime)]);
-  return spans;
+  if (paused !== null && isInstant(media.stopTimeMs)) spans.push([paused, media.stopTimeMs]);
+  const from = media.startTimeMs;
+  const to = media.stopTimeMs;
+  return spans
+    .map(([a, b]) => [Math.max(a, from), Math.min(b, to)])
+    .filter(([a, b]) => b > a);
 }
 
-function timeline(recording) {
-  const media = recording.mediaFiles || [];
-  const events = recording.eventHistory || [];
+function placed(media) {
+  return isInstant(media.startTimeMs) && isInstant(media.stopTimeMs);
+}
+
+function eventsOf(recording) {
+  const events = [...(recording.eventHistory || [])];
+  // Stable: events without an instant keep their place after the others.
+  return events
+    .map((event, index) => [event, index])
+    .sort(([a, i], [b, j]) => {
+      const x = isInstant(a.occurredAtMs) ? a.occurredAtMs : Infinity;
+      const y = isInstant(b.occurredAtMs) ? b.occurredAtMs : Infinity;
+      return x === y ? i - j : x - y;
+    })
+    .map(([event]) => event);
+}
+
+function timeline(recording, events) {
+  const media = (recording.mediaFiles || []).map((m, index) => [m, index]).filter(([m]) => placed(m));
+  const timed = events.filter((e) => isInstant(e.occurredAtMs));
   const instants = [
-    ...media.flatMap((m) => [millis(m.startTime), millis(m.stopTime)]),
-    ...events.map((e) => millis(e.occurredAt)),
-  ].filter((value) => value !== null);
+    ...media.flatMap(([m]) => [m.startTimeMs, m.stopTimeMs]),
+    ...timed.map((e) => e.occurredAtMs),
+  ];
   if (instants.length === 0) return h("p", { text: "No times to show." });
-  const start = Math.min(...instants);
-  const end = Math.max(...instants);
+  // reduce, not Math.min(...): a recording may have tens of thousands of instants.
+  const start = instants.reduce((a, b) => Math.min(a, b));
+  const end = instants.reduce((a, b) => Math.max(a, b));
   const width = Math.max(1, end - start);
   const at = (ms) => `${(((ms - start) / width) * 100).toFixed(3)}%`;
   const length = (from, to) => `${(((to - from) / width) * 100).toFixed(3)}%`;
-  const segments = media.map((m, index) => {
-    const from = millis(m.startTime);
-    const to = millis(m.stopTime);
+  const segments = media.map(([m, index]) => {
+    const from = m.startTimeMs;
+    const to = m.stopTimeMs;
     const bar = h("div", {
       class: "segment",
       style: { left: at(from), width: length(from, to) },
-      title: `Segment ${index + 1}: ${new Date(from).toLocaleTimeString()}–${new Date(to).toLocaleTimeString()}`,
+      title: `Segment ${index + 1}: ${format(from, true)}–${format(to, true)}`,
       text: String(index + 1),
     });
     for (const [maskFrom, maskTo] of masksOf(m)) {
@@ -338,27 +571,27 @@ function timeline(recording) {
       bar.append(h("span", {
         class: "mask",
         style: { left: `${left.toFixed(3)}%`, width: `${size.toFixed(3)}%` },
-        title: `Masked (paused) ${new Date(maskFrom).toLocaleTimeString()}–${new Date(maskTo).toLocaleTimeString()}`,
+        title: `Masked (paused) ${format(maskFrom, true)}–${format(maskTo, true)}`,
       }));
     }
     return bar;
   });
-  const markers = events.filter((e) => millis(e.occurredAt) !== null).map((e) => h("div", {
+  const markers = timed.map((e) => h("div", {
     class: `event ${String(e.event || "").toLowerCase()}`,
-    style: { left: at(millis(e.occurredAt)) },
-    title: `${e.event || "Event"} at ${new Date(millis(e.occurredAt)).toLocaleTimeString()}`,
+    style: { left: at(e.occurredAtMs) },
+    title: `${e.event || "Event"} at ${format(e.occurredAtMs, true)}`,
   }));
-  return h("figure", { class: "timeline", role: "img", "aria-label": `Timeline: ${media.length} segments and ${events.length} events from ${new Date(start).toLocaleString()} to ${new Date(end).toLocaleString()}` },
+  return h("figure", { class: "timeline", role: "img", "aria-label": `Timeline: ${media.length} segments and ${timed.length} events from ${format(start)} to ${format(end)} (${zoneName()})` },
     h("div", { class: "track-label", "aria-hidden": "true", text: "Segments" }),
     h("div", { class: "track", "aria-hidden": "true" }, segments),
     h("div", { class: "track-label", "aria-hidden": "true", text: "Events" }),
     h("div", { class: "track", "aria-hidden": "true" }, markers),
     h("figcaption", { class: "legend" },
-      h("span", {}, h("span", { class: "swatch", style: { background: "#0a5bd3" } }), "segment"),
-      h("span", {}, h("span", { class: "swatch mask", style: { position: "static", display: "inline-block" } }), "masked (paused)"),
-      h("span", {}, h("span", { class: "swatch", style: { background: "#1a7f37" } }), "Joined"),
-      h("span", {}, h("span", { class: "swatch", style: { background: "#b42318" } }), "Left"),
-      h("span", {}, h("span", { class: "swatch", style: { background: "#8250df" } }), "Data")));
+      h("span", {}, h("span", { class: "swatch segment-swatch" }), "segment"),
+      h("span", {}, h("span", { class: "swatch mask-swatch" }), "masked (paused)"),
+      h("span", {}, h("span", { class: "swatch joined-swatch" }), "Joined"),
+      h("span", {}, h("span", { class: "swatch left-swatch" }), "Left"),
+      h("span", {}, h("span", { class: "swatch data-swatch" }), "Data")));
 }
 
 function eventDetails(event) {
@@ -371,44 +604,67 @@ function eventDetails(event) {
   return "";
 }
 
-function player(recording, cc, media, index) {
+// Why a media file does not play: the player cannot read gird's JSON answer, so ask
+// again for one byte and read the message.
+async function playbackProblem(src, type) {
+  let response;
+  try {
+    response = await fetch(src, { headers: { Range: "bytes=0-0", "X-Gird-UI": "1" }, credentials: "same-origin" });
+  } catch (_) {
+    return "the server cannot be reached.";
+  }
+  if (response.status === 401) return "your session has ended: sign in again.";
+  if (response.ok) return `the browser cannot play this file${type ? ` (${type})` : ""}.`;
+  let json = null;
+  try {
+    json = await response.json();
+  } catch (_) {
+    json = null;
+  }
+  return (json && json.statusMessage) || `the server answered HTTP ${response.status}.`;
+}
+
+function player(cc, media, index) {
   const src = `/api/v2${media.playPath}?${new URLSearchParams({ contactCenterId: cc })}`;
   const video = String(media.type || "").startsWith("video/");
+  // Present (empty) from the start, so that screen readers announce what goes in.
+  const problem = h("div", { class: "failure play-error", id: `play-error-${index}`, role: "alert" });
   const element = h(video ? "video" : "audio", {
     controls: true, preload: "none", src, "aria-label": `Play segment ${index + 1}`,
+    "aria-describedby": problem.id,
   });
-  const from = millis(media.startTime);
-  const to = millis(media.stopTime);
+  element.addEventListener("error", async () => {
+    const reason = await playbackProblem(src, media.type);
+    problem.textContent = `Segment ${index + 1} cannot be played: ${reason}`;
+  });
   const masked = masksOf(media);
   return h("li", {},
     h("h3", { text: `Segment ${index + 1}` }),
     h("p", {},
-      when(media.startTime), " – ", when(media.stopTime),
-      ` (${duration(to - from)})`,
+      when(media.startTimeMs, media.startTime), " – ", when(media.stopTimeMs, media.stopTime),
+      ` (${duration(span(media))})`,
       media.mediaId ? ` · media id ${media.mediaId}` : "",
       masked.length ? ` · ${masked.length} masked span${masked.length === 1 ? "" : "s"}` : ""),
-    element);
+    element,
+    problem);
 }
 
-async function recordingView(params) {
-  const cc = params.get("cc");
-  const id = params.get("id");
-  say("Loading…");
-  const query = new URLSearchParams({ contactCenterId: cc });
-  const answer = await api("GET", `/api/v2/recordings/${encodeURIComponent(id)}?${query}`);
-  const recording = answer.recording;
-  let delivery = null;
-  try {
-    delivery = (await api("GET", `${ccPath(cc)}/speechminer/deliveries/${encodeURIComponent(id)}`)).delivery;
-  } catch (error) {
-    if (error instanceof SignInNeeded) throw error;
-  }
-  const held = Boolean(recording.nonDelete);
+function holdButton(id, query, held, params) {
   const hold = h("button", {
     type: "button",
+    id: "hold",
     class: held ? "danger" : "",
     text: held ? "Remove legal hold" : "Apply legal hold",
     onclick: async () => {
+      const confirmed = held
+        ? await confirmation("Remove the legal hold?",
+          `Recording ${id} can then be deleted, with its media files.`, "Remove legal hold", true)
+        : await confirmation("Apply a legal hold?",
+          `While recording ${id} is on legal hold, it cannot be deleted.`, "Apply legal hold", false);
+      if (!confirmed) {
+        say("Nothing changed.");
+        return;
+      }
       hold.disabled = true;
       try {
         await api("POST", `/api/v2/recordings/${encodeURIComponent(id)}?${query}`,
@@ -423,7 +679,24 @@ async function recordingView(params) {
       }
     },
   });
-  hold.id = "hold";
+  return hold;
+}
+
+async function recordingView(params) {
+  const cc = params.get("cc");
+  const id = params.get("id");
+  if (cc) remember(LAST_CONTACT_CENTER, cc);
+  say("Loading…");
+  const query = new URLSearchParams({ contactCenterId: cc });
+  const answer = await api("GET", `/api/v2/recordings/${encodeURIComponent(id)}?${query}`);
+  const recording = answer.recording;
+  let delivery = null;
+  try {
+    delivery = (await api("GET", `${ccPath(cc)}/speechminer/deliveries/${encodeURIComponent(id)}`)).delivery;
+  } catch (error) {
+    if (error instanceof SignInNeeded) throw error;
+  }
+  const held = Boolean(recording.nonDelete);
   const forwarding = delivery
     ? h("span", {},
       h("span", { class: `badge ${delivery.state}`, text: delivery.state }),
@@ -432,8 +705,8 @@ async function recordingView(params) {
     : h("span", { text: "not forwarded" });
   const details = [
     ["Contact center", cc],
-    ["Start", when(recording.startTime)],
-    ["Stop", when(recording.stopTime)],
+    ["Start", when(recording.startTimeMs, recording.startTime)],
+    ["Stop", when(recording.stopTimeMs, recording.stopTime)],
     ["Duration", duration(span(recording))],
     ["Caller", recording.callerPhoneNumber || "—"],
     ["Dialed", recording.dialedPhoneNumber || "—"],
@@ -441,27 +714,43 @@ async function recordingView(params) {
     ["Call type", recording.callType || "—"],
     ["Region", recording.region || "—"],
     ["Segments", String((recording.mediaFiles || []).length)],
-    ["Legal hold", h("span", {}, h("span", { class: `badge ${held ? "held" : ""}`, text: held ? "on hold" : "not held" }), " ", hold)],
+    ["Legal hold", h("span", {}, h("span", { class: `badge ${held ? "held" : ""}`, text: held ? "on hold" : "not held" }), " ", holdButton(id, query, held, params))],
     ["SpeechMiner", forwarding],
   ];
-  const events = recording.eventHistory || [];
+  const events = eventsOf(recording);
   show(`Recording ${id}`,
-    h("p", {}, h("a", { href: "#/", onclick: (event) => { if (history.length > 1) { event.preventDefault(); history.back(); } }, text: "← Back to the results" })),
+    backLink(cc),
+    h("p", { class: "zone" }, zoneNote("")),
     h("dl", { class: "panel" }, details.flatMap(([name, value]) => [h("dt", { text: name }), h("dd", {}, value)])),
     h("h2", { text: "Timeline" }),
-    timeline(recording),
+    timeline(recording, events),
     h("h2", { text: "Media" }),
-    h("ol", { class: "players" }, (recording.mediaFiles || []).map((media, index) => player(recording, cc, media, index))),
+    h("ol", { class: "players" }, (recording.mediaFiles || []).map((media, index) => player(cc, media, index))),
     h("h2", { text: "Events" }),
     events.length === 0
       ? h("p", { text: "No events." })
-      : h("table", {},
+      : h("table", { class: "events" },
         h("thead", {}, h("tr", {}, ["Time", "Event", "Details"].map((name) => h("th", { scope: "col", text: name })))),
         h("tbody", {}, events.map((event) => h("tr", {},
-          h("td", { "data-label": "Time" }, when(event.occurredAt)),
+          h("td", { class: "start", "data-label": "Time" }, when(event.occurredAtMs, event.occurredAt)),
           h("td", { "data-label": "Event", text: event.event || "—" }),
           h("td", { "data-label": "Details", text: eventDetails(event) }))))));
   say("");
+}
+
+function backLink(cc) {
+  return h("p", {}, h("a", {
+    href: `#/search?${new URLSearchParams({ cc: cc || "" })}`,
+    onclick: (event) => { if (history.length > 1) { event.preventDefault(); history.back(); } },
+    text: "← Back to the results",
+  }));
+}
+
+// A recording that cannot be opened: its error alone, never the previous recording.
+function recordingFailure(params, message) {
+  say("");
+  show(`Recording ${params.get("id") || ""}`.trim(), backLink(params.get("cc")),
+    failure(`This recording cannot be opened: ${message}`));
 }
 
 // ---- routing --------------------------------------------------------------------
@@ -472,12 +761,18 @@ async function route() {
   try {
     if (path === "/recording") await recordingView(params);
     else await searchView(params);
-    document.getElementById("account").hidden = false;
-    document.getElementById("who").textContent = state.user ? `Signed in as ${state.user}` : "Signed in";
+    signedIn();
   } catch (error) {
-    if (error instanceof SignInNeeded) signIn();
+    if (error instanceof SignInNeeded) return signIn();
+    if (error instanceof ApiFailure) signedIn();
+    if (path === "/recording") recordingFailure(params, error.message);
     else say(error.message, true);
   }
+}
+
+function signedIn() {
+  document.getElementById("account").hidden = false;
+  document.getElementById("who").textContent = state.user ? `Signed in as ${state.user}` : "Signed in";
 }
 
 document.addEventListener("DOMContentLoaded", () => {

@@ -217,10 +217,27 @@ pub fn media_by_id<'a>(recording: &'a Value, media_id: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no media file {media_id} in {recording}"))
 }
 
+/// The instants the view adds beside the times a client sent.
+pub const DERIVED_INSTANTS: [&str; 4] = ["startTimeMs", "stopTimeMs", "timeMs", "occurredAtMs"];
+
+/// A part of the view (an event, a media file) without the instants the view derives:
+/// what the client sent.
+pub fn as_sent(view: &Value) -> Value {
+    let mut sent = view.clone();
+    strip(&mut sent, &DERIVED_INSTANTS);
+    sent
+}
+
+/// Whether the view's events hold `event` as it was sent.
+pub fn has_event(events: &[Value], event: &Value) -> bool {
+    events.iter().any(|shown| as_sent(shown) == *event)
+}
+
 /// Asserts that every field of `sent` is in `stored` with the same value (the stored
-/// object may add fields, such as the playback fields).
+/// object may add fields, such as the playback fields and derived instants).
 pub fn assert_contains_all(stored: &Value, sent: &Value) {
     let sent = sent.as_object().expect("sent object");
+    let stored = as_sent(stored);
     for (name, value) in sent {
         assert_eq!(&stored[name], value, "field {name} of {stored}");
     }

@@ -131,3 +131,64 @@ async fn every_view_answers_what_rws_readers_read() {
     let found = app.search(&[("contactCenterId", cc.as_str())]).await.json();
     assert_rws_reader_fields(&found["recordings"][0], &sent);
 }
+
+/// The instants the view derives beside each time a client sent, in epoch milliseconds:
+/// a text without offset is UTC, others keep their offset.
+fn assert_derived_instants(recording: &Value) {
+    // 2015-06-15T23:58:00Z and 23:59:59Z: the earliest start and the latest stop.
+    assert_eq!(
+        recording["startTimeMs"], 1_434_412_680_000_i64,
+        "{recording}"
+    );
+    assert_eq!(recording["stopTimeMs"], 1_434_412_799_000_i64);
+    let offsetless = media_by_id(recording, "123123-FFAB-ABAD");
+    assert_eq!(offsetless["startTime"], "2015-06-15T23:59:00.000");
+    assert_eq!(offsetless["startTimeMs"], 1_434_412_740_000_i64);
+    assert_eq!(offsetless["stopTimeMs"], 1_434_412_799_000_i64);
+    let masks = offsetless["masks"].as_array().unwrap();
+    assert_eq!(masks[0]["time"], "2015-06-15T23:59:10.034Z");
+    assert_eq!(masks[0]["timeMs"], 1_434_412_750_034_i64);
+    assert_eq!(masks[1]["time"], "2013-06-15T23:59:20.034Z");
+    assert_eq!(masks[1]["timeMs"], 1_371_340_760_034_i64);
+    let pacific = media_by_id(recording, "123123-FFAB-ABAC");
+    assert_eq!(pacific["startTime"], "2015-06-15T15:58:00.000-0800");
+    assert_eq!(pacific["startTimeMs"], 1_434_412_680_000_i64);
+    assert_eq!(pacific["stopTimeMs"], 1_434_412_739_000_i64);
+    let events = recording["eventHistory"].as_array().unwrap();
+    let at = |name: &str| {
+        let event = events.iter().find(|e| e["event"] == name).unwrap();
+        (event["occurredAt"].clone(), event["occurredAtMs"].clone())
+    };
+    assert_eq!(
+        at("Joined"),
+        (
+            json!("2015-06-15T23:58:00.000"),
+            json!(1_434_412_680_000_i64)
+        )
+    );
+    assert_eq!(
+        at("Data"),
+        (
+            json!("2015-06-15T15:58:30.000-0800"),
+            json!(1_434_412_710_000_i64)
+        )
+    );
+}
+
+#[tokio::test]
+async fn every_view_gives_the_instant_of_each_time_in_milliseconds() {
+    let app = spawn_app().await;
+    let cc = app.ready_contact_center().await;
+    let mut sent = sample();
+    // The sample's offset-less times beside -0800 ones for the same instants.
+    sent["mediaFiles"][1]["startTime"] = json!("2015-06-15T15:58:00.000-0800");
+    sent["mediaFiles"][1]["stopTime"] = json!("2015-06-15T15:58:59.000-0800");
+    sent["eventHistory"][0]["occurredAt"] = json!("2015-06-15T15:58:30.000-0800");
+    app.insert(&cc, &sent).await.assert_ok();
+
+    assert_derived_instants(&app.recording(&cc, "alex-test-id").await);
+    let rws = app.rws_recording("alex-test-id", Some(&cc)).await.json();
+    assert_derived_instants(&rws["recording"]);
+    let found = app.search(&[("contactCenterId", cc.as_str())]).await.json();
+    assert_derived_instants(&found["recordings"][0]);
+}
