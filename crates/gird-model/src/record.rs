@@ -92,6 +92,76 @@ impl Recording {
         }
     }
 
+    /// Reads a recording gird stored, without the insertion rules: it passed them when it
+    /// came, and a rule tightened since must not make it unreadable (or undeletable). Only
+    /// what gird interprets is taken out — the id, each media file's key and instants,
+    /// each event's instant and `eventId` — leniently: a time that no longer parses reads
+    /// as the epoch. Fails only when the id itself is missing, or a part is not the kind of
+    /// JSON value it always is (the data is damaged).
+    pub fn decode(mut object: Map<String, Value>) -> Result<Recording, String> {
+        let id = object
+            .get("id")
+            .and_then(Value::as_str)
+            .ok_or("a stored recording without an id")?
+            .to_owned();
+        let instant = |value: &Value, name: &str| {
+            value[name]
+                .as_str()
+                .and_then(crate::datetime::parse_iso)
+                .unwrap_or(0)
+        };
+        let media_files = match object.remove("mediaFiles") {
+            Some(Value::Array(list)) => list
+                .into_iter()
+                .map(|json| {
+                    let text = |name: &str| json[name].as_str().unwrap_or_default().to_owned();
+                    let start = instant(&json, "startTime");
+                    let key = match json["mediaId"].as_str() {
+                        Some(media_id) => MediaKey::MediaId(media_id.to_owned()),
+                        None => MediaKey::Segment {
+                            call_uuid: text("callUUID"),
+                            start,
+                            path: json["mediaDescriptor"]["path"]
+                                .as_str()
+                                .unwrap_or_default()
+                                .to_owned(),
+                        },
+                    };
+                    MediaFile {
+                        key,
+                        start,
+                        stop: instant(&json, "stopTime"),
+                        json,
+                    }
+                })
+                .collect(),
+            None => Vec::new(),
+            Some(_) => return Err(format!("recording {id:?}: mediaFiles is not an array")),
+        };
+        let has_event_history = object.contains_key("eventHistory");
+        let events = match object.remove("eventHistory") {
+            Some(Value::Array(list)) => list
+                .into_iter()
+                .map(|json| Event {
+                    occurred_at: instant(&json, "occurredAt"),
+                    data_event_id: (json["event"] == "Data")
+                        .then(|| json["eventId"].as_str().map(str::to_owned))
+                        .flatten(),
+                    json,
+                })
+                .collect(),
+            None => Vec::new(),
+            Some(_) => return Err(format!("recording {id:?}: eventHistory is not an array")),
+        };
+        Ok(Recording {
+            id,
+            fields: object,
+            media_files,
+            events,
+            has_event_history,
+        })
+    }
+
     /// The JSON object this recording stands for (the shape a client posts).
     pub fn to_json(&self) -> Map<String, Value> {
         let mut object = self.fields.clone();
@@ -135,6 +205,32 @@ mod tests {
             Ok(_) => Vec::new(),
             Err(violations) => violations.0.into_iter().map(|v| (v.path, v.kind)).collect(),
         }
+    }
+
+    #[test]
+    fn a_valid_record_decodes_to_what_validation_gives() {
+        let body = sample();
+        let validated = Recording::from_json(body.as_object().unwrap().clone()).unwrap();
+        let decoded = Recording::decode(validated.to_json()).unwrap();
+        assert_eq!(decoded, validated);
+    }
+
+    #[test]
+    fn a_record_stored_before_a_rule_was_tightened_still_decodes() {
+        // Say a later gird refused regions of more than 3 characters, types that are not
+        // audio, or events without a calluuid: what is stored decodes as it is.
+        let mut body = sample();
+        body["region"] = json!("a-region-a-tighter-rule-refuses");
+        body["mediaFiles"][0]["type"] = json!("x-unheard-of/type");
+        body["eventHistory"][0]["occurredAt"] = json!("2015-06-15T23:59:00 a format gone");
+        let decoded = Recording::decode(body.as_object().unwrap().clone()).unwrap();
+        assert_eq!(decoded.id, "alex-test-id");
+        assert_eq!(decoded.media_files.len(), 2);
+        assert_eq!(
+            decoded.events[0].occurred_at, 0,
+            "an unreadable time reads as 0"
+        );
+        assert!(Recording::decode(serde_json::Map::new()).is_err(), "no id");
     }
 
     #[test]

@@ -6,7 +6,6 @@ use serde_json::{Map, Value};
 
 use crate::merge::{merge, sort_canonically, MergeConflict};
 use crate::record::Recording;
-use crate::violation::Violations;
 
 /// What gird keeps for one recording: the merged record in the shape clients post, and
 /// what could not be merged.
@@ -28,9 +27,9 @@ pub struct Merged {
 }
 
 impl StoredRecording {
-    /// The typed record; fails only if what was stored no longer passes validation.
-    pub fn to_recording(&self) -> Result<Recording, Violations> {
-        Recording::from_json(self.recording.clone())
+    /// The typed record, read without the insertion rules (see [`Recording::decode`]).
+    pub fn to_recording(&self) -> Result<Recording, String> {
+        Recording::decode(self.recording.clone())
     }
 
     /// Merges `incoming` into `existing` (or starts a new record).
@@ -38,7 +37,7 @@ impl StoredRecording {
         existing: Option<&StoredRecording>,
         mut incoming: Recording,
         received_at: &str,
-    ) -> Result<Merged, Violations> {
+    ) -> Result<Merged, String> {
         let Some(stored) = existing else {
             sort_canonically(&mut incoming);
             return Ok(Merged {

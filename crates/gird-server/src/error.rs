@@ -197,37 +197,75 @@ pub fn success() -> Json<serde_json::Value> {
 mod tests {
     use super::*;
 
+    /// The documented status of each error (docs/API.md "Errors"). The `match` has no
+    /// catch-all: a new variant does not compile until it is given its status here, and
+    /// [`one_of_each`] must then name it too.
+    fn documented(error: &ApiError) -> (u16, u32) {
+        match error {
+            ApiError::MissingField(_) => (400, 1),
+            ApiError::InvalidState(_) => (400, 2),
+            ApiError::PayloadTooLarge(_) => (413, 2),
+            ApiError::UnsupportedMediaType => (415, 2),
+            ApiError::MethodNotAllowed => (405, 2),
+            ApiError::Forbidden(_) => (403, 3),
+            ApiError::Internal => (500, 4),
+            ApiError::Unavailable => (503, 4),
+            ApiError::TooSlow(_) => (503, 4),
+            ApiError::BadGateway(_) => (502, 4),
+            ApiError::GatewayTimeout(_) => (504, 4),
+            ApiError::RangeNotSatisfiable(_) => (416, 10),
+            ApiError::NoPermission => (403, 5),
+            ApiError::Refused(_) => (403, 5),
+            ApiError::NotFound(_) => (404, 6),
+            ApiError::InvalidValue(_) => (400, 10),
+            ApiError::AlreadyExists(_) => (409, 18),
+            ApiError::Unauthenticated => (401, 20),
+            ApiError::TooManyAttempts(_) => (429, 20),
+        }
+    }
+
+    fn one_of_each() -> Vec<ApiError> {
+        let text = || "x".to_owned();
+        vec![
+            ApiError::MissingField(text()),
+            ApiError::InvalidState(text()),
+            ApiError::PayloadTooLarge(1),
+            ApiError::UnsupportedMediaType,
+            ApiError::MethodNotAllowed,
+            ApiError::Forbidden(text()),
+            ApiError::Internal,
+            ApiError::Unavailable,
+            ApiError::TooSlow(text()),
+            ApiError::BadGateway(text()),
+            ApiError::GatewayTimeout(text()),
+            ApiError::RangeNotSatisfiable(Some("bytes */10".into())),
+            ApiError::NoPermission,
+            ApiError::Refused(text()),
+            ApiError::NotFound(text()),
+            ApiError::InvalidValue(text()),
+            ApiError::AlreadyExists(text()),
+            ApiError::Unauthenticated,
+            ApiError::TooManyAttempts(std::time::Duration::from_millis(1500)),
+        ]
+    }
+
     #[test]
     fn every_variant_has_its_http_status_and_status_code() {
-        let cases = [
-            (ApiError::MissingField("x".into()), 400, 1),
-            (ApiError::InvalidState("x".into()), 400, 2),
-            (ApiError::PayloadTooLarge(1), 413, 2),
-            (ApiError::UnsupportedMediaType, 415, 2),
-            (ApiError::MethodNotAllowed, 405, 2),
-            (ApiError::Forbidden("x".into()), 403, 3),
-            (ApiError::Internal, 500, 4),
-            (ApiError::Unavailable, 503, 4),
-            (ApiError::BadGateway("x".into()), 502, 4),
-            (ApiError::GatewayTimeout("x".into()), 504, 4),
-            (ApiError::RangeNotSatisfiable(None), 416, 10),
-            (ApiError::NoPermission, 403, 5),
-            (ApiError::Refused("x".into()), 403, 5),
-            (ApiError::NotFound("x".into()), 404, 6),
-            (ApiError::InvalidValue("x".into()), 400, 10),
-            (ApiError::AlreadyExists("x".into()), 409, 18),
-            (ApiError::Unauthenticated, 401, 20),
-            (
-                ApiError::TooManyAttempts(std::time::Duration::from_millis(1500)),
-                429,
-                20,
-            ),
-        ];
-        for (error, http, code) in cases {
+        let all = one_of_each();
+        let kinds: std::collections::HashSet<_> = all.iter().map(std::mem::discriminant).collect();
+        assert_eq!(kinds.len(), all.len(), "one of each, each once");
+        for error in all {
+            let (http, code) = documented(&error);
             let (status, status_code) = error.status();
             assert_eq!((status.as_u16(), status_code), (http, code), "{error:?}");
             let response = error.clone().into_response();
             assert_eq!(response.status().as_u16(), http);
+            let retry_after = response.headers().get(header::RETRY_AFTER).is_some();
+            let should_retry = matches!(
+                error,
+                ApiError::Unavailable | ApiError::TooSlow(_) | ApiError::TooManyAttempts(_)
+            );
+            assert_eq!(retry_after, should_retry, "{error:?}: Retry-After");
         }
     }
 

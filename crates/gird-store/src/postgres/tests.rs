@@ -334,3 +334,37 @@ async fn a_retried_merge_is_answered_without_reading_the_record() {
     store.close().await;
     drop_database(&url).await;
 }
+
+/// A record stored under rules that were later tightened still reads, merges and
+/// deletes: stored records are decoded, not validated again.
+#[tokio::test]
+async fn a_record_stored_under_older_rules_still_reads_merges_and_deletes() {
+    let url = fresh_database().await;
+    let (store, _) = PostgresStore::open(&url).await.unwrap();
+    assert!(store.create_contact_center("cc", &[]).await.unwrap());
+    store
+        .insert_or_merge("cc", call("old", "m1", 1))
+        .await
+        .unwrap();
+    let (client, connection) = tokio_postgres::connect(&url, NoTls).await.unwrap();
+    tokio::spawn(connection);
+    client
+        .execute(
+            "UPDATE recordings SET body = jsonb_set(jsonb_set(jsonb_set(body::jsonb,
+                 '{recording,region}', '42'), '{recording,mediaFiles,0,type}', '\"not a type\"'),
+                 '{recording,callType}', '\"Weird\"')::text
+             WHERE id = 'old'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let found = store.recording("cc", "old").await.unwrap().unwrap();
+    assert_eq!(found.stored.recording["region"], 42);
+    let merged = store.insert_or_merge("cc", call("old", "m2", 2)).await;
+    assert_eq!(merged.unwrap(), InsertOutcome::Merged);
+    let deleted = store.delete_recording("cc", "old").await.unwrap();
+    assert!(matches!(deleted, crate::DeletionStart::Ready(_)));
+    drop(client);
+    store.close().await;
+    drop_database(&url).await;
+}

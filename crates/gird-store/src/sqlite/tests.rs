@@ -542,3 +542,32 @@ async fn a_search_count_stops_at_its_cap() {
         .unwrap();
     assert_eq!(capped, 3);
 }
+
+/// A record stored under rules that were later tightened still reads, merges and
+/// deletes: stored records are decoded, not validated again.
+#[tokio::test]
+async fn a_record_stored_under_older_rules_still_reads_merges_and_deletes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_with_contact_center(&dir).await;
+    store
+        .insert_or_merge("cc", segment("old", "m1", 1))
+        .await
+        .unwrap();
+    let connection = rusqlite::Connection::open(dir.path().join("gird.db")).unwrap();
+    connection
+        .execute(
+            "UPDATE recordings SET body = json_set(body, '$.recording.region', 42,
+                 '$.recording.mediaFiles[0].type', 'not a type', '$.recording.callType', 'Weird')
+             WHERE id = 'old'",
+            [],
+        )
+        .unwrap();
+    drop(connection);
+    let found = store.recording("cc", "old").await.unwrap().unwrap();
+    assert_eq!(found.stored.recording["region"], 42);
+    let merged = store.insert_or_merge("cc", segment("old", "m2", 2)).await;
+    assert_eq!(merged.unwrap(), InsertOutcome::Merged);
+    let deleted = store.delete_recording("cc", "old").await.unwrap();
+    assert!(matches!(deleted, crate::DeletionStart::Ready(_)));
+    assert!(store.recording("cc", "old").await.unwrap().is_none());
+}

@@ -163,7 +163,9 @@ async fn the_search_filters_by_call_id_region_and_partition_and_keeps_the_contac
     ))
     .await
     .json();
-    let count = view["contactCenter"]["recordingCount"].as_u64().expect("a count");
+    let count = view["contactCenter"]["recordingCount"]
+        .as_u64()
+        .expect("a count");
     let expected = if count == 1 {
         "1 recording".to_owned()
     } else {
