@@ -99,7 +99,8 @@ fn record_line(id: &str) -> String {
 }
 
 #[tokio::test]
-async fn a_jsonl_file_is_imported_its_rejects_kept_and_a_second_run_posts_nothing() {
+async fn a_jsonl_file_is_imported_its_rejects_kept_and_a_second_run_posts_nothing_but_reports_them()
+{
     let app = spawn_app().await;
     let cc = app.ready_contact_center().await;
     let dir = TempDir::new().unwrap();
@@ -126,9 +127,12 @@ async fn a_jsonl_file_is_imported_its_rejects_kept_and_a_second_run_posts_nothin
     );
     let summary = stdout(&output);
     assert!(
-        summary.contains("38 stored, 2 rejected, 0 already done"),
+        summary.contains(
+            "gird import: 40 records: 38 new, 0 merged, 0 unchanged, 2 rejected (this run: 40 in"
+        ),
         "{summary}"
     );
+    assert!(summary.contains("0 done by an earlier run)"), "{summary}");
     for n in [0, 6, 8, 19, 21, 39] {
         app.recording(&cc, &format!("imp-{n}")).await;
     }
@@ -160,24 +164,104 @@ async fn a_jsonl_file_is_imported_its_rejects_kept_and_a_second_run_posts_nothin
         "the server's answer: {reasons}"
     );
 
-    // Run again: everything is done already.
+    // The default rejects file is named after the journal, in the working directory.
+    let name = rejects.file_name().unwrap().to_string_lossy();
+    let where_they_are = format!("the 2 rejected records are in {name} (reasons in {name}.txt)");
+    assert!(summary.contains(&where_they_are), "{summary}");
+
+    // Run again: everything is done already, and the summary still covers the whole
+    // import: the rejects remain, so it still exits 3 and says where they are.
     let again = run(dir.path(), &args_of(&args)).await;
-    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert_eq!(again.status.code(), Some(3), "{}", stderr(&again));
     let summary = stdout(&again);
     assert!(
-        summary.contains("0 stored, 0 rejected, 40 already done"),
+        summary.contains(
+            "gird import: 40 records: 38 new, 0 merged, 0 unchanged, 2 rejected (this run: 0 in"
+        ),
         "{summary}"
+    );
+    assert!(summary.contains("40 done by an earlier run)"), "{summary}");
+    assert!(summary.contains(&where_they_are), "{summary}");
+    assert!(
+        summary.contains("exits 3 until you delete both files"),
+        "{summary}"
+    );
+    let journal = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .find(|path| path.extension().is_some_and(|ext| ext == "journal"))
+        .expect("a journal");
+    let journal = std::fs::read_to_string(journal).unwrap();
+    assert!(
+        journal.contains("counts new=38 merged=0 unchanged=0 stored=0 rejected=2"),
+        "the counts are kept in the journal: {journal}"
     );
 
     // The fixed rejects import like any file.
     let mut fixed = bad_date.clone();
     fixed["mediaFiles"][0]["startTime"] = json!("2015-06-15T23:59:00Z");
     let fixed_file = write_jsonl(dir.path(), "fixed.jsonl", &[fixed.to_string()]);
-    let mut args = into_gird(&app, &cc);
-    args.extend(["--jsonl".into(), fixed_file.display().to_string()]);
-    let output = run(dir.path(), &args_of(&args)).await;
+    let mut fixed_args = into_gird(&app, &cc);
+    fixed_args.extend(["--jsonl".into(), fixed_file.display().to_string()]);
+    let output = run(dir.path(), &args_of(&fixed_args)).await;
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     app.recording(&cc, "bad-date").await;
+
+    // Once its rejects files are deleted, the first import counts them as handled.
+    std::fs::remove_file(&rejects).unwrap();
+    std::fs::remove_file(format!("{}.txt", rejects.display())).unwrap();
+    let handled = run(dir.path(), &args_of(&args)).await;
+    assert_eq!(handled.status.code(), Some(0), "{}", stdout(&handled));
+    assert!(
+        stdout(&handled).contains("their rejects files are deleted"),
+        "{}",
+        stdout(&handled)
+    );
+}
+
+#[tokio::test]
+async fn the_summary_tells_new_merged_and_unchanged_records_apart_on_every_run() {
+    let app = spawn_app().await;
+    let cc = app.ready_contact_center().await;
+    let dir = TempDir::new().unwrap();
+    let first = complete_record("dup-1");
+    let mut segment = complete_record("dup-1");
+    segment["mediaFiles"][0]["mediaId"] = json!("dup-1-second");
+    segment["mediaFiles"][0]["startTime"] = json!("2015-06-16T00:00:00.000Z");
+    segment["mediaFiles"][0]["stopTime"] = json!("2015-06-16T00:01:00.000Z");
+    let mut refused = complete_record("dup-3");
+    refused.as_object_mut().unwrap().remove("region");
+    let lines = [
+        first.to_string(),
+        record_line("dup-2"),
+        first.to_string(),
+        segment.to_string(),
+        refused.to_string(),
+    ];
+    let file = write_jsonl(dir.path(), "in.jsonl", &lines);
+    let mut args = into_gird(&app, &cc);
+    // One at a time: the exact duplicate comes after the record it repeats.
+    args.extend(["--jsonl", file.to_str().unwrap(), "--jobs", "1"].map(String::from));
+    let output = run(dir.path(), &args_of(&args)).await;
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    let expected = "gird import: 5 records: 2 new, 1 merged, 1 unchanged, 1 rejected";
+    assert!(stdout(&output).contains(expected), "{}", stdout(&output));
+    assert_eq!(
+        app.recording(&cc, "dup-1").await["mediaFiles"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
+    let again = run(dir.path(), &args_of(&args)).await;
+    assert_eq!(again.status.code(), Some(3), "{}", stderr(&again));
+    let summary = stdout(&again);
+    assert!(summary.contains(expected), "from the journal: {summary}");
+    assert!(
+        summary.contains("(this run: 0 in") && summary.contains("5 done by an earlier run)"),
+        "{summary}"
+    );
 }
 
 #[tokio::test]
@@ -247,7 +331,11 @@ async fn csv_rows_of_one_call_become_one_record() {
     args.extend(["--csv".into(), file.display().to_string()]);
     let output = run(dir.path(), &args_of(&args)).await;
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    assert!(stdout(&output).contains("2 stored"), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("2 records: 2 new"),
+        "{}",
+        stdout(&output)
+    );
 
     let first = app.recording(&cc, "call-1").await;
     let media = first["mediaFiles"].as_array().unwrap();
@@ -321,7 +409,7 @@ async fn a_webdav_folder_is_crawled_into_records_with_their_sidecars() {
         stderr(&output)
     );
     assert!(
-        stdout(&output).contains("1 stored, 1 rejected"),
+        stdout(&output).contains("2 records: 1 new, 0 merged, 0 unchanged, 1 rejected"),
         "{}{}",
         stdout(&output),
         reasons(dir.path())
@@ -401,13 +489,115 @@ async fn a_wrong_password_or_contact_center_stops_at_once_with_a_clear_error() {
     app.assert_absent(&cc, "never").await;
 }
 
-/// An Insertion API that counts the POSTs of each id, answers slowly, and fails as told.
+#[tokio::test]
+async fn a_contact_center_without_the_insertion_feature_stops_before_posting_and_says_how_to_enable_it(
+) {
+    let app = spawn_app().await;
+    let cc = crate::helpers::unique("cc");
+    app.create_contact_center(&cc).await;
+    let dir = TempDir::new().unwrap();
+    let file = write_jsonl(dir.path(), "in.jsonl", &[record_line("featureless")]);
+    let mut args = into_gird(&app, &cc);
+    args.extend(["--jsonl".into(), file.display().to_string()]);
+    let refused = run(dir.path(), &args_of(&args)).await;
+    assert_eq!(refused.status.code(), Some(1), "{}", stdout(&refused));
+    let error = stderr(&refused);
+    assert!(
+        error.contains(&format!(
+            "contact center \"{cc}\" does not have the feature api-supervisor-recording"
+        )) && error.contains("nothing was posted"),
+        "{error}"
+    );
+    assert!(!error.contains("run the same command again"), "{error}");
+    let url = format!("{}/api/v2/ops/contact-centers/{cc}/features", app.address);
+    let curl = format!(
+        "curl -u 'ops:<password>' -H 'Content-Type: application/json' --data '{{\"uris\":[\"/api/api-supervisor-recording\"]}}' '{url}'"
+    );
+    assert!(error.contains(&curl), "{error}");
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().all(|entry| !entry
+            .unwrap()
+            .path()
+            .to_string_lossy()
+            .contains("journal")),
+        "stopped before the journal"
+    );
+    app.assert_absent(&cc, "featureless").await;
+
+    // The request it names enables the feature; then the same command imports.
+    let enabled = app
+        .client
+        .post(&url)
+        .basic_auth("ops", Some(&app.ops_password))
+        .header("Content-Type", "application/json")
+        .body(r#"{"uris":["/api/api-supervisor-recording"]}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(enabled.status().as_u16(), 200);
+    let output = run(dir.path(), &args_of(&args)).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    app.recording(&cc, "featureless").await;
+}
+
+#[tokio::test]
+async fn a_server_whose_contact_center_lacks_the_feature_stops_the_import_with_exit_1() {
+    // An Insertion API that lists the features at their own path (the handshake reads it).
+    let (scripted, address) = Scripted::start(Duration::ZERO).await;
+    *scripted.features.lock().unwrap() = Some(json!(["/api/some-other-feature"]));
+    let dir = TempDir::new().unwrap();
+    let file = many(dir.path(), 5);
+    let args = scripted_args(&address, &file);
+    let output = run(dir.path(), &args_of(&args)).await;
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    assert!(
+        stderr(&output).contains("does not have the feature api-supervisor-recording"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(scripted.total(), 0, "nothing posted");
+
+    // One that says nothing of its features, and answers the POSTs 403: the first answer
+    // stops the import, with the same advice.
+    *scripted.features.lock().unwrap() = None;
+    scripted
+        .forbidden
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let output = run(dir.path(), &args_of(&args)).await;
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    let error = stderr(&output);
+    assert!(
+        error.contains("HTTP 403, statusCode 3: forbidden: feature not enabled")
+            && error.contains("--data '{\"uris\":[\"/api/api-supervisor-recording\"]}'"),
+        "{error}"
+    );
+    assert!(
+        stdout(&output).contains("gird import: 0 records:"),
+        "{}",
+        stdout(&output)
+    );
+    assert!(
+        scripted.total() <= 4,
+        "at most --jobs in flight: {}",
+        scripted.total()
+    );
+}
+
+/// An Insertion API that counts the POSTs of each id, answers slowly, and fails as told;
+/// it says nothing of the outcome (as RWS), closes every connection after its answer, and
+/// can go away and come back on the same port.
 #[derive(Clone, Default)]
 struct Scripted {
     posts: Arc<Mutex<HashMap<String, u32>>>,
     /// Requests answered 503 before any is served.
     unavailable: Arc<Mutex<u32>>,
+    /// What `GET .../features` lists (404 when `None`).
+    features: Arc<Mutex<Option<Value>>>,
+    /// POSTs answered 403, statusCode 3 (feature not enabled), after being counted.
+    forbidden: Arc<std::sync::atomic::AtomicBool>,
     delay: Duration,
+    address: Arc<Mutex<Option<std::net::SocketAddr>>>,
+    serving: Arc<Mutex<Option<tokio::task::JoinHandle<()>>>>,
 }
 
 impl Scripted {
@@ -416,20 +606,55 @@ impl Scripted {
             delay,
             ..Scripted::default()
         };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        scripted.serve(listener);
+        (scripted, format!("http://{address}"))
+    }
+
+    fn serve(&self, listener: tokio::net::TcpListener) {
         let router = Router::new()
             .route(
                 "/api/v2/ops/contact-centers/{cc}",
                 get(|| async { Json(json!({"statusCode": 0})) }),
             )
+            .route("/api/v2/ops/contact-centers/{cc}/features", get(features))
             .route(
                 "/internal-api/contact-centers/{cc}/recordings",
                 post(insert),
             )
-            .with_state(scripted.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, router).await });
-        (scripted, address)
+            .layer(axum::middleware::map_response(
+                |mut response: axum::response::Response| async move {
+                    let close = axum::http::HeaderValue::from_static("close");
+                    response
+                        .headers_mut()
+                        .insert(axum::http::header::CONNECTION, close);
+                    response
+                },
+            ))
+            .with_state(self.clone());
+        let address = listener.local_addr().unwrap();
+        let serving = tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        *self.address.lock().unwrap() = Some(address);
+        *self.serving.lock().unwrap() = Some(serving);
+    }
+
+    /// Stops listening: connections are refused until [`Scripted::up`].
+    async fn down(&self) {
+        let serving = self.serving.lock().unwrap().take().expect("listening");
+        serving.abort();
+        let _ = serving.await;
+    }
+
+    /// Listens again on the same address.
+    async fn up(&self) {
+        let address = self.address.lock().unwrap().expect("was listening");
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_reuseaddr(true).unwrap();
+        socket.bind(address).unwrap();
+        self.serve(socket.listen(1024).unwrap());
     }
 
     fn posts(&self) -> HashMap<String, u32> {
@@ -438,6 +663,16 @@ impl Scripted {
 
     fn total(&self) -> u32 {
         self.posts().values().sum()
+    }
+}
+
+async fn features(State(scripted): State<Scripted>) -> (StatusCode, Json<Value>) {
+    match scripted.features.lock().unwrap().clone() {
+        Some(uris) => (StatusCode::OK, Json(json!({"statusCode": 0, "uris": uris}))),
+        None => (
+            StatusCode::NOT_FOUND,
+            Json(json!({"statusCode": 6, "statusMessage": "no such path"})),
+        ),
     }
 }
 
@@ -463,6 +698,15 @@ async fn insert(
         .unwrap()
         .entry(id.clone())
         .or_default() += 1;
+    if scripted
+        .forbidden
+        .load(std::sync::atomic::Ordering::Relaxed)
+    {
+        return (
+            StatusCode::FORBIDDEN,
+            Json(json!({"statusCode": 3, "statusMessage": "feature not enabled"})),
+        );
+    }
     if id.starts_with("refused") {
         return (
             StatusCode::BAD_REQUEST,
@@ -547,7 +791,7 @@ async fn ctrl_c_stops_cleanly_and_the_next_run_posts_only_the_rest() {
     let twice: Vec<_> = posts.iter().filter(|(_, count)| **count > 1).collect();
     assert!(twice.is_empty(), "posted twice: {twice:?}");
     assert!(
-        stdout(&output).contains(&format!("{} already done", first_run)),
+        stdout(&output).contains(&format!("{first_run} done by an earlier run)")),
         "{}",
         stdout(&output)
     );
@@ -588,10 +832,22 @@ async fn unavailable_servers_are_retried_and_refusals_are_not() {
     let output = run(dir.path(), &args_of(&scripted_args(&address, &file))).await;
     assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
     assert!(
-        stdout(&output).contains("2 stored, 1 rejected"),
-        "{}",
+        stdout(&output).contains(
+            "3 records: 0 new, 0 merged, 0 unchanged, 2 stored (outcome not reported), 1 rejected"
+        ),
+        "a server that does not say the outcome: {}",
         stdout(&output)
     );
+    let log = stderr(&output);
+    let retrying = log
+        .find(
+            "gird import: server unavailable, retrying in 0.2 s: HTTP 503, statusCode 4: try later",
+        )
+        .unwrap_or_else(|| panic!("{log}"));
+    let answering = log
+        .find("gird import: the server answers again")
+        .unwrap_or_else(|| panic!("{log}"));
+    assert!(retrying < answering, "{log}");
     let posts = scripted.posts();
     assert_eq!(posts.get("refused-1"), Some(&1), "a 400 is not retried");
     assert_eq!((posts.get("ok-1"), posts.get("ok-2")), (Some(&1), Some(&1)));
@@ -621,4 +877,76 @@ async fn a_server_that_stays_down_stops_the_import_to_be_run_again() {
     let output = run(dir.path(), &args_of(&args)).await;
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(scripted.posts().get("x"), Some(&1));
+}
+
+/// Standard error of a running import, line by line.
+fn log_lines(child: &mut Child) -> tokio::sync::mpsc::UnboundedReceiver<String> {
+    use tokio::io::AsyncBufReadExt;
+    let stderr = child.stderr.take().expect("piped stderr");
+    let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut lines = tokio::io::BufReader::new(stderr).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    receiver
+}
+
+/// Waits for the next line that contains `text`; answers it.
+async fn line_containing(
+    lines: &mut tokio::sync::mpsc::UnboundedReceiver<String>,
+    text: &str,
+) -> String {
+    let found = tokio::time::timeout(PATIENCE, async {
+        while let Some(line) = lines.recv().await {
+            if line.contains(text) {
+                return Some(line);
+            }
+        }
+        None
+    });
+    match found.await {
+        Ok(Some(line)) => line,
+        Ok(None) => panic!("the import ended without a line saying {text:?}"),
+        Err(_) => panic!("no line saying {text:?} within {PATIENCE:?}"),
+    }
+}
+
+#[tokio::test]
+async fn while_the_server_is_down_the_import_says_it_retries_and_goes_on_when_it_is_back() {
+    let (scripted, address) = Scripted::start(Duration::from_millis(10)).await;
+    let dir = TempDir::new().unwrap();
+    let file = many(dir.path(), 400);
+    let args = scripted_args(&address, &file);
+    let mut child = gird_import(dir.path(), &args_of(&args)).spawn().unwrap();
+    let mut log = log_lines(&mut child);
+    wait_for_posts(&scripted, 20).await;
+
+    scripted.down().await;
+    let down = line_containing(&mut log, "server unreachable, retrying in").await;
+    assert!(
+        down.starts_with("gird import: server unreachable, retrying in 0.2 s: "),
+        "{down}"
+    );
+    let posted_while_down = scripted.total();
+    assert!(posted_while_down < 400, "{posted_while_down}");
+    scripted.up().await;
+    line_containing(&mut log, "gird import: the server answers again").await;
+
+    let output = tokio::time::timeout(PATIENCE * 3, child.wait_with_output())
+        .await
+        .expect("the import finishes")
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("400 records: 0 new, 0 merged, 0 unchanged, 400 stored (outcome not reported), 0 rejected"),
+        "{}",
+        stdout(&output)
+    );
+    let posts = scripted.posts();
+    assert_eq!(posts.len(), 400);
+    assert!(posts.values().all(|count| *count == 1), "posted once each");
 }
