@@ -18,6 +18,8 @@ pub struct Summary {
     pub invalid: u64,
     /// Records checked by a dry run that pass.
     pub valid: u64,
+    /// Records of a dry run whose media ids were not remembered (too many ids).
+    pub media_ids_unchecked: u64,
     /// Stopped by Ctrl-C, or by a server that stayed unreachable: run it again.
     pub interrupted: Option<String>,
     /// Stopped because every record would fail (credentials, contact center, feature).
@@ -57,6 +59,13 @@ impl Summary {
                 self.valid,
                 self.invalid
             ));
+            if self.media_ids_unchecked > 0 {
+                lines.push(format!(
+                    "gird import --dry-run: the media ids of {} records were not remembered (more than {} in all): a later record using one of them is not reported",
+                    self.media_ids_unchecked,
+                    crate::dry_run::MEDIA_IDS_CHECKED
+                ));
+            }
             return lines;
         }
         let total = self.total;

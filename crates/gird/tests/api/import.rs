@@ -317,6 +317,58 @@ async fn a_dry_run_reports_every_bad_row_and_posts_nothing() {
 }
 
 #[tokio::test]
+async fn a_dry_run_reports_a_media_id_another_record_of_the_input_uses_by_line() {
+    let dir = TempDir::new().unwrap();
+    let owner = complete_record("owner");
+    let mut thief = complete_record("thief");
+    thief["mediaFiles"][0]["mediaId"] = owner["mediaFiles"][0]["mediaId"].clone();
+    let lines = [
+        record_line("before"),
+        owner.to_string(),
+        owner.to_string(),
+        thief.to_string(),
+    ];
+    let file = write_jsonl(dir.path(), "in.jsonl", &lines);
+    let dry = run(
+        dir.path(),
+        &[
+            "--dry-run",
+            "--contact-center",
+            "cc",
+            "--jsonl",
+            file.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(dry.status.code(), Some(3), "{}", stderr(&dry));
+    let report = stdout(&dry);
+    assert!(
+        report.contains(
+            "line 4: mediaFiles[0].mediaId \"owner-media\" is already used by record \"owner\" on line 2\n"
+        ),
+        "{report}"
+    );
+    assert!(
+        !report.contains("line 3:"),
+        "an exact duplicate is merged: {report}"
+    );
+    assert!(report.contains("3 valid, 1 invalid"), "{report}");
+
+    // The real run refuses that record the same way.
+    let app = spawn_app().await;
+    let cc = app.ready_contact_center().await;
+    let mut args = into_gird(&app, &cc);
+    args.extend(["--jsonl", file.to_str().unwrap(), "--jobs", "1"].map(String::from));
+    let output = run(dir.path(), &args_of(&args)).await;
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert!(
+        reasons(dir.path()).contains("line 4 (id \"thief\"): HTTP 409, statusCode 18"),
+        "{}",
+        reasons(dir.path())
+    );
+}
+
+#[tokio::test]
 async fn csv_rows_of_one_call_become_one_record() {
     let app = spawn_app().await;
     let cc = app.ready_contact_center().await;
