@@ -9,8 +9,10 @@ mod dry_run;
 pub mod journal;
 mod progress;
 mod rejects;
+pub mod shape;
 pub mod source;
 mod summary;
+pub mod times;
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
@@ -27,6 +29,7 @@ use crate::client::{Answer, InsertionClient};
 use crate::journal::{Finished, Journal};
 use crate::progress::Progress;
 use crate::rejects::Rejects;
+use crate::shape::Shaping;
 use crate::source::Item;
 pub use crate::summary::Summary;
 
@@ -102,18 +105,29 @@ pub struct ImportArgs {
     /// Give up (and stop, to be run again) after retrying one record this long.
     #[arg(long, default_value_t = 300)]
     pub retry_seconds: u64,
+    /// A field every record (record fields) or every media file (media-file fields) gets
+    /// when the source leaves it empty, named as CSV columns are: region=west,
+    /// dialedPhoneNumber=+15550100, tenant=acme, parameters.site=paris, ... Repeatable.
+    #[arg(long = "set", value_name = "FIELD=VALUE")]
+    pub set: Vec<String>,
+    /// The time zone of source times written without an offset (a tz database name such as
+    /// America/Los_Angeles): sent with the offset of their date there [default: UTC].
+    #[arg(long, value_name = "ZONE")]
+    pub timezone: Option<String>,
     /// No progress bar (it is not drawn anyway when standard error is not a terminal).
     #[arg(long)]
     pub quiet: bool,
 }
 
-/// Runs the import; answers its summary after printing it.
+/// Runs the import; answers its summary after printing it. Bad arguments are an error
+/// before anything is read or posted.
 pub async fn run(args: ImportArgs) -> anyhow::Result<Summary> {
+    let shaping = Shaping::new(&args.set, args.timezone.as_deref())?;
     let identity = identity(&args);
     let started = Instant::now();
     let progress = Arc::new(progress_bar(&args));
     let stop = Arc::new(AtomicBool::new(false));
-    let (items, source_done) = start_source(&args, Arc::clone(&stop))?;
+    let (items, source_done) = start_source(&args, shaping, Arc::clone(&stop))?;
     let summary = if args.dry_run {
         dry_run::dry_run(items, &progress).await
     } else {
@@ -160,17 +174,28 @@ fn absolute(path: &Path) -> PathBuf {
 }
 
 type SourceTask = tokio::task::JoinHandle<anyhow::Result<()>>;
+/// A crawl, started with where to send its items.
+type CrawlTask = Box<
+    dyn FnOnce(
+            mpsc::Sender<Vec<Item>>,
+        )
+            -> std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + Send>>
+        + Send,
+>;
 
 /// Items read ahead and handed over at once.
 const CHUNK: usize = 128;
 
 /// Reads the source on its own task, a bounded number of items ahead.
+/// Items are shaped (see `shape`) on the way.
 fn start_source(
     args: &ImportArgs,
+    shaping: Shaping,
     stop: Arc<AtomicBool>,
 ) -> anyhow::Result<(mpsc::Receiver<Vec<Item>>, SourceTask)> {
     // Items travel in chunks: one wake-up of the import per chunk, not per record.
     let (sender, receiver) = mpsc::channel(16);
+    let shaping = Arc::new(shaping);
     let task = if let Some(bucket) = &args.s3_bucket {
         let source = source::s3::S3Source {
             endpoint: args.s3_endpoint.as_deref(),
@@ -186,7 +211,12 @@ fn start_source(
             args.depth,
             usize::from(args.s3_page_size),
         )?;
-        tokio::spawn(crawl.run(crawler_client()?, sender))
+        let client = crawler_client()?;
+        crawled(
+            Box::new(move |items| Box::pin(crawl.run(client, items))),
+            shaping,
+            sender,
+        )
     } else if let Some(url) = &args.webdav {
         let crawl = source::webdav::Crawl::new(
             url,
@@ -195,14 +225,21 @@ fn start_source(
             args.webdav_user.clone(),
             args.webdav_password.clone(),
         )?;
-        tokio::spawn(crawl.run(crawler_client()?, sender))
+        let client = crawler_client()?;
+        crawled(
+            Box::new(move |items| Box::pin(crawl.run(client, items))),
+            shaping,
+            sender,
+        )
     } else {
         let items: Box<dyn Iterator<Item = Item> + Send> = match (&args.jsonl, &args.csv) {
             (Some(path), _) => Box::new(source::jsonl::read(path)?),
             (_, Some(path)) => Box::new(source::csv::read(path)?),
             _ => bail!("give --jsonl, --csv, --webdav or --s3-bucket"),
         };
+        let built = args.jsonl.is_none();
         tokio::task::spawn_blocking(move || {
+            let items = items.map(|item| shaping.item(item, built));
             let mut items = items.peekable();
             while items.peek().is_some() {
                 let chunk: Vec<Item> = items.by_ref().take(CHUNK).collect();
@@ -214,6 +251,23 @@ fn start_source(
         })
     };
     Ok((receiver, task))
+}
+
+/// Runs a crawl, shaping its items on their way to `sender`.
+fn crawled(crawl: CrawlTask, shaping: Arc<Shaping>, sender: mpsc::Sender<Vec<Item>>) -> SourceTask {
+    let (crawled, mut items) = mpsc::channel::<Vec<Item>>(16);
+    tokio::spawn(async move {
+        let crawl = tokio::spawn(crawl(crawled));
+        while let Some(chunk) = items.recv().await {
+            let chunk = chunk.into_iter().map(|item| shaping.item(item, true));
+            if sender.send(chunk.collect()).await.is_err() {
+                break;
+            }
+        }
+        // Dropping `items` ends a crawl still running.
+        drop(items);
+        crawl.await.context("the crawl")?
+    })
 }
 
 fn crawler_client() -> anyhow::Result<reqwest::Client> {

@@ -17,7 +17,7 @@ use tempfile::TempDir;
 use tokio::process::{Child, Command};
 use tokio::time::{sleep, Instant};
 
-use crate::body::complete_record;
+use crate::body::{complete_record, media_by_id};
 use crate::helpers::{spawn_app, AppBuilder, TestApp, PATIENCE};
 use crate::webdav::{WebDav, DAV_PASSWORD, DAV_USER};
 
@@ -633,6 +633,238 @@ async fn a_server_whose_contact_center_lacks_the_feature_stops_the_import_with_e
         "at most --jobs in flight: {}",
         scripted.total()
     );
+}
+
+#[tokio::test]
+async fn constants_a_time_zone_and_sql_times_make_complete_records_of_a_csv_export() {
+    let app = spawn_app().await;
+    let cc = app.ready_contact_center().await;
+    let dir = TempDir::new().unwrap();
+    // A SQL export: local times without an offset, a duration instead of stopTime, no
+    // region, dialed number or tenant column.
+    let csv = "callUUID,mediaId,startTime,duration,callerPhoneNumber,path\n\
+               c1,c1-a,2024-03-10 01:30:00,3600000,+15550001,calls/c1-a.mp3\n\
+               c1,c1-b,2024-03-10 03:30:00.250,60000,,calls/c1-b.wav\n\
+               c2,c2-a,2024-11-03 01:30:00,1000,+15550003,calls/c2-a.mp3\n";
+    let file = dir.path().join("export.csv");
+    std::fs::write(&file, csv).unwrap();
+    let mut args = into_gird(&app, &cc);
+    args.extend(
+        [
+            "--csv",
+            file.to_str().unwrap(),
+            "--set",
+            "region=west",
+            "--set",
+            "dialedPhoneNumber=+15550100",
+            "--set",
+            "tenant=acme",
+            "--timezone",
+            "America/Los_Angeles",
+        ]
+        .map(String::from),
+    );
+    let mut dry = args.clone();
+    dry.push("--dry-run".into());
+    let checked = run(dir.path(), &args_of(&dry)).await;
+    assert_eq!(checked.status.code(), Some(0), "{}", stdout(&checked));
+    assert!(
+        stdout(&checked).contains("2 valid, 0 invalid"),
+        "{}",
+        stdout(&checked)
+    );
+
+    let output = run(dir.path(), &args_of(&args)).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("2 records: 2 new"),
+        "{}",
+        stdout(&output)
+    );
+    let c1 = app.recording(&cc, "c1").await;
+    assert_eq!(
+        (&c1["region"], &c1["dialedPhoneNumber"]),
+        (&json!("west"), &json!("+15550100"))
+    );
+    assert_eq!(c1["callerPhoneNumber"], "+15550001");
+    assert!(c1.get("incomplete").is_none(), "not incomplete: {c1}");
+    let a = media_by_id(&c1, "c1-a");
+    // Across the change to daylight saving time (02:00 PST became 03:00 PDT).
+    assert_eq!(a["startTime"], "2024-03-10T01:30:00-08:00");
+    assert_eq!(a["stopTime"], "2024-03-10T03:30:00-07:00");
+    assert_eq!(a["tenant"], "acme");
+    assert_eq!(a["type"], "audio/mp3");
+    assert_eq!(a["parameters"], json!({"callUuid": "c1", "id": "c1"}));
+    let b = media_by_id(&c1, "c1-b");
+    assert_eq!(b["startTime"], "2024-03-10T03:30:00.250-07:00");
+    assert_eq!(b["stopTime"], "2024-03-10T03:31:00.250-07:00");
+    assert_eq!(c1["startTime"], "2024-03-10T09:30:00.000+0000");
+    // 01:30 happened twice on 2024-11-03: the earlier, still PDT.
+    let c2 = app.recording(&cc, "c2").await;
+    assert_eq!(
+        c2["mediaFiles"][0]["startTime"],
+        "2024-11-03T01:30:00-07:00"
+    );
+    assert_eq!(c2["mediaFiles"][0]["stopTime"], "2024-11-03T01:30:01-07:00");
+}
+
+#[tokio::test]
+async fn a_crawl_of_plainly_named_files_makes_valid_records_from_constants_and_a_time_zone() {
+    let dav = WebDav::start().await;
+    dav.put_file("2024/03/c1_20240310T013000.mp3", b"audio one");
+    dav.put_file("2024/07/c2_20240701T120000.wav", b"audio two");
+    let app = spawn_app().await;
+    let cc = app.ready_contact_center().await;
+    let dir = TempDir::new().unwrap();
+    let mut args = into_gird(&app, &cc);
+    args.extend(
+        [
+            "--webdav",
+            &dav.base_url(),
+            "--pattern",
+            r"(?P<callUUID>[^/_]+)_(?P<startTime>\d{8}T\d{6})\.(mp3|wav)$",
+            "--webdav-user",
+            DAV_USER,
+            "--webdav-password",
+            DAV_PASSWORD,
+            "--set",
+            "callerPhoneNumber=+15550000",
+            "--set",
+            "dialedPhoneNumber=+15550100",
+            "--set",
+            "region=west",
+            "--set",
+            "duration=60000",
+            "--timezone",
+            "America/Los_Angeles",
+        ]
+        .map(String::from),
+    );
+    let output = run(dir.path(), &args_of(&args)).await;
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&output),
+        reasons(dir.path())
+    );
+    assert!(
+        stdout(&output).contains("2 records: 2 new"),
+        "{}",
+        stdout(&output)
+    );
+    let c1 = app.recording(&cc, "c1").await;
+    assert_eq!(c1["region"], "west");
+    let media = &c1["mediaFiles"][0];
+    assert_eq!(media["startTime"], "2024-03-10T01:30:00-08:00");
+    assert_eq!(media["stopTime"], "2024-03-10T01:31:00-08:00");
+    assert_eq!(media["type"], "audio/mp3");
+    assert_eq!(media["parameters"], json!({"callUuid": "c1", "id": "c1"}));
+    assert_eq!(
+        media["mediaDescriptor"]["path"],
+        dav.url("2024/03/c1_20240310T013000.mp3")
+    );
+    // A file name has no media id to give: the one soft field left.
+    assert_eq!(
+        c1["missingFields"],
+        json!(["mediaFiles[0].mediaId"]),
+        "{c1}"
+    );
+    let c2 = app.recording(&cc, "c2").await;
+    assert_eq!(
+        c2["mediaFiles"][0]["startTime"],
+        "2024-07-01T12:00:00-07:00"
+    );
+    assert_eq!(c2["mediaFiles"][0]["type"], "audio/wav");
+}
+
+#[tokio::test]
+async fn bad_sets_an_unknown_time_zone_or_a_bad_duration_stop_before_anything_is_posted() {
+    let (scripted, address) = Scripted::start(Duration::ZERO).await;
+    let dir = TempDir::new().unwrap();
+    let file = many(dir.path(), 3);
+    for (extra, says) in [
+        (
+            &["--set", "region"][..],
+            "--set \"region\": give FIELD=VALUE",
+        ),
+        (
+            &["--set", "regoin=west"],
+            "--set \"regoin\" is not a field gird import knows",
+        ),
+        (&["--set", "region="], "--set region=: has no value"),
+        (
+            &["--set", "mediaId=m1"],
+            "--set mediaId: mediaId differs from one recording",
+        ),
+        (
+            &["--set", "region=a", "--set", "region=b"],
+            "--set region is given twice",
+        ),
+        (
+            &["--set", "duration=abc"],
+            "--set duration=abc: duration must be a whole number of milliseconds",
+        ),
+        (
+            &["--set", "callType=sideways"],
+            "callType must be one of Internal",
+        ),
+        (
+            &["--timezone", "America/Nowhere"],
+            "--timezone \"America/Nowhere\" is not a time zone of the tz database",
+        ),
+    ] {
+        let mut args = scripted_args(&address, &file);
+        args.extend(extra.iter().map(|arg| (*arg).to_owned()));
+        let output = run(dir.path(), &args_of(&args)).await;
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{extra:?}: {}",
+            stderr(&output)
+        );
+        assert!(
+            stderr(&output).contains(says),
+            "{extra:?}: {}",
+            stderr(&output)
+        );
+        // The dry run refuses them the same way.
+        args.push("--dry-run".into());
+        let dry = run(dir.path(), &args_of(&args)).await;
+        assert_eq!(dry.status.code(), Some(1), "{extra:?}: {}", stderr(&dry));
+    }
+    assert_eq!(scripted.total(), 0, "nothing posted");
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().all(|entry| !entry
+            .unwrap()
+            .path()
+            .to_string_lossy()
+            .contains("journal")),
+        "no journal"
+    );
+
+    // A row whose duration is no number of milliseconds: that record is reported and
+    // never posted; the others are.
+    let csv = "callUUID,startTime,duration\n\
+               ok-1,2024-03-01 10:00:00,1000\n\
+               bad-1,2024-03-01 10:00:00,6.192\n\
+               ok-2,2024-03-01 10:00:00,2000\n";
+    let rows = dir.path().join("rows.csv");
+    std::fs::write(&rows, csv).unwrap();
+    let mut args = scripted_args(&address, &rows);
+    let csv_at = args.iter().position(|arg| arg == "--jsonl").unwrap();
+    args[csv_at] = "--csv".into();
+    let mut dry = args.clone();
+    dry.push("--dry-run".into());
+    let checked = run(dir.path(), &args_of(&dry)).await;
+    let bad = "line 3: mediaFiles[0].duration: \"6.192\" is not a whole number of milliseconds";
+    assert!(stdout(&checked).contains(bad), "{}", stdout(&checked));
+    let output = run(dir.path(), &args_of(&args)).await;
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert!(reasons(dir.path()).contains(bad), "{}", reasons(dir.path()));
+    let posts = scripted.posts();
+    assert_eq!(posts.get("bad-1"), None, "never posted");
+    assert_eq!((posts.get("ok-1"), posts.get("ok-2")), (Some(&1), Some(&1)));
 }
 
 /// An Insertion API that counts the POSTs of each id, answers slowly, and fails as told;
