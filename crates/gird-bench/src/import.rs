@@ -192,7 +192,7 @@ async fn run_import(binary: &Path, args: &[&str], records: u64) -> anyhow::Resul
     if let Some(mut out) = child.stdout.take() {
         tokio::io::AsyncReadExt::read_to_string(&mut out, &mut stdout).await?;
     }
-    if !status.success() || !stdout.contains(&format!("{records} stored")) {
+    if !status.success() || !stdout.contains(&format!("(this run: {records} in")) {
         bail!("gird import did not store every record ({status}): {stdout}");
     }
     Ok((elapsed, peak))

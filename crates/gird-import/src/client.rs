@@ -1,8 +1,10 @@
 //! Posting records to an Insertion API: gird, or Interaction Recording Web Services.
 //!
 //! Basic auth, the CSRF handshake (an authenticated GET answers `X-CSRF-HEADER` and
-//! `X-CSRF-TOKEN` and sets the session cookie, which every POST sends back), and the
-//! answers of docs/API.md sorted into what to do next.
+//! `X-CSRF-TOKEN` and sets the session cookie, which every POST sends back), the check
+//! that the contact center has the insertion feature, and the answers (statusCode 0 to
+//! 20) sorted into what to do next. gird says how it stored a record in the
+//! `X-Gird-Outcome` header; other servers do not.
 
 use std::sync::RwLock;
 use std::time::Duration;
@@ -13,11 +15,18 @@ use reqwest::header::{HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE, RETR
 use reqwest::{Client, StatusCode};
 use serde_json::Value;
 
+use crate::journal::Finished;
+
+/// The feature a contact center needs for the Insertion API.
+pub const INSERTION_FEATURE: &str = "api-supervisor-recording";
+/// The header in which gird says what became of a stored record.
+pub const OUTCOME_HEADER: &str = "x-gird-outcome";
+
 /// What to do after one POST.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Answer {
-    /// statusCode 0: the record is stored.
-    Stored,
+    /// statusCode 0: the record is stored: new, merged, unchanged, or not said.
+    Stored(Finished),
     /// The server refused this record (HTTP 4xx): posting it again will not help.
     Rejected {
         http: u16,
@@ -89,22 +98,16 @@ impl InsertionClient {
         })
     }
 
-    /// Checks the credentials and the contact center, and takes the CSRF token if the
-    /// server uses one: an authenticated GET of the contact center (ops API).
+    /// Checks the credentials, the contact center and its features, and takes the CSRF
+    /// token if the server uses one: an authenticated GET of the contact center (ops API).
+    /// A contact center without the insertion feature stops the import here, before
+    /// anything is posted.
     pub async fn handshake(&self) -> anyhow::Result<()> {
         let url = format!(
             "{}/api/v2/ops/contact-centers/{}",
             self.base, self.contact_center
         );
-        let response = self
-            .http
-            .get(&url)
-            .basic_auth(&self.user, Some(&self.password))
-            .send()
-            .await
-            .with_context(|| format!("cannot reach {url}"))?;
-        let status = response.status();
-        self.take_csrf(response.headers());
+        let (status, body) = self.get(&url).await?;
         match status {
             StatusCode::UNAUTHORIZED => bail!(
                 "{url}: 401: the server does not accept user {:?} and this password",
@@ -115,8 +118,50 @@ impl InsertionClient {
                 self.contact_center
             ),
             status if status.is_server_error() => bail!("{url}: HTTP {status}"),
+            _ => {}
+        }
+        // gird lists the features in the contact center; else they may have their own path.
+        let features = match features_of(&body) {
+            Some(features) => Some(features),
+            None => match self.get(&format!("{url}/features")).await {
+                Ok((status, body)) if status.is_success() => features_of(&body),
+                _ => None,
+            },
+        };
+        match features {
+            Some(features) if !features.iter().any(|name| name == INSERTION_FEATURE) => {
+                bail!(
+                    "contact center {:?} does not have the feature {INSERTION_FEATURE}, so the Insertion API would refuse every record (HTTP 403, statusCode 3); nothing was posted. {}",
+                    self.contact_center,
+                    self.enable_feature_hint()
+                )
+            }
+            // Enabled, or not said: a POST refused for it stops the import with the hint.
             _ => Ok(()),
         }
+    }
+
+    /// An authenticated GET: its status and its JSON body (`Null` when it has none).
+    async fn get(&self, url: &str) -> anyhow::Result<(StatusCode, Value)> {
+        let response = self
+            .http
+            .get(url)
+            .basic_auth(&self.user, Some(&self.password))
+            .send()
+            .await
+            .with_context(|| format!("cannot reach {url}"))?;
+        let status = response.status();
+        self.take_csrf(response.headers());
+        let body = response.bytes().await.unwrap_or_default();
+        Ok((status, serde_json::from_slice(&body).unwrap_or(Value::Null)))
+    }
+
+    /// The ops API request that enables the insertion feature, ready to run.
+    pub fn enable_feature_hint(&self) -> String {
+        format!(
+            "Enable the feature with the ops API, then run the import again:\n  curl -u '{}:<password>' -H 'Content-Type: application/json' --data '{{\"uris\":[\"/api/{INSERTION_FEATURE}\"]}}' '{}/api/v2/ops/contact-centers/{}/features'\n(when the server has CSRF protection on, send with it the JSESSIONID cookie and the X-CSRF-TOKEN header that a GET of any API path answers)",
+            self.user, self.base, self.contact_center
+        )
     }
 
     fn take_csrf(&self, headers: &reqwest::header::HeaderMap) {
@@ -133,7 +178,7 @@ impl InsertionClient {
 
     /// Posts one record; a refused CSRF token is renewed once.
     pub async fn post(&self, body: Bytes) -> Answer {
-        let answer = self.post_once(body.clone()).await;
+        let mut answer = self.post_once(body.clone()).await;
         if is_csrf_refusal(&answer) {
             if let Err(error) = self.handshake().await {
                 return Answer::Retry {
@@ -141,9 +186,15 @@ impl InsertionClient {
                     after: None,
                 };
             }
-            return self.post_once(body).await;
+            answer = self.post_once(body).await;
         }
-        answer
+        match answer {
+            // statusCode 3 outside CSRF: a feature the contact center lacks.
+            Answer::Fatal(why) if why.starts_with("HTTP 403, statusCode 3") => {
+                Answer::Fatal(format!("{why}. {}", self.enable_feature_hint()))
+            }
+            answer => answer,
+        }
     }
 
     async fn post_once(&self, body: Bytes) -> Answer {
@@ -167,12 +218,17 @@ impl InsertionClient {
             }
         };
         let status = response.status();
-        let after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|value| value.to_str().ok())
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_owned)
+        };
+        let after = header(RETRY_AFTER.as_str())
             .and_then(|value| value.parse().ok())
             .map(Duration::from_secs);
+        let outcome = header(OUTCOME_HEADER);
         let text = match response.text().await {
             Ok(text) => text,
             Err(error) => {
@@ -182,7 +238,35 @@ impl InsertionClient {
                 }
             }
         };
-        classify(status, &text, after)
+        classify(status, outcome.as_deref(), &text, after)
+    }
+}
+
+/// The feature names a contact center (`contactCenter.features`) or a feature list
+/// (`uris`) answer gives, `/api/` taken off; `None` when the answer has neither.
+fn features_of(body: &Value) -> Option<Vec<String>> {
+    let list = body
+        .pointer("/contactCenter/features")
+        .or_else(|| body.get("uris"))?
+        .as_array()?;
+    Some(
+        list.iter()
+            .filter_map(Value::as_str)
+            .map(|name| name.trim_start_matches("/api/").to_owned())
+            .collect(),
+    )
+}
+
+/// What `X-Gird-Outcome` says of a stored record.
+fn stored_as(outcome: Option<&str>) -> Finished {
+    match outcome
+        .map(|value| value.trim().to_ascii_lowercase())
+        .as_deref()
+    {
+        Some("created") => Finished::New,
+        Some("merged") => Finished::Merged,
+        Some("unchanged") => Finished::Unchanged,
+        _ => Finished::Unreported,
     }
 }
 
@@ -191,8 +275,14 @@ fn is_csrf_refusal(answer: &Answer) -> bool {
         if message.to_ascii_lowercase().contains("csrf"))
 }
 
-/// Sorts an answer by docs/API.md.
-pub fn classify(status: StatusCode, text: &str, after: Option<Duration>) -> Answer {
+/// Sorts an answer by its HTTP status and statusCode; `outcome` is the `X-Gird-Outcome`
+/// header, if any.
+pub fn classify(
+    status: StatusCode,
+    outcome: Option<&str>,
+    text: &str,
+    after: Option<Duration>,
+) -> Answer {
     let envelope: Option<Value> = serde_json::from_str(text).ok();
     let status_code = envelope
         .as_ref()
@@ -206,7 +296,7 @@ pub fn classify(status: StatusCode, text: &str, after: Option<Duration>) -> Answ
         .unwrap_or_else(|| text.chars().take(300).collect());
     let http = status.as_u16();
     match (http, status_code) {
-        (200..=299, Some(0)) => Answer::Stored,
+        (200..=299, Some(0)) => Answer::Stored(stored_as(outcome)),
         (200..=299, None) => Answer::Retry {
             error: format!("HTTP {http} without a statusCode: {message}"),
             after,
@@ -226,6 +316,7 @@ pub fn classify(status: StatusCode, text: &str, after: Option<Duration>) -> Answ
             status_code,
             message,
         },
+        (403, Some(3)) => Answer::Fatal(format!("HTTP {http}, statusCode 3: forbidden: {message}")),
         (403, _) => Answer::Fatal(format!("HTTP {http}: forbidden: {message}")),
         (404, _) => Answer::Fatal(format!("HTTP {http}: not found: {message}")),
         _ => Answer::Rejected {
@@ -251,14 +342,43 @@ fn describe(error: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn answer(http: u16, body: &str) -> Answer {
-        classify(StatusCode::from_u16(http).unwrap(), body, None)
+        classify(StatusCode::from_u16(http).unwrap(), None, body, None)
     }
 
     #[test]
-    fn answers_are_sorted_as_spec_section_3_says() {
-        assert_eq!(answer(200, r#"{"statusCode":0}"#), Answer::Stored);
+    fn a_stored_record_is_new_merged_unchanged_or_not_said() {
+        let ok = |outcome| classify(StatusCode::OK, outcome, r#"{"statusCode":0}"#, None);
+        assert_eq!(ok(Some("created")), Answer::Stored(Finished::New));
+        assert_eq!(ok(Some("merged")), Answer::Stored(Finished::Merged));
+        assert_eq!(ok(Some("Unchanged")), Answer::Stored(Finished::Unchanged));
+        assert_eq!(ok(None), Answer::Stored(Finished::Unreported));
+        assert_eq!(ok(Some("other")), Answer::Stored(Finished::Unreported));
+    }
+
+    #[test]
+    fn features_come_from_the_contact_center_or_the_feature_list() {
+        let gird = json!({"statusCode":0,"contactCenter":{"id":"cc","features":["api-supervisor-recording"]}});
+        assert_eq!(features_of(&gird).unwrap(), ["api-supervisor-recording"]);
+        let none = json!({"statusCode":0,"contactCenter":{"id":"cc","features":[]}});
+        assert_eq!(features_of(&none).unwrap(), Vec::<String>::new());
+        let list = json!({"statusCode":0,"uris":["/api/api-supervisor-recording","/api/x"]});
+        assert_eq!(
+            features_of(&list).unwrap(),
+            ["api-supervisor-recording", "x"]
+        );
+        assert!(features_of(&json!({"statusCode":0})).is_none());
+        assert!(features_of(&Value::Null).is_none());
+    }
+
+    #[test]
+    fn answers_are_sorted_by_status_and_status_code() {
+        assert_eq!(
+            answer(200, r#"{"statusCode":0}"#),
+            Answer::Stored(Finished::Unreported)
+        );
         for (http, code) in [(400, 1), (400, 2), (413, 2), (415, 2), (400, 10), (409, 18)] {
             let body = format!(r#"{{"statusCode":{code},"statusMessage":"why"}}"#);
             assert_eq!(

@@ -5,12 +5,17 @@
 //! rejects file, ready to fix and import).
 
 pub mod client;
+mod dry_run;
 pub mod journal;
+mod progress;
+mod rejects;
+pub mod shape;
 pub mod source;
+mod summary;
+pub mod times;
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -18,13 +23,15 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use futures_util::StreamExt;
-use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::Value;
 use tokio::sync::mpsc;
 
 use crate::client::{Answer, InsertionClient};
-use crate::journal::Journal;
-use crate::source::{Item, Record};
+use crate::journal::{Finished, Journal};
+use crate::progress::Progress;
+use crate::rejects::Rejects;
+use crate::shape::Shaping;
+use crate::source::Item;
+pub use crate::summary::Summary;
 
 #[derive(Debug, Clone, clap::Args)]
 #[command(group(clap::ArgGroup::new("source").required(true).args(["jsonl", "csv", "webdav", "s3_bucket"])))]
@@ -44,7 +51,7 @@ pub struct ImportArgs {
     /// A JSON Lines file: one record per line, as the Insertion API takes it.
     #[arg(long, value_name = "FILE")]
     pub jsonl: Option<PathBuf>,
-    /// A CSV file: one media file per row, columns named as in the README.
+    /// A CSV file: one media file per row, columns named as docs/API.md, "gird import", lists them.
     #[arg(long, value_name = "FILE")]
     pub csv: Option<PathBuf>,
     /// A WebDAV folder to crawl for media files (with --pattern).
@@ -98,51 +105,44 @@ pub struct ImportArgs {
     /// Give up (and stop, to be run again) after retrying one record this long.
     #[arg(long, default_value_t = 300)]
     pub retry_seconds: u64,
+    /// A field every record (record fields) or every media file (media-file fields) gets
+    /// when the source leaves it empty, named as CSV columns are: region=west,
+    /// dialedPhoneNumber=+15550100, tenant=acme, parameters.site=paris, ... Repeatable.
+    #[arg(long = "set", value_name = "FIELD=VALUE")]
+    pub set: Vec<String>,
+    /// The time zone of source times written without an offset (a tz database name such as
+    /// America/Los_Angeles): sent with the offset of their date there [default: UTC].
+    #[arg(long, value_name = "ZONE")]
+    pub timezone: Option<String>,
     /// No progress bar (it is not drawn anyway when standard error is not a terminal).
     #[arg(long)]
     pub quiet: bool,
 }
 
-/// What an import did.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Summary {
-    pub stored: u64,
-    pub rejected: u64,
-    /// Already done by an earlier run, per the journal.
-    pub skipped: u64,
-    /// Records checked by a dry run that the server would refuse.
-    pub invalid: u64,
-    /// Records checked by a dry run that pass.
-    pub valid: u64,
-    /// Stopped by Ctrl-C, or by a server that stayed unreachable.
-    pub interrupted: Option<String>,
-    /// Where the rejected records are.
-    pub rejects_file: Option<PathBuf>,
-    /// Entries a WebDAV listing named outside `--webdav`, not followed.
-    pub not_followed: u64,
-}
-
-/// Runs the import; answers its summary after printing it.
+/// Runs the import; answers its summary after printing it. Bad arguments are an error
+/// before anything is read or posted.
 pub async fn run(args: ImportArgs) -> anyhow::Result<Summary> {
+    let shaping = Shaping::new(&args.set, args.timezone.as_deref())?;
     let identity = identity(&args);
     let started = Instant::now();
-    let progress = progress_bar(&args);
+    let progress = Arc::new(progress_bar(&args));
     let stop = Arc::new(AtomicBool::new(false));
     let not_followed = Arc::new(AtomicU64::new(0));
-    let (items, source_done) = start_source(&args, Arc::clone(&stop), Arc::clone(&not_followed))?;
+    let (items, source_done) =
+        start_source(&args, shaping, Arc::clone(&stop), Arc::clone(&not_followed))?;
     let mut summary = if args.dry_run {
-        dry_run(items, &progress).await
+        dry_run::dry_run(items, &progress).await
     } else {
         import(&args, &identity, items, &progress, &stop).await?
     };
-    progress.finish_and_clear();
+    progress.finish();
     if let Ok(Err(error)) = source_done.await {
-        if summary.interrupted.is_none() {
+        if summary.interrupted.is_none() && summary.failed.is_none() {
             return Err(error.context("reading the source"));
         }
     }
     summary.not_followed = not_followed.load(Ordering::Relaxed);
-    print_summary(&args, &summary, started.elapsed());
+    summary.print(args.dry_run, started.elapsed());
     Ok(summary)
 }
 
@@ -177,18 +177,29 @@ fn absolute(path: &Path) -> PathBuf {
 }
 
 type SourceTask = tokio::task::JoinHandle<anyhow::Result<()>>;
+/// A crawl, started with where to send its items.
+type CrawlTask = Box<
+    dyn FnOnce(
+            mpsc::Sender<Vec<Item>>,
+        )
+            -> std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + Send>>
+        + Send,
+>;
 
 /// Items read ahead and handed over at once.
 const CHUNK: usize = 128;
 
 /// Reads the source on its own task, a bounded number of items ahead.
+/// Items are shaped (see `shape`) on the way.
 fn start_source(
     args: &ImportArgs,
+    shaping: Shaping,
     stop: Arc<AtomicBool>,
     not_followed: Arc<AtomicU64>,
 ) -> anyhow::Result<(mpsc::Receiver<Vec<Item>>, SourceTask)> {
     // Items travel in chunks: one wake-up of the import per chunk, not per record.
     let (sender, receiver) = mpsc::channel(16);
+    let shaping = Arc::new(shaping);
     let task = if let Some(bucket) = &args.s3_bucket {
         let source = source::s3::S3Source {
             endpoint: args.s3_endpoint.as_deref(),
@@ -204,7 +215,12 @@ fn start_source(
             args.depth,
             usize::from(args.s3_page_size),
         )?;
-        tokio::spawn(crawl.run(crawler_client()?, sender))
+        let client = crawler_client()?;
+        crawled(
+            Box::new(move |items| Box::pin(crawl.run(client, items))),
+            shaping,
+            sender,
+        )
     } else if let Some(url) = &args.webdav {
         let mut crawl = source::webdav::Crawl::new(
             url,
@@ -215,14 +231,20 @@ fn start_source(
         )?;
         crawl.not_followed = not_followed;
         let client = crawl.client()?;
-        tokio::spawn(crawl.run(client, sender))
+        crawled(
+            Box::new(move |items| Box::pin(crawl.run(client, items))),
+            shaping,
+            sender,
+        )
     } else {
         let items: Box<dyn Iterator<Item = Item> + Send> = match (&args.jsonl, &args.csv) {
             (Some(path), _) => Box::new(source::jsonl::read(path)?),
             (_, Some(path)) => Box::new(source::csv::read(path)?),
             _ => bail!("give --jsonl, --csv, --webdav or --s3-bucket"),
         };
+        let built = args.jsonl.is_none();
         tokio::task::spawn_blocking(move || {
+            let items = items.map(|item| shaping.item(item, built));
             let mut items = items.peekable();
             while items.peek().is_some() {
                 let chunk: Vec<Item> = items.by_ref().take(CHUNK).collect();
@@ -234,6 +256,23 @@ fn start_source(
         })
     };
     Ok((receiver, task))
+}
+
+/// Runs a crawl, shaping its items on their way to `sender`.
+fn crawled(crawl: CrawlTask, shaping: Arc<Shaping>, sender: mpsc::Sender<Vec<Item>>) -> SourceTask {
+    let (crawled, mut items) = mpsc::channel::<Vec<Item>>(16);
+    tokio::spawn(async move {
+        let crawl = tokio::spawn(crawl(crawled));
+        while let Some(chunk) = items.recv().await {
+            let chunk = chunk.into_iter().map(|item| shaping.item(item, true));
+            if sender.send(chunk.collect()).await.is_err() {
+                break;
+            }
+        }
+        // Dropping `items` ends a crawl still running.
+        drop(items);
+        crawl.await.context("the crawl")?
+    })
 }
 
 fn crawler_client() -> anyhow::Result<reqwest::Client> {
@@ -279,119 +318,54 @@ fn count_lines(path: &Path) -> Option<u64> {
     }
 }
 
-fn progress_bar(args: &ImportArgs) -> ProgressBar {
-    if args.quiet {
-        return ProgressBar::hidden();
-    }
-    let lines = args
-        .jsonl
-        .as_ref()
-        .or(args.csv.as_ref())
-        .and_then(|path| count_lines(path));
-    let bar = match lines {
-        Some(lines) => ProgressBar::new(lines).with_style(
-            ProgressStyle::with_template(
-                "{elapsed_precise} [{wide_bar}] {pos}/{len} lines ETA {eta} {msg}",
-            )
-            .expect("a valid template"),
-        ),
-        None => ProgressBar::new_spinner().with_style(
-            ProgressStyle::with_template("{elapsed_precise} {spinner} {msg}")
-                .expect("a valid template"),
-        ),
+fn progress_bar(args: &ImportArgs) -> Progress {
+    let lines = match args.quiet {
+        true => None,
+        false => args
+            .jsonl
+            .as_ref()
+            .or(args.csv.as_ref())
+            .and_then(|path| count_lines(path)),
     };
-    bar.enable_steady_tick(Duration::from_millis(200));
-    bar
-}
-
-fn show(progress: &ProgressBar, summary: &Summary, started: Instant, position: Option<u64>) {
-    let done = summary.stored + summary.rejected + summary.valid + summary.invalid;
-    let rate = done as f64 / started.elapsed().as_secs_f64().max(0.001);
-    progress.set_message(format!(
-        "{done} records ({rate:.0}/s), {} rejected, {} already done",
-        summary.rejected + summary.invalid,
-        summary.skipped
-    ));
-    if let Some(position) = position {
-        progress.set_position(position);
-    }
+    Progress::new(args.quiet, lines)
 }
 
 /// Items as a stream that ends early once `stop` is set.
 fn stream_of(
     chunks: mpsc::Receiver<Vec<Item>>,
-    stop: Arc<AtomicBool>,
+    stop: Option<Arc<AtomicBool>>,
 ) -> impl futures_util::Stream<Item = Item> {
     let chunks = futures_util::stream::unfold(chunks, |mut chunks| async move {
         chunks.recv().await.map(|chunk| (chunk, chunks))
     });
     chunks
         .flat_map(futures_util::stream::iter)
-        .take_while(move |_| std::future::ready(!stop.load(Ordering::Relaxed)))
-}
-
-async fn dry_run(chunks: mpsc::Receiver<Vec<Item>>, progress: &ProgressBar) -> Summary {
-    let started = Instant::now();
-    let mut summary = Summary::default();
-    let never = Arc::new(AtomicBool::new(false));
-    let items = stream_of(chunks, never);
-    tokio::pin!(items);
-    while let Some(item) = items.next().await {
-        let problems = match &item.record {
-            Err(error) => vec![format!("{}: {error}", item.origin)],
-            Ok(record) => problems(record)
-                .into_iter()
-                .map(|problem| format!("{}: {problem}", item.origin))
-                .collect(),
-        };
-        if problems.is_empty() {
-            summary.valid += 1;
-        } else {
-            summary.invalid += 1;
-            progress.suspend(|| {
-                for problem in &problems {
-                    println!("{problem}");
-                }
-            });
-        }
-        if (summary.valid + summary.invalid) % 1000 == 0 {
-            show(progress, &summary, started, None);
-        }
-    }
-    summary
-}
-
-/// What the server's validation says of a record, each with its JSON path.
-pub fn problems(record: &Record) -> Vec<String> {
-    let json = match record.json() {
-        Ok(json) => json.into_owned(),
-        Err(error) => return vec![error],
-    };
-    let Value::Object(object) = json else {
-        return vec!["is not a JSON object".into()];
-    };
-    match gird_model::Recording::from_json(object) {
-        Ok(_) => Vec::new(),
-        Err(violations) => violations.0.iter().map(ToString::to_string).collect(),
-    }
+        .take_while(move |_| {
+            let stopped = stop
+                .as_ref()
+                .is_some_and(|stop| stop.load(Ordering::Relaxed));
+            std::future::ready(!stopped)
+        })
 }
 
 /// What became of one item.
 enum Outcome {
-    Stored,
+    Finished(Finished),
     Skipped,
     Rejected {
         reason: String,
     },
-    /// The import must stop: this item is not done.
+    /// The import must stop (to be run again): this item is not done.
     Stop(String),
+    /// Every record would fail the same way: this item is not done.
+    Fail(String),
 }
 
 async fn import(
     args: &ImportArgs,
     identity: &str,
     items: mpsc::Receiver<Vec<Item>>,
-    progress: &ProgressBar,
+    progress: &Arc<Progress>,
     stop: &Arc<AtomicBool>,
 ) -> anyhow::Result<Summary> {
     let target = args.target.as_deref().unwrap_or_default();
@@ -442,36 +416,35 @@ async fn import(
     };
     let retry_for = Duration::from_secs(args.retry_seconds);
     let jobs = usize::from(args.jobs);
-    let results = stream_of(items, Arc::clone(stop))
+    let results = stream_of(items, Some(Arc::clone(stop)))
         .map(|item| {
             let (client, resume) = (Arc::clone(&client), Arc::clone(&resume));
+            let progress = Arc::clone(progress);
             async move {
                 let outcome = if resume.is_done(item.seq) {
                     Outcome::Skipped
                 } else {
-                    post(&client, &item, retry_for).await
+                    post(&client, &item, retry_for, &progress).await
                 };
                 (item, outcome)
             }
         })
         .buffer_unordered(jobs);
     tokio::pin!(results);
-    let started = Instant::now();
     let mut summary = Summary::default();
+    let mut failed = None;
     let mut shown = Instant::now();
-    let file_size = progress.length();
-    let mut position = 0;
     while let Some((item, outcome)) = results.next().await {
         match outcome {
-            Outcome::Stored => {
-                summary.stored += 1;
-                journal.finish(item.seq)?;
+            Outcome::Finished(finished) => {
+                summary.run.add(Some(finished));
+                journal.finish(item.seq, finished)?;
             }
             Outcome::Skipped => summary.skipped += 1,
             Outcome::Rejected { reason } => {
-                summary.rejected += 1;
+                summary.run.add(Some(Finished::Rejected));
                 rejects.add(&item, &reason)?;
-                journal.finish(item.seq)?;
+                journal.finish(item.seq, Finished::Rejected)?;
             }
             Outcome::Stop(why) => {
                 stop.store(true, Ordering::Relaxed);
@@ -479,37 +452,34 @@ async fn import(
                     interrupted.get_or_insert(why);
                 }
             }
+            Outcome::Fail(why) => {
+                stop.store(true, Ordering::Relaxed);
+                failed.get_or_insert(why);
+            }
         }
-        if let (Some(_), Some(line)) = (file_size, line_of(&item.origin)) {
-            position = position.max(line);
-        }
+        progress.finished(&item.origin);
         if shown.elapsed() > Duration::from_millis(200) {
             shown = Instant::now();
-            show(progress, &summary, started, file_size.map(|_| position));
+            progress.show(&summary);
         }
-    }
-    if file_size.is_some() {
-        progress.set_position(file_size.unwrap_or_default());
     }
     ctrl_c.abort();
     journal.checkpoint()?;
     rejects.finish()?;
+    summary.total = journal.counts();
     summary.interrupted = interrupted.lock().ok().and_then(|why| why.clone());
-    summary.rejects_file = Some(rejects.path.clone());
+    summary.failed = failed;
+    summary.rejects = rejects.remaining();
     Ok(summary)
 }
 
-fn line_of(origin: &str) -> Option<u64> {
-    origin
-        .strip_prefix("line ")?
-        .split(' ')
-        .next()?
-        .parse()
-        .ok()
-}
-
 /// Posts one item, retrying what may succeed later with backoff.
-async fn post(client: &InsertionClient, item: &Item, retry_for: Duration) -> Outcome {
+async fn post(
+    client: &InsertionClient,
+    item: &Item,
+    retry_for: Duration,
+    progress: &Progress,
+) -> Outcome {
     let record = match &item.record {
         Ok(record) => record,
         Err(error) => {
@@ -518,11 +488,16 @@ async fn post(client: &InsertionClient, item: &Item, retry_for: Duration) -> Out
             }
         }
     };
+    progress.posting();
     let first_try = Instant::now();
     let mut wait = Duration::from_millis(200);
     loop {
-        match client.post(record.body().clone()).await {
-            Answer::Stored => return Outcome::Stored,
+        let answer = client.post(record.body().clone()).await;
+        if !matches!(answer, Answer::Retry { .. }) {
+            progress.answered();
+        }
+        match answer {
+            Answer::Stored(finished) => return Outcome::Finished(finished),
             Answer::Rejected {
                 http,
                 status_code,
@@ -533,7 +508,7 @@ async fn post(client: &InsertionClient, item: &Item, retry_for: Duration) -> Out
                     reason: format!("HTTP {http}{code}: {message}"),
                 };
             }
-            Answer::Fatal(why) => return Outcome::Stop(why),
+            Answer::Fatal(why) => return Outcome::Fail(why),
             Answer::Retry { error, after } => {
                 if first_try.elapsed() >= retry_for {
                     return Outcome::Stop(format!(
@@ -542,108 +517,13 @@ async fn post(client: &InsertionClient, item: &Item, retry_for: Duration) -> Out
                         retry_for.as_secs()
                     ));
                 }
+                let pause = after.unwrap_or(wait).min(Duration::from_secs(30));
                 tracing::debug!(origin = item.origin, error, "retrying");
-                tokio::time::sleep(after.unwrap_or(wait).min(Duration::from_secs(30))).await;
+                progress.retrying(&error, pause);
+                tokio::time::sleep(pause).await;
                 wait = (wait * 2).min(Duration::from_secs(10));
             }
         }
-    }
-}
-
-/// The rejects file (records, one per line) and its reasons (`.txt` beside it).
-struct Rejects {
-    path: PathBuf,
-    files: Option<(std::fs::File, std::fs::File)>,
-    lines: u64,
-}
-
-impl Rejects {
-    fn new(path: PathBuf) -> Rejects {
-        Rejects {
-            path,
-            files: None,
-            lines: 0,
-        }
-    }
-
-    fn reasons_path(&self) -> PathBuf {
-        let mut name = self.path.clone().into_os_string();
-        name.push(".txt");
-        PathBuf::from(name)
-    }
-
-    fn add(&mut self, item: &Item, reason: &str) -> anyhow::Result<()> {
-        if self.files.is_none() {
-            let open = |path: &Path| {
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)
-                    .with_context(|| format!("cannot open {}", path.display()))
-            };
-            self.lines = std::fs::read(&self.path)
-                .map(|bytes| bytes.iter().filter(|b| **b == b'\n').count() as u64)
-                .unwrap_or(0);
-            self.files = Some((open(&self.path)?, open(&self.reasons_path())?));
-        }
-        let (records, reasons) = self.files.as_mut().expect("opened above");
-        // A record goes to the rejects file; what is not one is named by its origin only.
-        let (number, id) = match &item.record {
-            Ok(record) => {
-                records.write_all(record.body())?;
-                records.write_all(b"\n")?;
-                self.lines += 1;
-                let id = record.id().map(|id| format!(" (id {id:?})"));
-                (format!("{}: ", self.lines), id.unwrap_or_default())
-            }
-            Err(_) => (String::new(), String::new()),
-        };
-        writeln!(reasons, "{number}{}{id}: {reason}", item.origin)?;
-        Ok(())
-    }
-
-    fn finish(&mut self) -> anyhow::Result<()> {
-        if let Some((records, reasons)) = &mut self.files {
-            records.flush()?;
-            reasons.flush()?;
-        }
-        Ok(())
-    }
-}
-
-fn print_summary(args: &ImportArgs, summary: &Summary, elapsed: Duration) {
-    let seconds = elapsed.as_secs_f64().max(0.001);
-    if summary.not_followed > 0 {
-        println!(
-            "gird import: {} entries the WebDAV listings named outside --webdav were not followed (see the warnings)",
-            summary.not_followed
-        );
-    }
-    if args.dry_run {
-        println!(
-            "gird import --dry-run: {} records checked in {seconds:.1} s: {} valid, {} invalid",
-            summary.valid + summary.invalid,
-            summary.valid,
-            summary.invalid
-        );
-        return;
-    }
-    println!(
-        "gird import: {} stored, {} rejected, {} already done, in {seconds:.1} s ({:.0} records/s)",
-        summary.stored,
-        summary.rejected,
-        summary.skipped,
-        summary.stored as f64 / seconds
-    );
-    if let (true, Some(rejects)) = (summary.rejected > 0, &summary.rejects_file) {
-        println!(
-            "gird import: rejected records are in {} (reasons in {}.txt): fix them and import that file",
-            rejects.display(),
-            rejects.display()
-        );
-    }
-    if let Some(why) = &summary.interrupted {
-        println!("gird import: stopped: {why}; run the same command again to continue");
     }
 }
 

@@ -30,7 +30,7 @@ enum Command {
     Migrate(Box<ServeArgs>),
     /// Queue records for SpeechMiner again: one recording, a time range, or the dead letters.
     Repost(Box<RepostArgs>),
-    /// Bulk-load recordings into an Insertion API (gird or RWS) from JSON Lines, CSV or a WebDAV crawl.
+    /// Bulk-load recordings into an Insertion API (gird or RWS) from JSON Lines, CSV, or a crawl of WebDAV or S3.
     Import(Box<gird_import::ImportArgs>),
     /// The SpeechMiner outbox.
     Outbox {
@@ -322,18 +322,19 @@ impl ServeArgs {
     }
 }
 
-/// Exit code 4 when the import stopped before the end (Ctrl-C, a server that stayed
-/// unreachable: run it again), 3 when records were rejected (or are invalid, with
-/// --dry-run); both after printing the summary.
+/// After printing the summary: exit code 1 when every record would fail (the server
+/// refuses the credentials, the contact center or its feature), 4 when the import stopped
+/// before the end (Ctrl-C, a server that stayed unreachable: run it again), 3 while
+/// rejected records remain (or records are invalid, with --dry-run).
 async fn import(args: gird_import::ImportArgs) -> anyhow::Result<()> {
     let summary = gird_import::run(args).await?;
-    if summary.interrupted.is_some() {
-        std::process::exit(4);
+    if let Some(why) = &summary.failed {
+        anyhow::bail!("{why}");
     }
-    if summary.rejected > 0 || summary.invalid > 0 {
-        std::process::exit(3);
+    match summary.exit_code() {
+        0 => Ok(()),
+        code => std::process::exit(code),
     }
-    Ok(())
 }
 
 fn hash_password() -> anyhow::Result<()> {

@@ -7,12 +7,15 @@
 //! |---|---|
 //! | `id` | the record's `id` (default: `callUUID`) |
 //! | `callerPhoneNumber`, `dialedPhoneNumber`, `region`, `callType` | the record (first row of the record) |
-//! | `callUUID`, `mediaId`, `startTime`, `stopTime`, `type`, `duration`, `size` | the media file |
+//! | `callUUID`, `mediaId`, `startTime`, `stopTime`, `type`, `duration`, `size`, `tenant`, `ivrprofile` | the media file |
 //! | `path`, `storage` | `mediaDescriptor.path`, `mediaDescriptor.storage` (default `webDAV`) |
 //! | `bucket` | `mediaDescriptor.data.bucket` (with `storage` `awsS3`) |
 //! | `username` | `parameters.username` (the agent) |
 //! | `partitions`, `accessgroups` | lists, items separated by `;` |
 //! | `parameters.NAME` | `parameters.NAME` |
+//!
+//! Values go as written; what is derived from them (times made ISO, the media type,
+//! `stopTime`, the call parameters) is `shape`'s.
 
 use serde_json::{json, Map, Value};
 
@@ -25,7 +28,7 @@ pub const RECORD_FIELDS: [&str; 5] = [
     "region",
     "callType",
 ];
-pub const MEDIA_FIELDS: [&str; 13] = [
+pub const MEDIA_FIELDS: [&str; 15] = [
     "callUUID",
     "mediaId",
     "startTime",
@@ -33,6 +36,8 @@ pub const MEDIA_FIELDS: [&str; 13] = [
     "type",
     "duration",
     "size",
+    "tenant",
+    "ivrprofile",
     "path",
     "storage",
     "bucket",
@@ -74,41 +79,6 @@ pub fn record_id(row: &Row) -> Option<&str> {
     get(row, "id").or_else(|| get(row, "callUUID"))
 }
 
-/// `20240101T120000Z`, `20240101T120000` and `20240101120000` (UTC) as ISO 8601; other
-/// text as it is (the server checks it).
-pub fn normalize_instant(text: &str) -> String {
-    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
-    let compact = text.len() <= 16
-        && digits.len() == 14
-        && text
-            .chars()
-            .all(|c| c.is_ascii_digit() || c == 'T' || c == 'Z');
-    if !compact {
-        return text.to_owned();
-    }
-    format!(
-        "{}-{}-{}T{}:{}:{}Z",
-        &digits[0..4],
-        &digits[4..6],
-        &digits[6..8],
-        &digits[8..10],
-        &digits[10..12],
-        &digits[12..14]
-    )
-}
-
-fn media_type(path: &str) -> Option<&'static str> {
-    let extension = path.rsplit_once('.')?.1.to_ascii_lowercase();
-    Some(match extension.as_str() {
-        "mp3" => "audio/mp3",
-        "wav" => "audio/wav",
-        "ogg" | "opus" => "audio/ogg",
-        "mp4" => "video/mp4",
-        "webm" => "video/webm",
-        _ => return None,
-    })
-}
-
 /// The media file of one row.
 pub fn media_file(row: &Row) -> Map<String, Value> {
     let mut media = Map::new();
@@ -116,11 +86,9 @@ pub fn media_file(row: &Row) -> Map<String, Value> {
     let mut descriptor = Map::new();
     for (name, value) in row.iter().filter(|(_, value)| !value.is_empty()) {
         match name.as_str() {
-            "callUUID" | "mediaId" | "type" | "duration" | "size" => {
+            "callUUID" | "mediaId" | "startTime" | "stopTime" | "type" | "duration" | "size"
+            | "tenant" | "ivrprofile" => {
                 media.insert(name.clone(), json!(value));
-            }
-            "startTime" | "stopTime" => {
-                media.insert(name.clone(), json!(normalize_instant(value)));
             }
             "path" | "storage" => {
                 descriptor.insert(name.clone(), json!(value));
@@ -144,22 +112,6 @@ pub fn media_file(row: &Row) -> Map<String, Value> {
                     parameters.insert(parameter.to_owned(), json!(value));
                 }
             }
-        }
-    }
-    if !media.contains_key("stopTime") {
-        let stop = media
-            .get("startTime")
-            .and_then(Value::as_str)
-            .and_then(gird_model::datetime::parse_iso)
-            .zip(get(row, "duration").and_then(|ms| ms.parse::<i64>().ok()))
-            .map(|(start, duration)| gird_model::datetime::format_millis(start + duration));
-        if let Some(stop) = stop {
-            media.insert("stopTime".into(), json!(stop));
-        }
-    }
-    if !media.contains_key("type") {
-        if let Some(kind) = get(row, "path").and_then(media_type) {
-            media.insert("type".into(), json!(kind));
         }
     }
     if !descriptor.is_empty() {
@@ -301,24 +253,12 @@ mod tests {
     }
 
     #[test]
-    fn compact_instants_become_iso() {
-        assert_eq!(
-            normalize_instant("20240131T235959Z"),
-            "2024-01-31T23:59:59Z"
-        );
-        assert_eq!(normalize_instant("20240131235959"), "2024-01-31T23:59:59Z");
-        assert_eq!(
-            normalize_instant("2024-01-31T23:59:59.5+01:00"),
-            "2024-01-31T23:59:59.5+01:00"
-        );
-    }
-
-    #[test]
     fn a_row_is_a_media_file() {
         let media = media_file(&row(&[
             ("callUUID", "c1"),
             ("startTime", "20240101T100000Z"),
             ("duration", "61000"),
+            ("tenant", "acme"),
             ("path", "calls/a.wav"),
             ("username", "bob"),
             ("partitions", "p1; p2"),
@@ -328,9 +268,8 @@ mod tests {
         assert_eq!(
             Value::Object(media),
             json!({
-                "callUUID": "c1", "startTime": "2024-01-01T10:00:00Z", "duration": "61000",
-                "partitions": ["p1", "p2"], "stopTime": "2024-01-01T10:01:01.000+0000",
-                "type": "audio/wav",
+                "callUUID": "c1", "startTime": "20240101T100000Z", "duration": "61000",
+                "tenant": "acme", "partitions": ["p1", "p2"],
                 "mediaDescriptor": {"path": "calls/a.wav", "storage": "webDAV"},
                 "parameters": {"username": "bob", "agentId": "7"}
             })

@@ -1,8 +1,11 @@
-//! `POST /internal-api/contact-centers/{id}/recordings` (docs/API.md).
+//! `POST /internal-api/contact-centers/{id}/recordings` (docs/API.md). The body of a
+//! success is exactly `{"statusCode":0}`, as RWS answers; what gird did with the record
+//! is said in the `X-Gird-Outcome` header (`created`, `merged` or `unchanged`), which
+//! `gird import` counts.
 
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::Extension;
 use axum::Json;
 use gird_model::Recording;
@@ -14,13 +17,16 @@ use crate::body::{parse_object, read_limited, require_json};
 use crate::error::{success, ApiError};
 use crate::state::AppState;
 
+/// What became of a stored record: `created`, `merged` or `unchanged`.
+pub const OUTCOME_HEADER: HeaderName = HeaderName::from_static("x-gird-outcome");
+
 pub async fn insert_recording(
     State(app): State<AppState>,
     Path(contact_center): Path<String>,
     actor: Option<Extension<Actor>>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<([(HeaderName, HeaderValue); 1], Json<Value>), ApiError> {
     app.insertion_contact_center(&contact_center).await?;
     require_json(&headers)?;
     let bytes = read_limited(&headers, body, app.body_limit).await?;
@@ -35,32 +41,41 @@ pub async fn insert_recording(
         .store
         .insert_or_merge(&contact_center, recording)
         .await?;
-    let audited = match &outcome {
-        InsertOutcome::Created => Some("created"),
-        InsertOutcome::Merged => Some("merged"),
-        InsertOutcome::Unchanged => Some("unchanged"),
-        _ => None,
+    let said = match outcome {
+        InsertOutcome::Created => "created",
+        InsertOutcome::Merged => "merged",
+        InsertOutcome::Unchanged => "unchanged",
+        refused => return Err(refusal(refused, &contact_center, &media_ids)),
     };
-    if let Some(audited) = audited {
-        audit::record("insert", actor.as_deref(), &contact_center, &id, audited);
-    }
+    audit::record("insert", actor.as_deref(), &contact_center, &id, said);
+    Ok((
+        [(OUTCOME_HEADER, HeaderValue::from_static(said))],
+        success(),
+    ))
+}
+
+/// The error of an insert the store did not make.
+fn refusal(outcome: InsertOutcome, contact_center: &str, media_ids: &[Option<String>]) -> ApiError {
     match outcome {
-        InsertOutcome::Created | InsertOutcome::Merged | InsertOutcome::Unchanged => Ok(success()),
-        InsertOutcome::ContactCenterMissing => Err(ApiError::NotFound(format!(
-            "contact center {contact_center:?} does not exist"
-        ))),
-        InsertOutcome::TooLarge(limit) => Err(ApiError::InvalidValue(limit)),
-        InsertOutcome::BeingDeleted => Err(ApiError::AlreadyExists(
+        InsertOutcome::ContactCenterMissing => {
+            ApiError::NotFound(format!("contact center {contact_center:?} does not exist"))
+        }
+        InsertOutcome::TooLarge(limit) => ApiError::InvalidValue(limit),
+        InsertOutcome::BeingDeleted => ApiError::AlreadyExists(
             "the recording is being deleted with its media files; post again once the deletion is done".into(),
-        )),
+        ),
         InsertOutcome::MediaIdTaken { media_id, owner } => {
             let index = media_ids
                 .iter()
                 .position(|id| id.as_deref() == Some(&media_id))
                 .unwrap_or_default();
-            Err(ApiError::AlreadyExists(format!(
+            ApiError::AlreadyExists(format!(
                 "mediaFiles[{index}].mediaId: {media_id:?} already belongs to recording {owner:?}"
-            )))
+            ))
+        }
+        // Successes, answered by the caller: never here.
+        InsertOutcome::Created | InsertOutcome::Merged | InsertOutcome::Unchanged => {
+            ApiError::Internal
         }
     }
 }

@@ -17,7 +17,7 @@ use tempfile::TempDir;
 use tokio::process::{Child, Command};
 use tokio::time::{sleep, Instant};
 
-use crate::body::complete_record;
+use crate::body::{complete_record, media_by_id};
 use crate::helpers::{spawn_app, AppBuilder, TestApp, PATIENCE};
 use crate::webdav::{WebDav, DAV_PASSWORD, DAV_USER};
 
@@ -99,7 +99,8 @@ fn record_line(id: &str) -> String {
 }
 
 #[tokio::test]
-async fn a_jsonl_file_is_imported_its_rejects_kept_and_a_second_run_posts_nothing() {
+async fn a_jsonl_file_is_imported_its_rejects_kept_and_a_second_run_posts_nothing_but_reports_them()
+{
     let app = spawn_app().await;
     let cc = app.ready_contact_center().await;
     let dir = TempDir::new().unwrap();
@@ -126,9 +127,12 @@ async fn a_jsonl_file_is_imported_its_rejects_kept_and_a_second_run_posts_nothin
     );
     let summary = stdout(&output);
     assert!(
-        summary.contains("38 stored, 2 rejected, 0 already done"),
+        summary.contains(
+            "gird import: 40 records: 38 new, 0 merged, 0 unchanged, 2 rejected (this run: 40 in"
+        ),
         "{summary}"
     );
+    assert!(summary.contains("0 done by an earlier run)"), "{summary}");
     for n in [0, 6, 8, 19, 21, 39] {
         app.recording(&cc, &format!("imp-{n}")).await;
     }
@@ -160,24 +164,104 @@ async fn a_jsonl_file_is_imported_its_rejects_kept_and_a_second_run_posts_nothin
         "the server's answer: {reasons}"
     );
 
-    // Run again: everything is done already.
+    // The default rejects file is named after the journal, in the working directory.
+    let name = rejects.file_name().unwrap().to_string_lossy();
+    let where_they_are = format!("the 2 rejected records are in {name} (reasons in {name}.txt)");
+    assert!(summary.contains(&where_they_are), "{summary}");
+
+    // Run again: everything is done already, and the summary still covers the whole
+    // import: the rejects remain, so it still exits 3 and says where they are.
     let again = run(dir.path(), &args_of(&args)).await;
-    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert_eq!(again.status.code(), Some(3), "{}", stderr(&again));
     let summary = stdout(&again);
     assert!(
-        summary.contains("0 stored, 0 rejected, 40 already done"),
+        summary.contains(
+            "gird import: 40 records: 38 new, 0 merged, 0 unchanged, 2 rejected (this run: 0 in"
+        ),
         "{summary}"
+    );
+    assert!(summary.contains("40 done by an earlier run)"), "{summary}");
+    assert!(summary.contains(&where_they_are), "{summary}");
+    assert!(
+        summary.contains("exits 3 until you delete both files"),
+        "{summary}"
+    );
+    let journal = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .find(|path| path.extension().is_some_and(|ext| ext == "journal"))
+        .expect("a journal");
+    let journal = std::fs::read_to_string(journal).unwrap();
+    assert!(
+        journal.contains("counts new=38 merged=0 unchanged=0 stored=0 rejected=2"),
+        "the counts are kept in the journal: {journal}"
     );
 
     // The fixed rejects import like any file.
     let mut fixed = bad_date.clone();
     fixed["mediaFiles"][0]["startTime"] = json!("2015-06-15T23:59:00Z");
     let fixed_file = write_jsonl(dir.path(), "fixed.jsonl", &[fixed.to_string()]);
-    let mut args = into_gird(&app, &cc);
-    args.extend(["--jsonl".into(), fixed_file.display().to_string()]);
-    let output = run(dir.path(), &args_of(&args)).await;
+    let mut fixed_args = into_gird(&app, &cc);
+    fixed_args.extend(["--jsonl".into(), fixed_file.display().to_string()]);
+    let output = run(dir.path(), &args_of(&fixed_args)).await;
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     app.recording(&cc, "bad-date").await;
+
+    // Once its rejects files are deleted, the first import counts them as handled.
+    std::fs::remove_file(&rejects).unwrap();
+    std::fs::remove_file(format!("{}.txt", rejects.display())).unwrap();
+    let handled = run(dir.path(), &args_of(&args)).await;
+    assert_eq!(handled.status.code(), Some(0), "{}", stdout(&handled));
+    assert!(
+        stdout(&handled).contains("their rejects files are deleted"),
+        "{}",
+        stdout(&handled)
+    );
+}
+
+#[tokio::test]
+async fn the_summary_tells_new_merged_and_unchanged_records_apart_on_every_run() {
+    let app = spawn_app().await;
+    let cc = app.ready_contact_center().await;
+    let dir = TempDir::new().unwrap();
+    let first = complete_record("dup-1");
+    let mut segment = complete_record("dup-1");
+    segment["mediaFiles"][0]["mediaId"] = json!("dup-1-second");
+    segment["mediaFiles"][0]["startTime"] = json!("2015-06-16T00:00:00.000Z");
+    segment["mediaFiles"][0]["stopTime"] = json!("2015-06-16T00:01:00.000Z");
+    let mut refused = complete_record("dup-3");
+    refused.as_object_mut().unwrap().remove("region");
+    let lines = [
+        first.to_string(),
+        record_line("dup-2"),
+        first.to_string(),
+        segment.to_string(),
+        refused.to_string(),
+    ];
+    let file = write_jsonl(dir.path(), "in.jsonl", &lines);
+    let mut args = into_gird(&app, &cc);
+    // One at a time: the exact duplicate comes after the record it repeats.
+    args.extend(["--jsonl", file.to_str().unwrap(), "--jobs", "1"].map(String::from));
+    let output = run(dir.path(), &args_of(&args)).await;
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    let expected = "gird import: 5 records: 2 new, 1 merged, 1 unchanged, 1 rejected";
+    assert!(stdout(&output).contains(expected), "{}", stdout(&output));
+    assert_eq!(
+        app.recording(&cc, "dup-1").await["mediaFiles"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
+    let again = run(dir.path(), &args_of(&args)).await;
+    assert_eq!(again.status.code(), Some(3), "{}", stderr(&again));
+    let summary = stdout(&again);
+    assert!(summary.contains(expected), "from the journal: {summary}");
+    assert!(
+        summary.contains("(this run: 0 in") && summary.contains("5 done by an earlier run)"),
+        "{summary}"
+    );
 }
 
 #[tokio::test]
@@ -233,6 +317,58 @@ async fn a_dry_run_reports_every_bad_row_and_posts_nothing() {
 }
 
 #[tokio::test]
+async fn a_dry_run_reports_a_media_id_another_record_of_the_input_uses_by_line() {
+    let dir = TempDir::new().unwrap();
+    let owner = complete_record("owner");
+    let mut thief = complete_record("thief");
+    thief["mediaFiles"][0]["mediaId"] = owner["mediaFiles"][0]["mediaId"].clone();
+    let lines = [
+        record_line("before"),
+        owner.to_string(),
+        owner.to_string(),
+        thief.to_string(),
+    ];
+    let file = write_jsonl(dir.path(), "in.jsonl", &lines);
+    let dry = run(
+        dir.path(),
+        &[
+            "--dry-run",
+            "--contact-center",
+            "cc",
+            "--jsonl",
+            file.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(dry.status.code(), Some(3), "{}", stderr(&dry));
+    let report = stdout(&dry);
+    assert!(
+        report.contains(
+            "line 4: mediaFiles[0].mediaId \"owner-media\" is already used by record \"owner\" on line 2\n"
+        ),
+        "{report}"
+    );
+    assert!(
+        !report.contains("line 3:"),
+        "an exact duplicate is merged: {report}"
+    );
+    assert!(report.contains("3 valid, 1 invalid"), "{report}");
+
+    // The real run refuses that record the same way.
+    let app = spawn_app().await;
+    let cc = app.ready_contact_center().await;
+    let mut args = into_gird(&app, &cc);
+    args.extend(["--jsonl", file.to_str().unwrap(), "--jobs", "1"].map(String::from));
+    let output = run(dir.path(), &args_of(&args)).await;
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert!(
+        reasons(dir.path()).contains("line 4 (id \"thief\"): HTTP 409, statusCode 18"),
+        "{}",
+        reasons(dir.path())
+    );
+}
+
+#[tokio::test]
 async fn csv_rows_of_one_call_become_one_record() {
     let app = spawn_app().await;
     let cc = app.ready_contact_center().await;
@@ -247,7 +383,11 @@ async fn csv_rows_of_one_call_become_one_record() {
     args.extend(["--csv".into(), file.display().to_string()]);
     let output = run(dir.path(), &args_of(&args)).await;
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    assert!(stdout(&output).contains("2 stored"), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("2 records: 2 new"),
+        "{}",
+        stdout(&output)
+    );
 
     let first = app.recording(&cc, "call-1").await;
     let media = first["mediaFiles"].as_array().unwrap();
@@ -321,7 +461,7 @@ async fn a_webdav_folder_is_crawled_into_records_with_their_sidecars() {
         stderr(&output)
     );
     assert!(
-        stdout(&output).contains("1 stored, 1 rejected"),
+        stdout(&output).contains("2 records: 1 new, 0 merged, 0 unchanged, 1 rejected"),
         "{}{}",
         stdout(&output),
         reasons(dir.path())
@@ -401,13 +541,347 @@ async fn a_wrong_password_or_contact_center_stops_at_once_with_a_clear_error() {
     app.assert_absent(&cc, "never").await;
 }
 
-/// An Insertion API that counts the POSTs of each id, answers slowly, and fails as told.
+#[tokio::test]
+async fn a_contact_center_without_the_insertion_feature_stops_before_posting_and_says_how_to_enable_it(
+) {
+    let app = spawn_app().await;
+    let cc = crate::helpers::unique("cc");
+    app.create_contact_center(&cc).await;
+    let dir = TempDir::new().unwrap();
+    let file = write_jsonl(dir.path(), "in.jsonl", &[record_line("featureless")]);
+    let mut args = into_gird(&app, &cc);
+    args.extend(["--jsonl".into(), file.display().to_string()]);
+    let refused = run(dir.path(), &args_of(&args)).await;
+    assert_eq!(refused.status.code(), Some(1), "{}", stdout(&refused));
+    let error = stderr(&refused);
+    assert!(
+        error.contains(&format!(
+            "contact center \"{cc}\" does not have the feature api-supervisor-recording"
+        )) && error.contains("nothing was posted"),
+        "{error}"
+    );
+    assert!(!error.contains("run the same command again"), "{error}");
+    let url = format!("{}/api/v2/ops/contact-centers/{cc}/features", app.address);
+    let curl = format!(
+        "curl -u 'ops:<password>' -H 'Content-Type: application/json' --data '{{\"uris\":[\"/api/api-supervisor-recording\"]}}' '{url}'"
+    );
+    assert!(error.contains(&curl), "{error}");
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().all(|entry| !entry
+            .unwrap()
+            .path()
+            .to_string_lossy()
+            .contains("journal")),
+        "stopped before the journal"
+    );
+    app.assert_absent(&cc, "featureless").await;
+
+    // The request it names enables the feature; then the same command imports.
+    let enabled = app
+        .client
+        .post(&url)
+        .basic_auth("ops", Some(&app.ops_password))
+        .header("Content-Type", "application/json")
+        .body(r#"{"uris":["/api/api-supervisor-recording"]}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(enabled.status().as_u16(), 200);
+    let output = run(dir.path(), &args_of(&args)).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    app.recording(&cc, "featureless").await;
+}
+
+#[tokio::test]
+async fn a_server_whose_contact_center_lacks_the_feature_stops_the_import_with_exit_1() {
+    // An Insertion API that lists the features at their own path (the handshake reads it).
+    let (scripted, address) = Scripted::start(Duration::ZERO).await;
+    *scripted.features.lock().unwrap() = Some(json!(["/api/some-other-feature"]));
+    let dir = TempDir::new().unwrap();
+    let file = many(dir.path(), 5);
+    let args = scripted_args(&address, &file);
+    let output = run(dir.path(), &args_of(&args)).await;
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    assert!(
+        stderr(&output).contains("does not have the feature api-supervisor-recording"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(scripted.total(), 0, "nothing posted");
+
+    // One that says nothing of its features, and answers the POSTs 403: the first answer
+    // stops the import, with the same advice.
+    *scripted.features.lock().unwrap() = None;
+    scripted
+        .forbidden
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let output = run(dir.path(), &args_of(&args)).await;
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    let error = stderr(&output);
+    assert!(
+        error.contains("HTTP 403, statusCode 3: forbidden: feature not enabled")
+            && error.contains("--data '{\"uris\":[\"/api/api-supervisor-recording\"]}'"),
+        "{error}"
+    );
+    assert!(
+        stdout(&output).contains("gird import: 0 records:"),
+        "{}",
+        stdout(&output)
+    );
+    assert!(
+        scripted.total() <= 4,
+        "at most --jobs in flight: {}",
+        scripted.total()
+    );
+}
+
+#[tokio::test]
+async fn constants_a_time_zone_and_sql_times_make_complete_records_of_a_csv_export() {
+    let app = spawn_app().await;
+    let cc = app.ready_contact_center().await;
+    let dir = TempDir::new().unwrap();
+    // A SQL export: local times without an offset, a duration instead of stopTime, no
+    // region, dialed number or tenant column.
+    let csv = "callUUID,mediaId,startTime,duration,callerPhoneNumber,path\n\
+               c1,c1-a,2024-03-10 01:30:00,3600000,+15550001,calls/c1-a.mp3\n\
+               c1,c1-b,2024-03-10 03:30:00.250,60000,,calls/c1-b.wav\n\
+               c2,c2-a,2024-11-03 01:30:00,1000,+15550003,calls/c2-a.mp3\n";
+    let file = dir.path().join("export.csv");
+    std::fs::write(&file, csv).unwrap();
+    let mut args = into_gird(&app, &cc);
+    args.extend(
+        [
+            "--csv",
+            file.to_str().unwrap(),
+            "--set",
+            "region=west",
+            "--set",
+            "dialedPhoneNumber=+15550100",
+            "--set",
+            "tenant=acme",
+            "--timezone",
+            "America/Los_Angeles",
+        ]
+        .map(String::from),
+    );
+    let mut dry = args.clone();
+    dry.push("--dry-run".into());
+    let checked = run(dir.path(), &args_of(&dry)).await;
+    assert_eq!(checked.status.code(), Some(0), "{}", stdout(&checked));
+    assert!(
+        stdout(&checked).contains("2 valid, 0 invalid"),
+        "{}",
+        stdout(&checked)
+    );
+
+    let output = run(dir.path(), &args_of(&args)).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("2 records: 2 new"),
+        "{}",
+        stdout(&output)
+    );
+    let c1 = app.recording(&cc, "c1").await;
+    assert_eq!(
+        (&c1["region"], &c1["dialedPhoneNumber"]),
+        (&json!("west"), &json!("+15550100"))
+    );
+    assert_eq!(c1["callerPhoneNumber"], "+15550001");
+    assert!(c1.get("incomplete").is_none(), "not incomplete: {c1}");
+    let a = media_by_id(&c1, "c1-a");
+    // Across the change to daylight saving time (02:00 PST became 03:00 PDT).
+    assert_eq!(a["startTime"], "2024-03-10T01:30:00-08:00");
+    assert_eq!(a["stopTime"], "2024-03-10T03:30:00-07:00");
+    assert_eq!(a["tenant"], "acme");
+    assert_eq!(a["type"], "audio/mp3");
+    assert_eq!(a["parameters"], json!({"callUuid": "c1", "id": "c1"}));
+    let b = media_by_id(&c1, "c1-b");
+    assert_eq!(b["startTime"], "2024-03-10T03:30:00.250-07:00");
+    assert_eq!(b["stopTime"], "2024-03-10T03:31:00.250-07:00");
+    assert_eq!(c1["startTime"], "2024-03-10T09:30:00.000+0000");
+    // 01:30 happened twice on 2024-11-03: the earlier, still PDT.
+    let c2 = app.recording(&cc, "c2").await;
+    assert_eq!(
+        c2["mediaFiles"][0]["startTime"],
+        "2024-11-03T01:30:00-07:00"
+    );
+    assert_eq!(c2["mediaFiles"][0]["stopTime"], "2024-11-03T01:30:01-07:00");
+}
+
+#[tokio::test]
+async fn a_crawl_of_plainly_named_files_makes_valid_records_from_constants_and_a_time_zone() {
+    let dav = WebDav::start().await;
+    dav.put_file("2024/03/c1_20240310T013000.mp3", b"audio one");
+    dav.put_file("2024/07/c2_20240701T120000.wav", b"audio two");
+    let app = spawn_app().await;
+    let cc = app.ready_contact_center().await;
+    let dir = TempDir::new().unwrap();
+    let mut args = into_gird(&app, &cc);
+    args.extend(
+        [
+            "--webdav",
+            &dav.base_url(),
+            "--pattern",
+            r"(?P<callUUID>[^/_]+)_(?P<startTime>\d{8}T\d{6})\.(mp3|wav)$",
+            "--webdav-user",
+            DAV_USER,
+            "--webdav-password",
+            DAV_PASSWORD,
+            "--set",
+            "callerPhoneNumber=+15550000",
+            "--set",
+            "dialedPhoneNumber=+15550100",
+            "--set",
+            "region=west",
+            "--set",
+            "duration=60000",
+            "--timezone",
+            "America/Los_Angeles",
+        ]
+        .map(String::from),
+    );
+    let output = run(dir.path(), &args_of(&args)).await;
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&output),
+        reasons(dir.path())
+    );
+    assert!(
+        stdout(&output).contains("2 records: 2 new"),
+        "{}",
+        stdout(&output)
+    );
+    let c1 = app.recording(&cc, "c1").await;
+    assert_eq!(c1["region"], "west");
+    let media = &c1["mediaFiles"][0];
+    assert_eq!(media["startTime"], "2024-03-10T01:30:00-08:00");
+    assert_eq!(media["stopTime"], "2024-03-10T01:31:00-08:00");
+    assert_eq!(media["type"], "audio/mp3");
+    assert_eq!(media["parameters"], json!({"callUuid": "c1", "id": "c1"}));
+    assert_eq!(
+        media["mediaDescriptor"]["path"],
+        dav.url("2024/03/c1_20240310T013000.mp3")
+    );
+    // A file name has no media id to give: the one soft field left.
+    assert_eq!(
+        c1["missingFields"],
+        json!(["mediaFiles[0].mediaId"]),
+        "{c1}"
+    );
+    let c2 = app.recording(&cc, "c2").await;
+    assert_eq!(
+        c2["mediaFiles"][0]["startTime"],
+        "2024-07-01T12:00:00-07:00"
+    );
+    assert_eq!(c2["mediaFiles"][0]["type"], "audio/wav");
+}
+
+#[tokio::test]
+async fn bad_sets_an_unknown_time_zone_or_a_bad_duration_stop_before_anything_is_posted() {
+    let (scripted, address) = Scripted::start(Duration::ZERO).await;
+    let dir = TempDir::new().unwrap();
+    let file = many(dir.path(), 3);
+    for (extra, says) in [
+        (
+            &["--set", "region"][..],
+            "--set \"region\": give FIELD=VALUE",
+        ),
+        (
+            &["--set", "regoin=west"],
+            "--set \"regoin\" is not a field gird import knows",
+        ),
+        (&["--set", "region="], "--set region=: has no value"),
+        (
+            &["--set", "mediaId=m1"],
+            "--set mediaId: mediaId differs from one recording",
+        ),
+        (
+            &["--set", "region=a", "--set", "region=b"],
+            "--set region is given twice",
+        ),
+        (
+            &["--set", "duration=abc"],
+            "--set duration=abc: duration must be a whole number of milliseconds",
+        ),
+        (
+            &["--set", "callType=sideways"],
+            "callType must be one of Internal",
+        ),
+        (
+            &["--timezone", "America/Nowhere"],
+            "--timezone \"America/Nowhere\" is not a time zone of the tz database",
+        ),
+    ] {
+        let mut args = scripted_args(&address, &file);
+        args.extend(extra.iter().map(|arg| (*arg).to_owned()));
+        let output = run(dir.path(), &args_of(&args)).await;
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{extra:?}: {}",
+            stderr(&output)
+        );
+        assert!(
+            stderr(&output).contains(says),
+            "{extra:?}: {}",
+            stderr(&output)
+        );
+        // The dry run refuses them the same way.
+        args.push("--dry-run".into());
+        let dry = run(dir.path(), &args_of(&args)).await;
+        assert_eq!(dry.status.code(), Some(1), "{extra:?}: {}", stderr(&dry));
+    }
+    assert_eq!(scripted.total(), 0, "nothing posted");
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().all(|entry| !entry
+            .unwrap()
+            .path()
+            .to_string_lossy()
+            .contains("journal")),
+        "no journal"
+    );
+
+    // A row whose duration is no number of milliseconds: that record is reported and
+    // never posted; the others are.
+    let csv = "callUUID,startTime,duration\n\
+               ok-1,2024-03-01 10:00:00,1000\n\
+               bad-1,2024-03-01 10:00:00,6.192\n\
+               ok-2,2024-03-01 10:00:00,2000\n";
+    let rows = dir.path().join("rows.csv");
+    std::fs::write(&rows, csv).unwrap();
+    let mut args = scripted_args(&address, &rows);
+    let csv_at = args.iter().position(|arg| arg == "--jsonl").unwrap();
+    args[csv_at] = "--csv".into();
+    let mut dry = args.clone();
+    dry.push("--dry-run".into());
+    let checked = run(dir.path(), &args_of(&dry)).await;
+    let bad = "line 3: mediaFiles[0].duration: \"6.192\" is not a whole number of milliseconds";
+    assert!(stdout(&checked).contains(bad), "{}", stdout(&checked));
+    let output = run(dir.path(), &args_of(&args)).await;
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert!(reasons(dir.path()).contains(bad), "{}", reasons(dir.path()));
+    let posts = scripted.posts();
+    assert_eq!(posts.get("bad-1"), None, "never posted");
+    assert_eq!((posts.get("ok-1"), posts.get("ok-2")), (Some(&1), Some(&1)));
+}
+
+/// An Insertion API that counts the POSTs of each id, answers slowly, and fails as told;
+/// it says nothing of the outcome (as RWS), closes every connection after its answer, and
+/// can go away and come back on the same port.
 #[derive(Clone, Default)]
 struct Scripted {
     posts: Arc<Mutex<HashMap<String, u32>>>,
     /// Requests answered 503 before any is served.
     unavailable: Arc<Mutex<u32>>,
+    /// What `GET .../features` lists (404 when `None`).
+    features: Arc<Mutex<Option<Value>>>,
+    /// POSTs answered 403, statusCode 3 (feature not enabled), after being counted.
+    forbidden: Arc<std::sync::atomic::AtomicBool>,
     delay: Duration,
+    address: Arc<Mutex<Option<std::net::SocketAddr>>>,
+    serving: Arc<Mutex<Option<tokio::task::JoinHandle<()>>>>,
 }
 
 impl Scripted {
@@ -416,20 +890,55 @@ impl Scripted {
             delay,
             ..Scripted::default()
         };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        scripted.serve(listener);
+        (scripted, format!("http://{address}"))
+    }
+
+    fn serve(&self, listener: tokio::net::TcpListener) {
         let router = Router::new()
             .route(
                 "/api/v2/ops/contact-centers/{cc}",
                 get(|| async { Json(json!({"statusCode": 0})) }),
             )
+            .route("/api/v2/ops/contact-centers/{cc}/features", get(features))
             .route(
                 "/internal-api/contact-centers/{cc}/recordings",
                 post(insert),
             )
-            .with_state(scripted.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, router).await });
-        (scripted, address)
+            .layer(axum::middleware::map_response(
+                |mut response: axum::response::Response| async move {
+                    let close = axum::http::HeaderValue::from_static("close");
+                    response
+                        .headers_mut()
+                        .insert(axum::http::header::CONNECTION, close);
+                    response
+                },
+            ))
+            .with_state(self.clone());
+        let address = listener.local_addr().unwrap();
+        let serving = tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        *self.address.lock().unwrap() = Some(address);
+        *self.serving.lock().unwrap() = Some(serving);
+    }
+
+    /// Stops listening: connections are refused until [`Scripted::up`].
+    async fn down(&self) {
+        let serving = self.serving.lock().unwrap().take().expect("listening");
+        serving.abort();
+        let _ = serving.await;
+    }
+
+    /// Listens again on the same address.
+    async fn up(&self) {
+        let address = self.address.lock().unwrap().expect("was listening");
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_reuseaddr(true).unwrap();
+        socket.bind(address).unwrap();
+        self.serve(socket.listen(1024).unwrap());
     }
 
     fn posts(&self) -> HashMap<String, u32> {
@@ -438,6 +947,16 @@ impl Scripted {
 
     fn total(&self) -> u32 {
         self.posts().values().sum()
+    }
+}
+
+async fn features(State(scripted): State<Scripted>) -> (StatusCode, Json<Value>) {
+    match scripted.features.lock().unwrap().clone() {
+        Some(uris) => (StatusCode::OK, Json(json!({"statusCode": 0, "uris": uris}))),
+        None => (
+            StatusCode::NOT_FOUND,
+            Json(json!({"statusCode": 6, "statusMessage": "no such path"})),
+        ),
     }
 }
 
@@ -463,6 +982,15 @@ async fn insert(
         .unwrap()
         .entry(id.clone())
         .or_default() += 1;
+    if scripted
+        .forbidden
+        .load(std::sync::atomic::Ordering::Relaxed)
+    {
+        return (
+            StatusCode::FORBIDDEN,
+            Json(json!({"statusCode": 3, "statusMessage": "feature not enabled"})),
+        );
+    }
     if id.starts_with("refused") {
         return (
             StatusCode::BAD_REQUEST,
@@ -547,7 +1075,7 @@ async fn ctrl_c_stops_cleanly_and_the_next_run_posts_only_the_rest() {
     let twice: Vec<_> = posts.iter().filter(|(_, count)| **count > 1).collect();
     assert!(twice.is_empty(), "posted twice: {twice:?}");
     assert!(
-        stdout(&output).contains(&format!("{} already done", first_run)),
+        stdout(&output).contains(&format!("{first_run} done by an earlier run)")),
         "{}",
         stdout(&output)
     );
@@ -588,10 +1116,22 @@ async fn unavailable_servers_are_retried_and_refusals_are_not() {
     let output = run(dir.path(), &args_of(&scripted_args(&address, &file))).await;
     assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
     assert!(
-        stdout(&output).contains("2 stored, 1 rejected"),
-        "{}",
+        stdout(&output).contains(
+            "3 records: 0 new, 0 merged, 0 unchanged, 2 stored (outcome not reported), 1 rejected"
+        ),
+        "a server that does not say the outcome: {}",
         stdout(&output)
     );
+    let log = stderr(&output);
+    let retrying = log
+        .find(
+            "gird import: server unavailable, retrying in 0.2 s: HTTP 503, statusCode 4: try later",
+        )
+        .unwrap_or_else(|| panic!("{log}"));
+    let answering = log
+        .find("gird import: the server answers again")
+        .unwrap_or_else(|| panic!("{log}"));
+    assert!(retrying < answering, "{log}");
     let posts = scripted.posts();
     assert_eq!(posts.get("refused-1"), Some(&1), "a 400 is not retried");
     assert_eq!((posts.get("ok-1"), posts.get("ok-2")), (Some(&1), Some(&1)));
@@ -621,4 +1161,76 @@ async fn a_server_that_stays_down_stops_the_import_to_be_run_again() {
     let output = run(dir.path(), &args_of(&args)).await;
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(scripted.posts().get("x"), Some(&1));
+}
+
+/// Standard error of a running import, line by line.
+fn log_lines(child: &mut Child) -> tokio::sync::mpsc::UnboundedReceiver<String> {
+    use tokio::io::AsyncBufReadExt;
+    let stderr = child.stderr.take().expect("piped stderr");
+    let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut lines = tokio::io::BufReader::new(stderr).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    receiver
+}
+
+/// Waits for the next line that contains `text`; answers it.
+async fn line_containing(
+    lines: &mut tokio::sync::mpsc::UnboundedReceiver<String>,
+    text: &str,
+) -> String {
+    let found = tokio::time::timeout(PATIENCE, async {
+        while let Some(line) = lines.recv().await {
+            if line.contains(text) {
+                return Some(line);
+            }
+        }
+        None
+    });
+    match found.await {
+        Ok(Some(line)) => line,
+        Ok(None) => panic!("the import ended without a line saying {text:?}"),
+        Err(_) => panic!("no line saying {text:?} within {PATIENCE:?}"),
+    }
+}
+
+#[tokio::test]
+async fn while_the_server_is_down_the_import_says_it_retries_and_goes_on_when_it_is_back() {
+    let (scripted, address) = Scripted::start(Duration::from_millis(10)).await;
+    let dir = TempDir::new().unwrap();
+    let file = many(dir.path(), 400);
+    let args = scripted_args(&address, &file);
+    let mut child = gird_import(dir.path(), &args_of(&args)).spawn().unwrap();
+    let mut log = log_lines(&mut child);
+    wait_for_posts(&scripted, 20).await;
+
+    scripted.down().await;
+    let down = line_containing(&mut log, "server unreachable, retrying in").await;
+    assert!(
+        down.starts_with("gird import: server unreachable, retrying in 0.2 s: "),
+        "{down}"
+    );
+    let posted_while_down = scripted.total();
+    assert!(posted_while_down < 400, "{posted_while_down}");
+    scripted.up().await;
+    line_containing(&mut log, "gird import: the server answers again").await;
+
+    let output = tokio::time::timeout(PATIENCE * 3, child.wait_with_output())
+        .await
+        .expect("the import finishes")
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("400 records: 0 new, 0 merged, 0 unchanged, 400 stored (outcome not reported), 0 rejected"),
+        "{}",
+        stdout(&output)
+    );
+    let posts = scripted.posts();
+    assert_eq!(posts.len(), 400);
+    assert!(posts.values().all(|count| *count == 1), "posted once each");
 }

@@ -417,3 +417,35 @@ async fn unusual_json_values_are_kept_verbatim() {
         "the deep data event is kept"
     );
 }
+
+#[tokio::test]
+async fn the_outcome_header_says_whether_a_post_created_merged_or_changed_nothing() {
+    let app = spawn_app().await;
+    let cc = app.ready_contact_center().await;
+    let first = complete_record("outcome-1");
+    let mut segment = first.clone();
+    segment["mediaFiles"][0]["mediaId"] = json!("outcome-1-second");
+    segment["mediaFiles"][0]["startTime"] = json!("2015-06-16T00:00:00.000Z");
+    segment["mediaFiles"][0]["stopTime"] = json!("2015-06-16T00:01:00.000Z");
+
+    for (body, said) in [
+        (&first, "created"),
+        (&segment, "merged"),
+        (&segment, "unchanged"),
+        (&first, "unchanged"),
+    ] {
+        let answer = app.insert(&cc, body).await;
+        answer.assert_ok();
+        assert_eq!(
+            answer.header("x-gird-outcome").as_deref(),
+            Some(said),
+            "{body}"
+        );
+    }
+    let stored = app.recording(&cc, "outcome-1").await;
+    assert_eq!(stored["mediaFiles"].as_array().unwrap().len(), 2);
+
+    let refused = app.insert(&cc, &json!({"id": "outcome-2"})).await;
+    refused.assert_error(400, 1);
+    assert_eq!(refused.header("x-gird-outcome"), None, "successes only");
+}

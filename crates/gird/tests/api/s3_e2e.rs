@@ -313,7 +313,8 @@ async fn import_crawls_a_seaweedfs_prefix_and_resumes() {
         stderr(&output)
     );
     assert!(
-        stdout(&output).contains("3 stored, 0 rejected, 0 already done"),
+        stdout(&output)
+            .contains("3 records: 3 new, 0 merged, 0 unchanged, 0 rejected (this run: 3 in"),
         "{}",
         stdout(&output)
     );
@@ -344,7 +345,8 @@ async fn import_crawls_a_seaweedfs_prefix_and_resumes() {
     let again = import_s3(dir.path(), &args_of(&args), Some(SECRET_KEY)).await;
     assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
     assert!(
-        stdout(&again).contains("0 stored, 0 rejected, 3 already done"),
+        stdout(&again)
+            .contains("3 records: 3 new, 0 merged, 0 unchanged, 0 rejected (this run: 0 in"),
         "{}",
         stdout(&again)
     );

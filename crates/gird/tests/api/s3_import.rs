@@ -124,7 +124,8 @@ async fn an_s3_prefix_is_crawled_page_by_page_into_playable_records_and_resumed(
         stderr(&output)
     );
     assert!(
-        stdout(&output).contains("3 stored, 0 rejected, 0 already done"),
+        stdout(&output)
+            .contains("3 records: 3 new, 0 merged, 0 unchanged, 0 rejected (this run: 3 in"),
         "{}",
         stdout(&output)
     );
@@ -183,7 +184,8 @@ async fn an_s3_prefix_is_crawled_page_by_page_into_playable_records_and_resumed(
     let again = import_s3(dir.path(), &args_of(&args), Some(SECRET_KEY)).await;
     assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
     assert!(
-        stdout(&again).contains("1 stored, 0 rejected, 3 already done"),
+        stdout(&again)
+            .contains("4 records: 4 new, 0 merged, 0 unchanged, 0 rejected (this run: 1 in"),
         "{}",
         stdout(&again)
     );

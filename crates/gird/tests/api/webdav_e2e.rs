@@ -189,7 +189,10 @@ async fn import_crawls_an_rclone_webdav_folder() {
     let summary = String::from_utf8_lossy(&output.stdout);
     // c8 has no sidecar, so no region: the server rejects it.
     assert_eq!(output.status.code(), Some(3), "{summary}");
-    assert!(summary.contains("1 stored, 1 rejected"), "{summary}");
+    assert!(
+        summary.contains("2 records: 1 new, 0 merged, 0 unchanged, 1 rejected"),
+        "{summary}"
+    );
     let call = app.recording(&cc, "c7").await;
     assert_eq!(call["region"], "north");
     assert_eq!(call["mediaFiles"][0]["type"], "audio/wav");
