@@ -162,7 +162,7 @@ async fn gird_import_follows_no_href_outside_its_folder_and_sends_the_credential
         stderr(&output)
     );
     assert!(
-        stdout(&output).contains("1 stored, 0 rejected"),
+        stdout(&output).contains("1 records: 1 new, 0 merged, 0 unchanged, 0 rejected"),
         "{}",
         stdout(&output)
     );

@@ -226,8 +226,15 @@ async fn sign_in_search_open_and_play_a_recording_in_chromium() {
     );
     screenshot(&browser, "search.png").await;
 
-    // Open the recording: details, the timeline with its masked span, the events.
-    link.click().await.unwrap();
+    // Open the recording: details, the timeline with its masked span, the events. The
+    // link is looked up again: the results may have been drawn anew since (the contact
+    // center's count arrives on its own).
+    drop(link);
+    find(&browser, "a[aria-label='Open recording ui-call']")
+        .await
+        .click()
+        .await
+        .unwrap();
     find(&browser, "audio").await;
     wait_for_title(&browser, "Recording ui-call").await;
     let masks = script(
