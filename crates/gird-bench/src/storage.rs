@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use clap::Args;
 use gird_model::Recording;
+use gird_store::prelude::*;
 use gird_store::sqlite::SqliteStore;
 use gird_store::{InsertOutcome, Store};
 use tokio::process::Command;

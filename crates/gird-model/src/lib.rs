@@ -2,6 +2,7 @@
 //! and the read view. Pure: no I/O, so every rule is unit-testable.
 
 mod check;
+pub mod contact_center;
 pub mod datetime;
 mod index;
 pub mod merge;
@@ -14,6 +15,7 @@ pub mod view;
 pub mod violation;
 
 pub use check::json_type;
+pub use contact_center::{ContactCenter, INSERTION_FEATURE};
 pub use merge::MergeConflict;
 pub use record::{Event, MediaFile, MediaKey, Recording};
 pub use stored::{Merged, StoredRecording};

@@ -7,9 +7,10 @@ use std::sync::Arc;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use gird_model::INSERTION_FEATURE;
 use gird_store::postgres::PostgresStore;
 use gird_store::sqlite::SqliteStore;
-use gird_store::{Store, INSERTION_FEATURE};
+use gird_store::Store;
 use rand::RngCore;
 
 use crate::egress::allow_list::{self, OutboundConfig};

@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use axum::http::{header, HeaderMap};
-use gird_store::{ContactCenter, Store, INSERTION_FEATURE};
+use gird_model::{ContactCenter, INSERTION_FEATURE};
+use gird_store::Store;
 
 use crate::error::ApiError;
 use crate::s3::{S3Storage, S3};

@@ -5,6 +5,12 @@
 //! receiver sees every change once, in order: a recording's later delivery is not
 //! claimed while an earlier one is queued or in flight.
 
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::{Removal, StoreError};
+
 /// Where a contact center's records are forwarded, and whether they are.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReceiverSettings {
@@ -149,4 +155,73 @@ pub struct DeliveryRecord {
     pub last_error: Option<String>,
     pub queued_ms: i64,
     pub updated_ms: i64,
+}
+
+/// SpeechMiner forwarding: each contact center's receiver and the outbox of deliveries
+/// (see the module documentation).
+#[async_trait]
+pub trait OutboxStore: Send + Sync {
+    // SpeechMiner forwarding: see [`outbox`].
+    /// Answers false when the contact center does not exist.
+    async fn put_receiver(
+        &self,
+        contact_center: &str,
+        settings: ReceiverSettings,
+    ) -> Result<bool, StoreError>;
+
+    async fn receiver(&self, contact_center: &str) -> Result<Option<ReceiverSettings>, StoreError>;
+
+    async fn delete_receiver(&self, contact_center: &str) -> Result<Removal, StoreError>;
+
+    /// Whether a delivery can be claimed now: a read, to spare a write when none can.
+    async fn deliveries_due(&self, now_ms: i64) -> Result<bool, StoreError>;
+
+    /// Claims up to `limit` due deliveries, each leased until `lease_until_ms`: if it is
+    /// not finished by then, it is claimed again (by this or another instance).
+    async fn claim_deliveries(
+        &self,
+        now_ms: i64,
+        lease_until_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError>;
+
+    async fn finish_delivery(
+        &self,
+        id: i64,
+        result: AttemptResult,
+        now_ms: i64,
+    ) -> Result<(), StoreError>;
+
+    /// Makes deliveries that a process which died left in flight due at once, where one
+    /// process owns the database (SQLite); elsewhere their leases run out by themselves.
+    async fn release_deliveries(&self, now_ms: i64) -> Result<(), StoreError>;
+
+    /// Queues deliveries again; answers how many.
+    async fn repost(
+        &self,
+        contact_center: &str,
+        what: Repost,
+        now_ms: i64,
+    ) -> Result<u64, StoreError>;
+
+    /// Counts for one contact center, or all of them.
+    async fn outbox_status(&self, contact_center: Option<&str>)
+        -> Result<OutboxStatus, StoreError>;
+
+    /// The latest delivery of a recording.
+    async fn latest_delivery(
+        &self,
+        contact_center: &str,
+        id: &str,
+    ) -> Result<Option<DeliveryRecord>, StoreError>;
+
+    /// The oldest dead letters of a contact center.
+    async fn dead_letters(
+        &self,
+        contact_center: &str,
+        limit: usize,
+    ) -> Result<Vec<DeliveryRecord>, StoreError>;
+
+    /// Notified after a change of this process queued a delivery.
+    fn deliveries_queued(&self) -> Arc<tokio::sync::Notify>;
 }

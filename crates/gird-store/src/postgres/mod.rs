@@ -20,10 +20,13 @@ use gird_model::Recording;
 use tokio_postgres::NoTls;
 
 use crate::row::PreparedInsert;
+use gird_model::ContactCenter;
+
+use crate::prelude::*;
 use crate::{
-    AttemptResult, ContactCenter, DeletionStart, Delivery, DeliveryRecord, FoundRecording,
-    HoldChange, InsertOutcome, OutboxStatus, ReceiverSettings, Removal, Repost, S3Settings,
-    SearchPage, SearchQuery, StorageSettings, Store, StoreError,
+    AttemptResult, DeletionStart, Delivery, DeliveryRecord, FoundRecording, HoldChange,
+    InsertOutcome, OutboxStatus, ReceiverSettings, Removal, Repost, S3Settings, SearchPage,
+    SearchQuery, StorageSettings, Store, StoreError,
 };
 
 /// Contact centers change through any instance; each instance rereads them this often.
@@ -159,7 +162,7 @@ impl PostgresStore {
 }
 
 #[async_trait]
-impl Store for PostgresStore {
+impl ContactCenterStore for PostgresStore {
     async fn create_contact_center(
         &self,
         id: &str,
@@ -203,6 +206,55 @@ impl Store for PostgresStore {
         removal
     }
 
+    async fn recording_count(&self, contact_center: &str) -> Result<u64, StoreError> {
+        let client = self.pool.get().await?;
+        reads::recording_count(&client, contact_center).await
+    }
+}
+
+#[async_trait]
+impl StorageSettingsStore for PostgresStore {
+    async fn put_storage(
+        &self,
+        contact_center: &str,
+        settings: StorageSettings,
+    ) -> Result<bool, StoreError> {
+        let client = self.pool.get().await?;
+        writes::put_storage(&client, contact_center, &settings).await
+    }
+
+    async fn storage(&self, contact_center: &str) -> Result<Option<StorageSettings>, StoreError> {
+        let client = self.pool.get().await?;
+        reads::storage(&client, contact_center).await
+    }
+
+    async fn delete_storage(&self, contact_center: &str) -> Result<Removal, StoreError> {
+        let client = self.pool.get().await?;
+        writes::delete_storage(&client, contact_center).await
+    }
+
+    async fn put_s3_storage(
+        &self,
+        contact_center: &str,
+        settings: S3Settings,
+    ) -> Result<bool, StoreError> {
+        let client = self.pool.get().await?;
+        writes::put_s3_storage(&client, contact_center, &settings).await
+    }
+
+    async fn s3_storage(&self, contact_center: &str) -> Result<Option<S3Settings>, StoreError> {
+        let client = self.pool.get().await?;
+        reads::s3_storage(&client, contact_center).await
+    }
+
+    async fn delete_s3_storage(&self, contact_center: &str) -> Result<Removal, StoreError> {
+        let client = self.pool.get().await?;
+        writes::delete_s3_storage(&client, contact_center).await
+    }
+}
+
+#[async_trait]
+impl RecordingStore for PostgresStore {
     async fn insert_or_merge(
         &self,
         contact_center: &str,
@@ -222,11 +274,6 @@ impl Store for PostgresStore {
     ) -> Result<Option<FoundRecording>, StoreError> {
         let client = self.pool.get().await?;
         reads::recording(&client, contact_center, id).await
-    }
-
-    async fn recording_count(&self, contact_center: &str) -> Result<u64, StoreError> {
-        let client = self.pool.get().await?;
-        reads::recording_count(&client, contact_center).await
     }
 
     async fn contact_centers_with_recording(&self, id: &str) -> Result<Vec<String>, StoreError> {
@@ -305,45 +352,10 @@ impl Store for PostgresStore {
         let mut client = self.pool.get().await?;
         writes::set_legal_hold(&mut client, contact_center, id, hold).await
     }
+}
 
-    async fn put_storage(
-        &self,
-        contact_center: &str,
-        settings: StorageSettings,
-    ) -> Result<bool, StoreError> {
-        let client = self.pool.get().await?;
-        writes::put_storage(&client, contact_center, &settings).await
-    }
-
-    async fn storage(&self, contact_center: &str) -> Result<Option<StorageSettings>, StoreError> {
-        let client = self.pool.get().await?;
-        reads::storage(&client, contact_center).await
-    }
-
-    async fn delete_storage(&self, contact_center: &str) -> Result<Removal, StoreError> {
-        let client = self.pool.get().await?;
-        writes::delete_storage(&client, contact_center).await
-    }
-
-    async fn put_s3_storage(
-        &self,
-        contact_center: &str,
-        settings: S3Settings,
-    ) -> Result<bool, StoreError> {
-        let client = self.pool.get().await?;
-        writes::put_s3_storage(&client, contact_center, &settings).await
-    }
-
-    async fn s3_storage(&self, contact_center: &str) -> Result<Option<S3Settings>, StoreError> {
-        let client = self.pool.get().await?;
-        reads::s3_storage(&client, contact_center).await
-    }
-
-    async fn delete_s3_storage(&self, contact_center: &str) -> Result<Removal, StoreError> {
-        let client = self.pool.get().await?;
-        writes::delete_s3_storage(&client, contact_center).await
-    }
-
+#[async_trait]
+impl OutboxStore for PostgresStore {
     async fn put_receiver(
         &self,
         contact_center: &str,
@@ -436,7 +448,10 @@ impl Store for PostgresStore {
     fn deliveries_queued(&self) -> Arc<tokio::sync::Notify> {
         Arc::clone(&self.deliveries_queued)
     }
+}
 
+#[async_trait]
+impl Store for PostgresStore {
     async fn close(&self) {
         self.pool.close();
     }

@@ -8,9 +8,8 @@ use tokio_postgres::Row;
 
 use crate::plan::{Dialect, Fetched, Paging, Param, Plan};
 use crate::row::legal_hold;
-use crate::{
-    ContactCenter, Direction, FoundRecording, SearchPage, SearchQuery, StorageSettings, StoreError,
-};
+use crate::{Direction, FoundRecording, SearchPage, SearchQuery, StorageSettings, StoreError};
+use gird_model::ContactCenter;
 
 pub(super) async fn contact_centers(
     client: &Client,

@@ -1,6 +1,7 @@
 //! Needs a PostgreSQL server: `GIRD_TEST_POSTGRES_URL`, by default the local one
 //! (`postgres://postgres@127.0.0.1:5432/postgres`); each test makes its own database.
 
+use crate::prelude::*;
 use gird_model::search::{phone_match, AGENT};
 use gird_model::Recording;
 use serde_json::json;

@@ -24,10 +24,13 @@ use async_trait::async_trait;
 use gird_model::Recording;
 use rusqlite::{Connection, OpenFlags};
 
+use gird_model::ContactCenter;
+
+use crate::prelude::*;
 use crate::{
-    AttemptResult, ContactCenter, DeletionStart, Delivery, DeliveryRecord, FoundRecording,
-    HoldChange, InsertOutcome, OutboxStatus, ReceiverSettings, Removal, Repost, S3Settings,
-    SearchPage, SearchQuery, StorageSettings, Store, StoreError,
+    AttemptResult, DeletionStart, Delivery, DeliveryRecord, FoundRecording, HoldChange,
+    InsertOutcome, OutboxStatus, ReceiverSettings, Removal, Repost, S3Settings, SearchPage,
+    SearchQuery, StorageSettings, Store, StoreError,
 };
 use writer::Writer;
 
@@ -204,7 +207,7 @@ fn open_connection(path: &Path, writer: bool) -> Result<Connection, StoreError> 
 }
 
 #[async_trait]
-impl Store for SqliteStore {
+impl ContactCenterStore for SqliteStore {
     async fn create_contact_center(
         &self,
         id: &str,
@@ -243,6 +246,75 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn recording_count(&self, contact_center: &str) -> Result<u64, StoreError> {
+        use rusqlite::OptionalExtension;
+        let contact_center = contact_center.to_owned();
+        let count: Option<i64> = self
+            .read(move |db| {
+                db.prepare_cached(&crate::plan::sqlite_placeholders(crate::counts::OF))?
+                    .query_row([contact_center], |row| row.get(0))
+                    .optional()
+            })
+            .await?;
+        Ok(count.unwrap_or(0).max(0) as u64)
+    }
+}
+
+#[async_trait]
+impl StorageSettingsStore for SqliteStore {
+    async fn put_storage(
+        &self,
+        contact_center: &str,
+        settings: StorageSettings,
+    ) -> Result<bool, StoreError> {
+        let contact_center = contact_center.to_owned();
+        self.writer
+            .run(move |tx| cc_writes::put_storage(tx, &contact_center, &settings))
+            .await
+    }
+
+    async fn storage(&self, contact_center: &str) -> Result<Option<StorageSettings>, StoreError> {
+        let contact_center = contact_center.to_owned();
+        self.read(move |db| reads::storage(db, &contact_center))
+            .await
+    }
+
+    async fn delete_storage(&self, contact_center: &str) -> Result<Removal, StoreError> {
+        let contact_center = contact_center.to_owned();
+        self.writer
+            .run(move |tx| cc_writes::delete_storage(tx, &contact_center))
+            .await
+    }
+
+    async fn put_s3_storage(
+        &self,
+        contact_center: &str,
+        settings: S3Settings,
+    ) -> Result<bool, StoreError> {
+        let contact_center = contact_center.to_owned();
+        self.writer
+            .run(move |tx| cc_writes::put_s3_storage(tx, &contact_center, &settings))
+            .await
+    }
+
+    async fn s3_storage(&self, contact_center: &str) -> Result<Option<S3Settings>, StoreError> {
+        let contact_center = contact_center.to_owned();
+        let row = self
+            .read(move |db| reads::s3_storage(db, &contact_center))
+            .await?;
+        row.map(crate::row::s3_settings).transpose()
+    }
+
+    async fn delete_s3_storage(&self, contact_center: &str) -> Result<Removal, StoreError> {
+        let contact_center = contact_center.to_owned();
+        self.writer
+            .run(move |tx| cc_writes::delete_s3_storage(tx, &contact_center))
+            .await
+    }
+}
+
+#[async_trait]
+impl RecordingStore for SqliteStore {
     async fn insert_or_merge(
         &self,
         contact_center: &str,
@@ -271,19 +343,6 @@ impl Store for SqliteStore {
         let (contact_center, id) = (contact_center.to_owned(), id.to_owned());
         self.read_parsed(move |db| reads::recording(db, &contact_center, &id))
             .await
-    }
-
-    async fn recording_count(&self, contact_center: &str) -> Result<u64, StoreError> {
-        use rusqlite::OptionalExtension;
-        let contact_center = contact_center.to_owned();
-        let count: Option<i64> = self
-            .read(move |db| {
-                db.prepare_cached(&crate::plan::sqlite_placeholders(crate::counts::OF))?
-                    .query_row([contact_center], |row| row.get(0))
-                    .optional()
-            })
-            .await?;
-        Ok(count.unwrap_or(0).max(0) as u64)
     }
 
     async fn contact_centers_with_recording(&self, id: &str) -> Result<Vec<String>, StoreError> {
@@ -374,57 +433,10 @@ impl Store for SqliteStore {
             .run(move |tx| recording_writes::set_legal_hold(tx, &contact_center, &id, hold))
             .await
     }
+}
 
-    async fn put_storage(
-        &self,
-        contact_center: &str,
-        settings: StorageSettings,
-    ) -> Result<bool, StoreError> {
-        let contact_center = contact_center.to_owned();
-        self.writer
-            .run(move |tx| cc_writes::put_storage(tx, &contact_center, &settings))
-            .await
-    }
-
-    async fn storage(&self, contact_center: &str) -> Result<Option<StorageSettings>, StoreError> {
-        let contact_center = contact_center.to_owned();
-        self.read(move |db| reads::storage(db, &contact_center))
-            .await
-    }
-
-    async fn delete_storage(&self, contact_center: &str) -> Result<Removal, StoreError> {
-        let contact_center = contact_center.to_owned();
-        self.writer
-            .run(move |tx| cc_writes::delete_storage(tx, &contact_center))
-            .await
-    }
-
-    async fn put_s3_storage(
-        &self,
-        contact_center: &str,
-        settings: S3Settings,
-    ) -> Result<bool, StoreError> {
-        let contact_center = contact_center.to_owned();
-        self.writer
-            .run(move |tx| cc_writes::put_s3_storage(tx, &contact_center, &settings))
-            .await
-    }
-
-    async fn s3_storage(&self, contact_center: &str) -> Result<Option<S3Settings>, StoreError> {
-        let contact_center = contact_center.to_owned();
-        let row = self
-            .read(move |db| reads::s3_storage(db, &contact_center))
-            .await?;
-        row.map(crate::row::s3_settings).transpose()
-    }
-
-    async fn delete_s3_storage(&self, contact_center: &str) -> Result<Removal, StoreError> {
-        let contact_center = contact_center.to_owned();
-        self.writer
-            .run(move |tx| cc_writes::delete_s3_storage(tx, &contact_center))
-            .await
-    }
-
+#[async_trait]
+impl OutboxStore for SqliteStore {
     async fn put_receiver(
         &self,
         contact_center: &str,
@@ -531,7 +543,10 @@ impl Store for SqliteStore {
     fn deliveries_queued(&self) -> Arc<tokio::sync::Notify> {
         Arc::clone(&self.deliveries_queued)
     }
+}
 
+#[async_trait]
+impl Store for SqliteStore {
     async fn close(&self) {
         self.writer.stop().await;
         if let Ok(mut checkpointer) = self.checkpointer.lock() {

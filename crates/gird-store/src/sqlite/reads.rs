@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::row::legal_hold;
-use crate::{ContactCenter, FoundRecording, StorageSettings, StoreError};
+use crate::{FoundRecording, StorageSettings, StoreError};
+use gird_model::ContactCenter;
 
 pub(super) fn contact_centers(db: &Connection) -> rusqlite::Result<HashMap<String, ContactCenter>> {
     let mut all: HashMap<String, ContactCenter> = db

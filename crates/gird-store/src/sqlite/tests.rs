@@ -1,3 +1,4 @@
+use crate::prelude::*;
 use std::sync::Arc;
 
 use gird_model::Recording;
