@@ -37,6 +37,7 @@ mod row;
 #[cfg(test)]
 mod s3_conformance;
 pub mod sessions;
+mod sql;
 pub mod sqlite;
 
 #[derive(Debug, thiserror::Error)]

@@ -219,8 +219,8 @@ impl StorageSettingsStore for PostgresStore {
         contact_center: &str,
         settings: StorageSettings,
     ) -> Result<bool, StoreError> {
-        let client = self.pool.get().await?;
-        writes::put_storage(&client, contact_center, &settings).await
+        let mut client = self.pool.get().await?;
+        writes::put_storage(&mut client, contact_center, &settings).await
     }
 
     async fn storage(&self, contact_center: &str) -> Result<Option<StorageSettings>, StoreError> {
@@ -238,8 +238,8 @@ impl StorageSettingsStore for PostgresStore {
         contact_center: &str,
         settings: S3Settings,
     ) -> Result<bool, StoreError> {
-        let client = self.pool.get().await?;
-        writes::put_s3_storage(&client, contact_center, &settings).await
+        let mut client = self.pool.get().await?;
+        writes::put_s3_storage(&mut client, contact_center, &settings).await
     }
 
     async fn s3_storage(&self, contact_center: &str) -> Result<Option<S3Settings>, StoreError> {
@@ -361,8 +361,8 @@ impl OutboxStore for PostgresStore {
         contact_center: &str,
         settings: ReceiverSettings,
     ) -> Result<bool, StoreError> {
-        let client = self.pool.get().await?;
-        outbox::put_receiver(&client, contact_center, &settings).await
+        let mut client = self.pool.get().await?;
+        outbox::put_receiver(&mut client, contact_center, &settings).await
     }
 
     async fn receiver(&self, contact_center: &str) -> Result<Option<ReceiverSettings>, StoreError> {

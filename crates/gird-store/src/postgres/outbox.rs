@@ -2,13 +2,14 @@
 //! queue: a claim skips deliveries another instance has locked (`SKIP LOCKED`).
 
 use deadpool_postgres::{Client, Transaction};
-use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
 use crate::outbox::{
     AttemptResult, Delivery, DeliveryRecord, DeliveryState, OutboxStatus, ReceiverSettings, Repost,
     DEAD, DELIVERED, DUE_NOW, FOR_RANGE, FOR_RECORDING, IN_FLIGHT, NOTHING_PENDING, QUEUED,
 };
+use crate::sql;
 use crate::{Removal, StoreError};
 
 /// The snapshot a delivery carries: the recording in the shape clients post (`json`, not
@@ -81,57 +82,33 @@ pub(super) async fn forget_recording(
     Ok(())
 }
 
-pub(super) async fn forget_contact_center(
-    tx: &Transaction<'_>,
-    id: &str,
-) -> Result<(), StoreError> {
-    tx.execute("DELETE FROM outbox WHERE contact_center_id = $1", &[&id])
-        .await?;
-    tx.execute(
-        "DELETE FROM speechminer_receivers WHERE contact_center_id = $1",
-        &[&id],
-    )
-    .await?;
-    Ok(())
-}
-
 pub(super) async fn put_receiver(
-    client: &Client,
+    client: &mut Client,
     id: &str,
     settings: &ReceiverSettings,
 ) -> Result<bool, StoreError> {
-    let result = client
-        .execute(
-            "INSERT INTO speechminer_receivers (contact_center_id, url, username, sealed_password, enabled)
-             VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (contact_center_id) DO UPDATE SET url = excluded.url,
-                 username = excluded.username, sealed_password = excluded.sealed_password,
-                 enabled = excluded.enabled",
-            &[&id, &settings.url, &settings.username, &settings.sealed_password, &settings.enabled],
-        )
-        .await;
-    let changed = match result {
-        Err(error) if error.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) => return Ok(false),
-        other => other? == 1,
-    };
+    let params: [&(dyn ToSql + Sync); 5] = [
+        &id,
+        &settings.url,
+        &settings.username,
+        &settings.sealed_password,
+        &settings.enabled,
+    ];
+    if !super::writes::put_settings(client, id, sql::PUT_RECEIVER, &params).await? {
+        return Ok(false);
+    }
     // The receiver changed (fixed, most likely): what waits for a retry is due now.
     client
         .execute(DUE_NOW, &[&id, &gird_model::datetime::now_millis()])
         .await?;
-    Ok(changed)
+    Ok(true)
 }
 
 pub(super) async fn receiver(
     client: &Client,
     id: &str,
 ) -> Result<Option<ReceiverSettings>, StoreError> {
-    let row = client
-        .query_opt(
-            "SELECT url, username, sealed_password, enabled FROM speechminer_receivers
-             WHERE contact_center_id = $1",
-            &[&id],
-        )
-        .await?;
+    let row = client.query_opt(sql::RECEIVER, &[&id]).await?;
     Ok(row.map(|row| ReceiverSettings {
         url: row.get(0),
         username: row.get(1),
@@ -141,17 +118,9 @@ pub(super) async fn receiver(
 }
 
 pub(super) async fn delete_receiver(client: &Client, id: &str) -> Result<Removal, StoreError> {
-    let removed = client
-        .execute(
-            "DELETE FROM speechminer_receivers WHERE contact_center_id = $1",
-            &[&id],
-        )
-        .await?;
-    Ok(if removed == 1 {
-        Removal::Removed
-    } else {
-        Removal::NotFound
-    })
+    Ok(sql::removal(
+        client.execute(sql::DELETE_RECEIVER, &[&id]).await?,
+    ))
 }
 
 /// The deliveries that may be claimed now: due, of a contact center that forwards, and

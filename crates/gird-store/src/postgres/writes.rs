@@ -4,11 +4,11 @@ use deadpool_postgres::{Client, Transaction};
 use gird_model::datetime::now_text;
 use gird_model::search::search_terms;
 use gird_model::{Recording, StoredRecording};
-use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 
 use crate::deletion::{self, Begin, DeletionLease, Hold};
 use crate::row::{hold_column, legal_hold, serialize, Columns, DELETING};
+use crate::sql;
 use crate::{DeletionStart, HoldChange, InsertOutcome, Removal, StorageSettings, StoreError};
 
 fn corrupt(error: impl std::fmt::Display) -> StoreError {
@@ -22,23 +22,16 @@ pub(super) async fn create_contact_center(
 ) -> Result<bool, StoreError> {
     let domains = serde_json::to_string(domains).unwrap_or_else(|_| "[]".into());
     let inserted = client
-        .execute(
-            "INSERT INTO contact_centers (id, domains, created_at) VALUES ($1, $2, $3)
-             ON CONFLICT (id) DO NOTHING",
-            &[&id, &domains, &now_text()],
-        )
+        .execute(sql::CREATE_CONTACT_CENTER, &[&id, &domains, &now_text()])
         .await?;
     Ok(inserted == 1)
 }
 
 async fn contact_center_exists(tx: &Transaction<'_>, id: &str) -> Result<bool, StoreError> {
-    let row = tx
-        .query_one(
-            "SELECT EXISTS (SELECT 1 FROM contact_centers WHERE id = $1)",
-            &[&id],
-        )
-        .await?;
-    Ok(row.get(0))
+    Ok(tx
+        .query_one(sql::CONTACT_CENTER_EXISTS, &[&id])
+        .await?
+        .get(0))
 }
 
 pub(super) async fn delete_contact_center(
@@ -55,32 +48,12 @@ pub(super) async fn delete_contact_center(
     if locked.is_none() {
         return Ok(Removal::NotFound);
     }
-    let has_recordings: bool = tx
-        .query_one(
-            "SELECT EXISTS (SELECT 1 FROM recordings WHERE contact_center_id = $1)",
-            &[&id],
-        )
-        .await?
-        .get(0);
-    if has_recordings {
+    if tx.query_one(sql::HAS_RECORDINGS, &[&id]).await?.get(0) {
         return Ok(Removal::NotEmpty);
     }
-    for table in [
-        "contact_center_features",
-        "contact_center_storage",
-        "contact_center_s3",
-        "contact_center_stats",
-        "contact_center_outbound",
-    ] {
-        tx.execute(
-            &format!("DELETE FROM {table} WHERE contact_center_id = $1"),
-            &[&id],
-        )
-        .await?;
+    for statement in sql::FORGET_CONTACT_CENTER {
+        tx.execute(statement, &[&id]).await?;
     }
-    super::outbox::forget_contact_center(&tx, id).await?;
-    tx.execute("DELETE FROM contact_centers WHERE id = $1", &[&id])
-        .await?;
     tx.commit().await?;
     Ok(Removal::Removed)
 }
@@ -95,12 +68,7 @@ pub(super) async fn enable_features(
         return Ok(false);
     }
     for feature in features {
-        tx.execute(
-            "INSERT INTO contact_center_features (contact_center_id, feature) VALUES ($1, $2)
-             ON CONFLICT DO NOTHING",
-            &[&id, feature],
-        )
-        .await?;
+        tx.execute(sql::ENABLE_FEATURE, &[&id, feature]).await?;
     }
     tx.commit().await?;
     Ok(true)
@@ -112,95 +80,76 @@ pub(super) async fn disable_feature(
     feature: &str,
 ) -> Result<Removal, StoreError> {
     let removed = client
-        .execute(
-            "DELETE FROM contact_center_features WHERE contact_center_id = $1 AND feature = $2",
-            &[&id, &feature],
+        .execute(sql::DISABLE_FEATURE, &[&id, &feature])
+        .await?;
+    Ok(sql::removal(removed))
+}
+
+/// Runs one settings write for a contact center that exists (`false` when it does not).
+pub(super) async fn put_settings(
+    client: &mut Client,
+    id: &str,
+    statement: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<bool, StoreError> {
+    let tx = client.transaction().await?;
+    // Shared lock: a deletion of the contact center (`FOR UPDATE`) waits for this write.
+    let locked = tx
+        .query_opt(
+            "SELECT 1 FROM contact_centers WHERE id = $1 FOR SHARE",
+            &[&id],
         )
         .await?;
-    Ok(if removed == 1 {
-        Removal::Removed
-    } else {
-        Removal::NotFound
-    })
+    if locked.is_none() {
+        return Ok(false);
+    }
+    tx.execute(statement, params).await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 pub(super) async fn put_storage(
-    client: &Client,
+    client: &mut Client,
     id: &str,
     settings: &StorageSettings,
 ) -> Result<bool, StoreError> {
-    let result = client
-        .execute(
-            "INSERT INTO contact_center_storage (contact_center_id, base_url, username, sealed_password)
-             VALUES ($1, $2, $3, $4)
-             ON CONFLICT (contact_center_id) DO UPDATE SET base_url = excluded.base_url,
-                 username = excluded.username, sealed_password = excluded.sealed_password",
-            &[&id, &settings.base_url, &settings.username, &settings.sealed_password],
-        )
-        .await;
-    match result {
-        Err(error) if error.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) => Ok(false),
-        other => Ok(other? == 1),
-    }
+    let params: [&(dyn ToSql + Sync); 4] = [
+        &id,
+        &settings.base_url,
+        &settings.username,
+        &settings.sealed_password,
+    ];
+    put_settings(client, id, sql::PUT_STORAGE, &params).await
 }
 
 pub(super) async fn delete_storage(client: &Client, id: &str) -> Result<Removal, StoreError> {
-    let removed = client
-        .execute(
-            "DELETE FROM contact_center_storage WHERE contact_center_id = $1",
-            &[&id],
-        )
-        .await?;
-    Ok(if removed == 1 {
-        Removal::Removed
-    } else {
-        Removal::NotFound
-    })
+    Ok(sql::removal(
+        client.execute(sql::DELETE_STORAGE, &[&id]).await?,
+    ))
 }
 
 pub(super) async fn put_s3_storage(
-    client: &Client,
+    client: &mut Client,
     id: &str,
     settings: &crate::S3Settings,
 ) -> Result<bool, StoreError> {
-    let result = client
-        .execute(
-            "INSERT INTO contact_center_s3
-                 (contact_center_id, endpoint, region, access_key_id, sealed_secret, path_style, buckets)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
-             ON CONFLICT (contact_center_id) DO UPDATE SET endpoint = excluded.endpoint,
-                 region = excluded.region, access_key_id = excluded.access_key_id,
-                 sealed_secret = excluded.sealed_secret, path_style = excluded.path_style,
-                 buckets = excluded.buckets",
-            &[
-                &id,
-                &settings.endpoint,
-                &settings.region,
-                &settings.access_key_id,
-                &settings.sealed_secret,
-                &settings.path_style,
-                &crate::row::buckets_text(&settings.buckets),
-            ],
-        )
-        .await;
-    match result {
-        Err(error) if error.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) => Ok(false),
-        other => Ok(other? == 1),
-    }
+    let buckets = crate::row::buckets_text(&settings.buckets);
+    let params: [&(dyn ToSql + Sync); 7] = [
+        &id,
+        &settings.endpoint,
+        &settings.region,
+        &settings.access_key_id,
+        &settings.sealed_secret,
+        &settings.path_style,
+        &buckets,
+    ];
+    put_settings(client, id, sql::PUT_S3_STORAGE, &params).await
 }
 
 pub(super) async fn delete_s3_storage(client: &Client, id: &str) -> Result<Removal, StoreError> {
-    let removed = client
-        .execute(
-            "DELETE FROM contact_center_s3 WHERE contact_center_id = $1",
-            &[&id],
-        )
-        .await?;
-    Ok(if removed == 1 {
-        Removal::Removed
-    } else {
-        Removal::NotFound
-    })
+    Ok(sql::removal(
+        client.execute(sql::DELETE_S3_STORAGE, &[&id]).await?,
+    ))
 }
 
 /// The parameters $1 to $14 of the row's INSERT and UPDATE statements.
@@ -410,12 +359,7 @@ pub(super) async fn claim_media_ids(
     contact_center: &str,
     recording: &Recording,
 ) -> Result<Option<InsertOutcome>, StoreError> {
-    let claim = tx
-        .prepare_cached(
-            "INSERT INTO media_files (contact_center_id, media_id, recording_id) VALUES ($1, $2, $3)
-             ON CONFLICT DO NOTHING",
-        )
-        .await?;
+    let claim = tx.prepare_cached(sql::CLAIM_MEDIA_ID).await?;
     for media_id in recording
         .media_files
         .iter()
@@ -429,11 +373,8 @@ pub(super) async fn claim_media_ids(
             continue;
         }
         let owner = media_owner(tx, contact_center, media_id).await?;
-        if owner != recording.id {
-            return Ok(Some(InsertOutcome::MediaIdTaken {
-                media_id: media_id.to_owned(),
-                owner,
-            }));
+        if let Some(taken) = sql::taken_by(media_id, owner, &recording.id) {
+            return Ok(Some(taken));
         }
     }
     Ok(None)
@@ -446,10 +387,7 @@ pub(super) async fn media_owner(
     media_id: &str,
 ) -> Result<String, StoreError> {
     let row = tx
-        .query_one(
-            "SELECT recording_id FROM media_files WHERE contact_center_id = $1 AND media_id = $2",
-            &[&contact_center, &media_id],
-        )
+        .query_one(sql::MEDIA_ID_OWNER, &[&contact_center, &media_id])
         .await?;
     Ok(row.get(0))
 }
@@ -592,11 +530,8 @@ pub(super) async fn finish_deletion(
         .iter()
         .filter_map(|m| m.key.media_id())
     {
-        tx.execute(
-            "DELETE FROM media_files WHERE contact_center_id = $1 AND media_id = $2 AND recording_id = $3",
-            &[&contact_center, &media_id, &id],
-        )
-        .await?;
+        tx.execute(sql::RELEASE_MEDIA_ID, &[&contact_center, &media_id, &id])
+            .await?;
     }
     let deleted = tx
         .execute(

@@ -6,6 +6,16 @@
 //! thread therefore takes every insert that is waiting, runs each in its own savepoint
 //! of one transaction, commits once, and only then answers all of them.
 
+/// Shared SQL (written with `$n`, see [`crate::sql`]) in SQLite's `?n`, converted once per
+/// place it is used.
+macro_rules! shared {
+    ($sql:expr) => {{
+        static SQL: std::sync::LazyLock<String> =
+            std::sync::LazyLock::new(|| crate::plan::sqlite_placeholders(&$sql));
+        SQL.as_str()
+    }};
+}
+
 mod cc_writes;
 mod checkpoint;
 mod migrations;
@@ -251,7 +261,7 @@ impl ContactCenterStore for SqliteStore {
         let contact_center = contact_center.to_owned();
         let count: Option<i64> = self
             .read(move |db| {
-                db.prepare_cached(&crate::plan::sqlite_placeholders(crate::counts::OF))?
+                db.prepare_cached(shared!(crate::counts::OF))?
                     .query_row([contact_center], |row| row.get(0))
                     .optional()
             })
@@ -561,9 +571,9 @@ impl crate::SessionStore for SqliteStore {
         use crate::sessions::{INSERT, PURGE};
         self.writer
             .run(move |tx| {
-                tx.execute(&crate::plan::sqlite_placeholders(PURGE), [now_ms])?;
+                tx.execute(shared!(PURGE), [now_ms])?;
                 tx.execute(
-                    &crate::plan::sqlite_placeholders(INSERT),
+                    shared!(INSERT),
                     rusqlite::params![
                         session.token_hash,
                         session.user,
@@ -580,7 +590,7 @@ impl crate::SessionStore for SqliteStore {
         use rusqlite::OptionalExtension;
         let token_hash = token_hash.to_owned();
         self.read(move |db| {
-            db.prepare_cached(&crate::plan::sqlite_placeholders(crate::sessions::SELECT))?
+            db.prepare_cached(shared!(crate::sessions::SELECT))?
                 .query_row([token_hash], |row| {
                     Ok(crate::Session {
                         token_hash: row.get(0)?,
@@ -599,10 +609,7 @@ impl crate::SessionStore for SqliteStore {
         self.writer
             .run(move |tx| {
                 Ok(tx
-                    .execute(
-                        &crate::plan::sqlite_placeholders(crate::sessions::DELETE),
-                        [token_hash],
-                    )
+                    .execute(shared!(crate::sessions::DELETE), [token_hash])
                     .map(drop)?)
             })
             .await
@@ -611,12 +618,7 @@ impl crate::SessionStore for SqliteStore {
     async fn delete_sessions_of(&self, user: &str) -> Result<u64, StoreError> {
         let user = user.to_owned();
         self.writer
-            .run(move |tx| {
-                Ok(tx.execute(
-                    &crate::plan::sqlite_placeholders(crate::sessions::DELETE_OF_USER),
-                    [user],
-                )? as u64)
-            })
+            .run(move |tx| Ok(tx.execute(shared!(crate::sessions::DELETE_OF_USER), [user])? as u64))
             .await
     }
 }

@@ -7,6 +7,7 @@ use crate::outbox::{
     AttemptResult, Delivery, DeliveryRecord, DeliveryState, OutboxStatus, ReceiverSettings, Repost,
     DEAD, DELIVERED, DUE_NOW, FOR_RANGE, FOR_RECORDING, IN_FLIGHT, NOTHING_PENDING, QUEUED,
 };
+use crate::sql;
 use crate::{Removal, StoreError};
 
 /// The snapshot a delivery carries: the recording in the shape clients post.
@@ -91,70 +92,46 @@ pub(super) fn forget_recording(
     Ok(())
 }
 
-pub(super) fn forget_contact_center(db: &Connection, id: &str) -> rusqlite::Result<()> {
-    db.execute("DELETE FROM outbox WHERE contact_center_id = ?1", [id])?;
-    db.execute(
-        "DELETE FROM speechminer_receivers WHERE contact_center_id = ?1",
-        [id],
-    )?;
-    Ok(())
-}
-
 pub(super) fn put_receiver(
     db: &Connection,
     id: &str,
     settings: &ReceiverSettings,
 ) -> Result<bool, StoreError> {
-    let exists: bool = db.query_row(
-        "SELECT EXISTS (SELECT 1 FROM contact_centers WHERE id = ?1)",
-        [id],
-        |row| row.get(0),
-    )?;
-    if !exists {
+    let params = params![
+        id,
+        settings.url,
+        settings.username,
+        settings.sealed_password,
+        settings.enabled
+    ];
+    if !super::cc_writes::put_settings(db, id, shared!(sql::PUT_RECEIVER), params)? {
         return Ok(false);
     }
-    db.execute(
-        "INSERT INTO speechminer_receivers (contact_center_id, url, username, sealed_password, enabled)
-         VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (contact_center_id) DO UPDATE SET url = excluded.url,
-             username = excluded.username, sealed_password = excluded.sealed_password,
-             enabled = excluded.enabled",
-        params![id, settings.url, settings.username, settings.sealed_password, settings.enabled],
-    )?;
     // The receiver changed (fixed, most likely): what waits for a retry is due now.
     db.execute(
-        &crate::plan::sqlite_placeholders(DUE_NOW),
+        shared!(DUE_NOW),
         params![id, gird_model::datetime::now_millis()],
     )?;
     Ok(true)
 }
 
 pub(super) fn receiver(db: &Connection, id: &str) -> rusqlite::Result<Option<ReceiverSettings>> {
-    db.prepare_cached(
-        "SELECT url, username, sealed_password, enabled FROM speechminer_receivers
-         WHERE contact_center_id = ?1",
-    )?
-    .query_row([id], |row| {
-        Ok(ReceiverSettings {
-            url: row.get(0)?,
-            username: row.get(1)?,
-            sealed_password: row.get(2)?,
-            enabled: row.get(3)?,
+    db.prepare_cached(shared!(sql::RECEIVER))?
+        .query_row([id], |row| {
+            Ok(ReceiverSettings {
+                url: row.get(0)?,
+                username: row.get(1)?,
+                sealed_password: row.get(2)?,
+                enabled: row.get(3)?,
+            })
         })
-    })
-    .optional()
+        .optional()
 }
 
 pub(super) fn delete_receiver(db: &Connection, id: &str) -> Result<Removal, StoreError> {
-    let removed = db.execute(
-        "DELETE FROM speechminer_receivers WHERE contact_center_id = ?1",
-        [id],
-    )?;
-    Ok(if removed == 1 {
-        Removal::Removed
-    } else {
-        Removal::NotFound
-    })
+    Ok(sql::removal(
+        db.execute(shared!(sql::DELETE_RECEIVER), [id])? as u64,
+    ))
 }
 
 /// The deliveries that may be claimed now: due, of a contact center that forwards, and

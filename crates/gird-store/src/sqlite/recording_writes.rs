@@ -9,6 +9,7 @@ use gird_model::{Recording, StoredRecording};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::outbox;
+use crate::sql;
 use crate::{DeletionStart, HoldChange, InsertOutcome, StoreError};
 
 /// What an insert did, whether it queued a SpeechMiner delivery, and the record itself,
@@ -60,7 +61,7 @@ pub(super) fn insert_or_merge(
         let digest = (prepared.recording.id.clone(), prepared.digest.clone());
         let merged = merge_into_existing(db, contact_center, prepared.recording, &now)?;
         if matches!(merged, Ok(_) | Err(InsertOutcome::Unchanged)) {
-            db.prepare_cached(&crate::plan::sqlite_placeholders(crate::digests::KEEP))?
+            db.prepare_cached(shared!(crate::digests::KEEP))?
                 .execute(params![contact_center, digest.0, digest.1])?;
         }
         match merged {
@@ -73,7 +74,7 @@ pub(super) fn insert_or_merge(
         return Ok(unwritten(taken, Some(recording)));
     }
     if outcome == InsertOutcome::Created {
-        db.prepare_cached(&crate::plan::sqlite_placeholders(crate::counts::ADD))?
+        db.prepare_cached(shared!(crate::counts::ADD))?
             .execute(params![contact_center, 1])?;
     }
     let queued = outbox::queue(db, contact_center, &recording.id, now_millis())?;
@@ -89,7 +90,7 @@ fn digest_seen(
     contact_center: &str,
     prepared: &PreparedInsert,
 ) -> rusqlite::Result<bool> {
-    db.prepare_cached(&crate::plan::sqlite_placeholders(crate::digests::SEEN))?
+    db.prepare_cached(shared!(crate::digests::SEEN))?
         .exists(params![
             contact_center,
             prepared.recording.id,
@@ -286,7 +287,7 @@ fn lease_until(
     contact_center: &str,
     id: &str,
 ) -> rusqlite::Result<Option<(String, i64)>> {
-    db.prepare_cached(&crate::plan::sqlite_placeholders(deletion::LEASE_OF))?
+    db.prepare_cached(shared!(deletion::LEASE_OF))?
         .query_row(params![contact_center, id], |row| {
             Ok((row.get(0)?, row.get(1)?))
         })
@@ -312,7 +313,7 @@ pub(super) fn begin_deletion(
         Begin::Start => {}
     }
     set_hold_state(db, contact_center, id, DELETING)?;
-    db.prepare_cached(&crate::plan::sqlite_placeholders(deletion::TAKE))?
+    db.prepare_cached(shared!(deletion::TAKE))?
         .execute(params![contact_center, id, lease.token, lease.until_ms])?;
     let stored = stored_recording(db, contact_center, id)?
         .ok_or_else(|| StoreError::Corrupt(format!("recording {id:?} vanished")))?;
@@ -326,7 +327,7 @@ pub(super) fn renew_deletion(
     lease: &DeletionLease,
 ) -> Result<bool, StoreError> {
     let renewed = db
-        .prepare_cached(&crate::plan::sqlite_placeholders(deletion::RENEW))?
+        .prepare_cached(shared!(deletion::RENEW))?
         .execute(params![contact_center, id, lease.token, lease.until_ms])?;
     Ok(renewed == 1 && hold_state(db, contact_center, id)? == Some(DELETING))
 }
@@ -341,11 +342,11 @@ pub(super) fn release_deletion(
     let owned = lease_until(db, contact_center, id)?.is_some_and(|(owner, _)| owner == token);
     if unmark && owned && hold_state(db, contact_center, id)? == Some(DELETING) {
         set_hold_state(db, contact_center, id, NOT_HELD)?;
-        db.prepare_cached(&crate::plan::sqlite_placeholders(deletion::FORGET))?
+        db.prepare_cached(shared!(deletion::FORGET))?
             .execute(params![contact_center, id])?;
         return Ok(());
     }
-    db.prepare_cached(&crate::plan::sqlite_placeholders(deletion::RELEASE))?
+    db.prepare_cached(shared!(deletion::RELEASE))?
         .execute(params![contact_center, id, token])?;
     Ok(())
 }
@@ -365,9 +366,7 @@ pub(super) fn finish_deletion(
         .ok_or_else(|| StoreError::Corrupt(format!("recording {id:?} vanished")))?;
     let recording = typed(stored)?;
     unindex_terms(db, contact_center, &recording)?;
-    let mut release = db.prepare_cached(
-        "DELETE FROM media_files WHERE contact_center_id = ?1 AND media_id = ?2 AND recording_id = ?3",
-    )?;
+    let mut release = db.prepare_cached(shared!(sql::RELEASE_MEDIA_ID))?;
     for media_id in recording
         .media_files
         .iter()
@@ -381,13 +380,13 @@ pub(super) fn finish_deletion(
         )?
         .execute(params![contact_center, id, DELETING])?;
     if deleted == 1 {
-        db.prepare_cached(&crate::plan::sqlite_placeholders(crate::counts::ADD))?
+        db.prepare_cached(shared!(crate::counts::ADD))?
             .execute(params![contact_center, -1])?;
     }
     outbox::forget_recording(db, contact_center, id)?;
-    db.prepare_cached(&crate::plan::sqlite_placeholders(crate::digests::FORGET))?
+    db.prepare_cached(shared!(crate::digests::FORGET))?
         .execute(params![contact_center, id])?;
-    db.prepare_cached(&crate::plan::sqlite_placeholders(deletion::FORGET))?
+    db.prepare_cached(shared!(deletion::FORGET))?
         .execute(params![contact_center, id])?;
     Ok(true)
 }
@@ -430,13 +429,8 @@ fn claim_media_ids(
     contact_center: &str,
     recording: &Recording,
 ) -> Result<Option<InsertOutcome>, StoreError> {
-    let mut claim = db.prepare_cached(
-        "INSERT INTO media_files (contact_center_id, media_id, recording_id) VALUES (?1, ?2, ?3)
-         ON CONFLICT DO NOTHING",
-    )?;
-    let mut owner_of = db.prepare_cached(
-        "SELECT recording_id FROM media_files WHERE contact_center_id = ?1 AND media_id = ?2",
-    )?;
+    let mut claim = db.prepare_cached(shared!(sql::CLAIM_MEDIA_ID))?;
+    let mut owner_of = db.prepare_cached(shared!(sql::MEDIA_ID_OWNER))?;
     for media_id in recording
         .media_files
         .iter()
@@ -447,11 +441,8 @@ fn claim_media_ids(
         }
         let owner: String =
             owner_of.query_row(params![contact_center, media_id], |row| row.get(0))?;
-        if owner != recording.id {
-            return Ok(Some(InsertOutcome::MediaIdTaken {
-                media_id: media_id.to_owned(),
-                owner,
-            }));
+        if let Some(taken) = sql::taken_by(media_id, owner, &recording.id) {
+            return Ok(Some(taken));
         }
     }
     Ok(None)
