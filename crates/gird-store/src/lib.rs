@@ -21,21 +21,19 @@ pub use recordings::{
     RecordingStore, SearchPage, SearchQuery, DEFAULT_PAGE_BYTES,
 };
 
+#[cfg(test)]
+mod conformance;
 pub mod contact_centers;
 pub mod counts;
 pub mod deletion;
 mod digests;
 pub mod outbound;
 pub mod outbox;
-#[cfg(test)]
-mod outbox_conformance;
 mod plan;
 pub mod postgres;
 pub mod private_files;
 pub mod recordings;
 mod row;
-#[cfg(test)]
-mod s3_conformance;
 pub mod sessions;
 mod sql;
 pub mod sqlite;

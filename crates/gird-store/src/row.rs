@@ -62,6 +62,48 @@ impl PreparedInsert {
     }
 }
 
+/// What a POST of a known recording writes, decided once for both backends: nothing (a
+/// retry that brings nothing new, or a record that would grow past its limits), or the
+/// merged record with the stored text it replaces the old one with.
+pub(crate) enum MergePlan {
+    Unchanged,
+    TooLarge(String),
+    Write(Box<MergeWrite>),
+}
+
+pub(crate) struct MergeWrite {
+    /// The stored record as it was, whose search terms go.
+    pub(crate) before: Recording,
+    pub(crate) merged: Recording,
+    pub(crate) body: String,
+}
+
+impl MergePlan {
+    pub(crate) fn new(
+        existing: &StoredRecording,
+        incoming: Recording,
+        now: &str,
+    ) -> Result<MergePlan, StoreError> {
+        let corrupt = |error: String| StoreError::Corrupt(error);
+        let merged = StoredRecording::merge(Some(existing), incoming, now).map_err(corrupt)?;
+        if !merged.changed {
+            return Ok(MergePlan::Unchanged);
+        }
+        if let Some(limit) = merged.exceeded_limit() {
+            return Ok(MergePlan::TooLarge(limit));
+        }
+        let body = serialize(&merged)?;
+        if let Some(limit) = gird_model::stored::exceeded_size(body.len()) {
+            return Ok(MergePlan::TooLarge(limit));
+        }
+        Ok(MergePlan::Write(Box::new(MergeWrite {
+            before: existing.to_recording().map_err(corrupt)?,
+            merged: merged.recording,
+            body,
+        })))
+    }
+}
+
 pub(crate) fn serialize(merged: &Merged) -> Result<String, StoreError> {
     merged
         .to_stored_json()

@@ -62,6 +62,24 @@ pub(crate) const RECEIVER: &str =
 pub(crate) const DELETE_RECEIVER: &str =
     "DELETE FROM speechminer_receivers WHERE contact_center_id = $1";
 
+// ---- recordings and their search terms -------------------------------------------------
+
+/// `$1` contact center, `$2` id, `$3` body, `$4` to `$13` the [`crate::row::Columns`],
+/// `$14` now.
+pub(crate) const UPDATE_RECORDING: &str =
+    "UPDATE recordings SET body = $3, start_ms = $4, stop_ms = $5,
+         caller_phone_number = $6, dialed_phone_number = $7, caller_key = $8,
+         caller_rkey = $9, dialed_key = $10, dialed_rkey = $11, region = $12,
+         call_type = $13, updated_at = $14
+     WHERE contact_center_id = $1 AND id = $2";
+/// `$1` contact center, `$2` kind, `$3` value, `$4` start, `$5` recording.
+pub(crate) const INDEX_TERM: &str =
+    "INSERT INTO search_terms (contact_center_id, kind, value, start_ms, recording_id)
+     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING";
+pub(crate) const UNINDEX_TERM: &str =
+    "DELETE FROM search_terms WHERE contact_center_id = $1 AND kind = $2 AND value = $3
+     AND start_ms = $4 AND recording_id = $5";
+
 // ---- media ids -------------------------------------------------------------------------
 
 /// `$1` contact center, `$2` media id, `$3` recording: 1 row when the claim is new.

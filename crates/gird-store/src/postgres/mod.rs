@@ -537,7 +537,7 @@ impl crate::OutboundStore for PostgresStore {
         let deleted = client
             .execute(crate::outbound::DELETE, &[&contact_center])
             .await?;
-        Ok(crate::outbound::removal(deleted))
+        Ok(crate::sql::removal(deleted))
     }
 }
 

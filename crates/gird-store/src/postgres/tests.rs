@@ -9,7 +9,7 @@ use tokio_postgres::NoTls;
 
 use super::PostgresStore;
 use crate::plan::{Dialect, Param, Plan};
-use crate::{Direction, InsertOutcome, SearchQuery, Store};
+use crate::{Direction, SearchQuery, Store};
 
 fn server_url() -> String {
     std::env::var("GIRD_TEST_POSTGRES_URL")
@@ -53,80 +53,58 @@ fn uuid_like() -> String {
     format!("{nanos:x}{:x}", std::process::id())
 }
 
-fn call(id: &str, media_id: &str, minute: u32) -> Recording {
-    let body = json!({
-        "id": id, "callerPhoneNumber": "+1 416 555 0100", "dialedPhoneNumber": "+2", "region": "r",
-        "mediaFiles": [{
-            "callUUID": "c", "mediaId": media_id,
-            "startTime": format!("2015-06-15T00:{minute:02}:00Z"),
-            "stopTime": format!("2015-06-15T00:{minute:02}:30Z"),
-            "parameters": {"username": "bob"},
-            "mediaDescriptor": {"storage": "webDAV", "path": "a.mp3"}
-        }]
-    });
-    Recording::from_json(body.as_object().unwrap().clone()).unwrap()
-}
-
 #[tokio::test]
-async fn inserts_merge_and_claim_media_ids() {
+async fn migrating_twice_is_fine() {
     let url = fresh_database().await;
     let (store, created) = PostgresStore::open(&url).await.unwrap();
     assert!(created);
-    assert!(
-        !PostgresStore::migrate(&url).await.unwrap(),
-        "migrating twice is fine"
-    );
-    assert!(store.create_contact_center("cc", &[]).await.unwrap());
-    assert_eq!(
-        store
-            .insert_or_merge("cc", call("r1", "m1", 1))
-            .await
-            .unwrap(),
-        InsertOutcome::Created
-    );
-    assert_eq!(
-        store
-            .insert_or_merge("cc", call("r1", "m2", 0))
-            .await
-            .unwrap(),
-        InsertOutcome::Merged
-    );
-    assert_eq!(
-        store
-            .insert_or_merge("cc", call("r1", "m2", 0))
-            .await
-            .unwrap(),
-        InsertOutcome::Unchanged
-    );
-    assert_eq!(
-        store
-            .insert_or_merge("cc", call("r2", "m1", 3))
-            .await
-            .unwrap(),
-        InsertOutcome::MediaIdTaken {
-            media_id: "m1".into(),
-            owner: "r1".into()
-        }
-    );
-    assert!(store.recording("cc", "r2").await.unwrap().is_none());
-    assert_eq!(
-        store
-            .insert_or_merge("nope", call("r3", "m3", 3))
-            .await
-            .unwrap(),
-        InsertOutcome::ContactCenterMissing
-    );
-    let query = SearchQuery {
-        contact_center: "cc".into(),
-        limit: 10,
-        terms: vec![(AGENT, "bob".into())],
-        ..SearchQuery::default()
-    };
-    let page = store.search(query).await.unwrap();
-    assert_eq!(page.recordings.len(), 1);
-    assert_eq!(page.recordings[0].start_ms, 1_434_326_400_000);
+    assert!(!PostgresStore::migrate(&url).await.unwrap());
     store.close().await;
+    let (_, created) = PostgresStore::open(&url).await.unwrap();
+    assert!(!created);
     drop_database(&url).await;
+}
+
+/// A database of its own, for the conformance suite.
+struct Harness {
+    url: String,
+    store: PostgresStore,
+}
+
+async fn harness() -> Harness {
+    let url = fresh_database().await;
+    let (store, _) = PostgresStore::open(&url).await.unwrap();
+    assert!(store
+        .create_contact_center("cc", &["example.com".into()])
+        .await
+        .unwrap());
+    Harness { url, store }
+}
+
+#[async_trait::async_trait]
+impl crate::conformance::Harness for Harness {
+    fn store(&self) -> &dyn Store {
+        &self.store
+    }
+
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    async fn execute(&self, sql: &str) {
+        let (client, connection) = tokio_postgres::connect(&self.url, NoTls).await.unwrap();
+        tokio::spawn(connection);
+        client.execute(sql, &[]).await.unwrap();
+    }
+
+    async fn close(&self) {
+        self.store.close().await;
+        drop_database(&self.url).await;
+    }
+}
+
+mod conformance {
+    crate::conformance::suite!(super::harness);
 }
 
 #[tokio::test]
@@ -203,54 +181,6 @@ async fn every_search_can_use_an_index() {
     drop_database(&url).await;
 }
 
-#[tokio::test]
-async fn s3_settings() {
-    let url = fresh_database().await;
-    let (store, _) = PostgresStore::open(&url).await.unwrap();
-    assert!(store.create_contact_center("cc", &[]).await.unwrap());
-    crate::s3_conformance::s3_settings(&store).await;
-    store.close().await;
-    drop_database(&url).await;
-}
-
-#[tokio::test]
-async fn outbox_lifecycle() {
-    let url = fresh_database().await;
-    let (store, _) = PostgresStore::open(&url).await.unwrap();
-    assert!(store.create_contact_center("cc", &[]).await.unwrap());
-    crate::outbox_conformance::outbox_lifecycle(&store).await;
-    store.close().await;
-    drop_database(&url).await;
-}
-
-#[tokio::test]
-async fn holds_and_deletions() {
-    let url = fresh_database().await;
-    let (store, _) = PostgresStore::open(&url).await.unwrap();
-    assert!(store.create_contact_center("cc", &[]).await.unwrap());
-    crate::deletion::conformance(&store).await;
-    store.close().await;
-    drop_database(&url).await;
-}
-
-#[tokio::test]
-async fn outbound_origins() {
-    let url = fresh_database().await;
-    let (store, _) = PostgresStore::open(&url).await.unwrap();
-    crate::outbound::conformance(&store).await;
-    store.close().await;
-    drop_database(&url).await;
-}
-
-#[tokio::test]
-async fn sessions() {
-    let url = fresh_database().await;
-    let (store, _) = PostgresStore::open(&url).await.unwrap();
-    crate::sessions::conformance(&store).await;
-    store.close().await;
-    drop_database(&url).await;
-}
-
 /// Two instances claiming at once never get the same delivery.
 #[tokio::test]
 async fn instances_share_the_outbox_without_double_claims() {
@@ -293,79 +223,5 @@ async fn instances_share_the_outbox_without_double_claims() {
     assert_eq!(unique.len(), 40);
     first.close().await;
     second.close().await;
-    drop_database(&url).await;
-}
-
-/// A retried POST is answered from the digests of what was merged, without reading the
-/// stored record: shown by damaging the record, which a real merge would have to parse.
-#[tokio::test]
-async fn a_retried_merge_is_answered_without_reading_the_record() {
-    let url = fresh_database().await;
-    let (store, _) = PostgresStore::open(&url).await.unwrap();
-    assert!(store.create_contact_center("cc", &[]).await.unwrap());
-    for minute in 0..3 {
-        let media_id = format!("m{minute}");
-        store
-            .insert_or_merge("cc", call("r", &media_id, minute))
-            .await
-            .unwrap();
-    }
-    let retried = store.insert_or_merge("cc", call("r", "m1", 1)).await;
-    assert_eq!(retried.unwrap(), InsertOutcome::Unchanged);
-    let (client, connection) = tokio_postgres::connect(&url, NoTls).await.unwrap();
-    tokio::spawn(connection);
-    client
-        .execute("UPDATE recordings SET body = 'damaged' WHERE id = 'r'", &[])
-        .await
-        .unwrap();
-    for _ in 0..2 {
-        let again = store.insert_or_merge("cc", call("r", "m1", 1)).await;
-        assert_eq!(again.unwrap(), InsertOutcome::Unchanged);
-        let again = store.insert_or_merge("cc", call("r", "m2", 2)).await;
-        assert_eq!(again.unwrap(), InsertOutcome::Unchanged);
-    }
-    assert!(
-        store
-            .insert_or_merge("cc", call("r", "m9", 9))
-            .await
-            .is_err(),
-        "a new POST must read the record"
-    );
-    drop(client);
-    store.close().await;
-    drop_database(&url).await;
-}
-
-/// A record stored under rules that were later tightened still reads, merges and
-/// deletes: stored records are decoded, not validated again.
-#[tokio::test]
-async fn a_record_stored_under_older_rules_still_reads_merges_and_deletes() {
-    let url = fresh_database().await;
-    let (store, _) = PostgresStore::open(&url).await.unwrap();
-    assert!(store.create_contact_center("cc", &[]).await.unwrap());
-    store
-        .insert_or_merge("cc", call("old", "m1", 1))
-        .await
-        .unwrap();
-    let (client, connection) = tokio_postgres::connect(&url, NoTls).await.unwrap();
-    tokio::spawn(connection);
-    client
-        .execute(
-            "UPDATE recordings SET body = jsonb_set(jsonb_set(jsonb_set(body::jsonb,
-                 '{recording,region}', '42'), '{recording,mediaFiles,0,type}', '\"not a type\"'),
-                 '{recording,callType}', '\"Weird\"')::text
-             WHERE id = 'old'",
-            &[],
-        )
-        .await
-        .unwrap();
-    let found = store.recording("cc", "old").await.unwrap().unwrap();
-    assert_eq!(found.stored.recording["region"], 42);
-    let merged = store.insert_or_merge("cc", call("old", "m2", 2)).await;
-    assert_eq!(merged.unwrap(), InsertOutcome::Merged);
-    let deleted = store.delete_recording("cc", "old").await.unwrap();
-    assert!(matches!(deleted, crate::DeletionStart::Ready(_)));
-    drop(client);
-    store.close().await;
     drop_database(&url).await;
 }

@@ -7,7 +7,7 @@ use gird_model::{Recording, StoredRecording};
 use tokio_postgres::types::ToSql;
 
 use crate::deletion::{self, Begin, DeletionLease, Hold};
-use crate::row::{hold_column, legal_hold, serialize, Columns, DELETING};
+use crate::row::{hold_column, legal_hold, Columns, MergePlan, DELETING};
 use crate::sql;
 use crate::{DeletionStart, HoldChange, InsertOutcome, Removal, StorageSettings, StoreError};
 
@@ -228,39 +228,26 @@ pub(super) async fn merge_into_existing(
         .get(0);
     let existing: StoredRecording = serde_json::from_str(&body).map_err(corrupt)?;
     drop(body);
-    let merged = StoredRecording::merge(Some(&existing), incoming, now).map_err(corrupt)?;
-    if !merged.changed {
-        tx.execute(&keep, &[&contact_center, &id, &digest]).await?;
-        return Ok(Merge::Unchanged);
-    }
-    if let Some(limit) = merged.exceeded_limit() {
-        return Ok(Merge::TooLarge(limit));
-    }
-    let body = serialize(&merged)?;
-    if let Some(limit) = gird_model::stored::exceeded_size(body.len()) {
-        return Ok(Merge::TooLarge(limit));
-    }
-    let before = existing.to_recording().map_err(corrupt)?;
+    let (before, recording, body) = match MergePlan::new(&existing, incoming, now)? {
+        MergePlan::Unchanged => {
+            tx.execute(&keep, &[&contact_center, &id, &digest]).await?;
+            return Ok(Merge::Unchanged);
+        }
+        MergePlan::TooLarge(limit) => return Ok(Merge::TooLarge(limit)),
+        MergePlan::Write(write) => (write.before, write.merged, write.body),
+    };
+    drop(existing);
     unindex_terms(tx, contact_center, &before).await?;
-    let recording = &merged.recording;
-    let columns = Columns::of(recording);
-    let update = tx
-        .prepare_cached(
-            "UPDATE recordings SET body = $3, start_ms = $4, stop_ms = $5,
-                 caller_phone_number = $6, dialed_phone_number = $7, caller_key = $8,
-                 caller_rkey = $9, dialed_key = $10, dialed_rkey = $11, region = $12,
-                 call_type = $13, updated_at = $14
-             WHERE contact_center_id = $1 AND id = $2",
-        )
-        .await?;
+    let columns = Columns::of(&recording);
+    let update = tx.prepare_cached(sql::UPDATE_RECORDING).await?;
     tx.execute(
         &update,
         &row_params(&columns, &contact_center, &recording.id, &body, &now),
     )
     .await?;
-    index_terms(tx, contact_center, recording).await?;
+    index_terms(tx, contact_center, &recording).await?;
     tx.execute(&keep, &[&contact_center, &id, &digest]).await?;
-    Ok(Merge::Merged(merged.recording))
+    Ok(Merge::Merged(recording))
 }
 
 async fn index_terms(
@@ -269,12 +256,7 @@ async fn index_terms(
     recording: &Recording,
 ) -> Result<(), StoreError> {
     let (start, stop) = recording.time_span();
-    let insert = tx
-        .prepare_cached(
-            "INSERT INTO search_terms (contact_center_id, kind, value, start_ms, recording_id)
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-        )
-        .await?;
+    let insert = tx.prepare_cached(sql::INDEX_TERM).await?;
     for (kind, value) in search_terms(recording) {
         tx.execute(
             &insert,
@@ -343,10 +325,10 @@ async fn unindex_terms(
     recording: &Recording,
 ) -> Result<(), StoreError> {
     let (start, _) = recording.time_span();
+    let delete = tx.prepare_cached(sql::UNINDEX_TERM).await?;
     for (kind, value) in search_terms(recording) {
         tx.execute(
-            "DELETE FROM search_terms WHERE contact_center_id = $1 AND kind = $2 AND value = $3
-             AND start_ms = $4 AND recording_id = $5",
+            &delete,
             &[&contact_center, &kind, &value, &start, &recording.id],
         )
         .await?;

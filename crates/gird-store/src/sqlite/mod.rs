@@ -665,7 +665,7 @@ impl crate::OutboundStore for SqliteStore {
         self.writer
             .run(move |tx| {
                 let deleted = tx.execute(crate::outbound::DELETE, [contact_center])?;
-                Ok(crate::outbound::removal(deleted as u64))
+                Ok(crate::sql::removal(deleted as u64))
             })
             .await
     }

@@ -4,7 +4,7 @@ use gird_model::datetime::{now_millis, now_text};
 use gird_model::search::search_terms;
 
 use crate::deletion::{self, Begin, DeletionLease, Hold};
-use crate::row::{hold_column, legal_hold, serialize, Columns, PreparedInsert, DELETING, NOT_HELD};
+use crate::row::{hold_column, legal_hold, Columns, MergePlan, PreparedInsert, DELETING, NOT_HELD};
 use gird_model::{Recording, StoredRecording};
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -171,34 +171,17 @@ fn merge_into_existing(
 ) -> Result<Result<Recording, InsertOutcome>, StoreError> {
     let existing = stored_recording(db, contact_center, &incoming.id)?
         .ok_or_else(|| StoreError::Corrupt(format!("recording {:?} vanished", incoming.id)))?;
-    let merged = StoredRecording::merge(Some(&existing), incoming, now)
-        .map_err(|violations| StoreError::Corrupt(violations.to_string()))?;
-    if !merged.changed {
-        return Ok(Err(InsertOutcome::Unchanged));
-    }
-    if let Some(limit) = merged.exceeded_limit() {
-        return Ok(Err(InsertOutcome::TooLarge(limit)));
-    }
-    let body = serialize(&merged)?;
-    if let Some(limit) = gird_model::stored::exceeded_size(body.len()) {
-        return Ok(Err(InsertOutcome::TooLarge(limit)));
-    }
-    let before = existing
-        .to_recording()
-        .map_err(|violations| StoreError::Corrupt(violations.to_string()))?;
+    let (before, recording, body) = match MergePlan::new(&existing, incoming, now)? {
+        MergePlan::Unchanged => return Ok(Err(InsertOutcome::Unchanged)),
+        MergePlan::TooLarge(limit) => return Ok(Err(InsertOutcome::TooLarge(limit))),
+        MergePlan::Write(write) => (write.before, write.merged, write.body),
+    };
+    drop(existing);
     unindex_terms(db, contact_center, &before)?;
-    let recording = &merged.recording;
-    let c = Columns::of(recording);
-    let mut update = db.prepare_cached(
-        "UPDATE recordings SET body = ?3, start_ms = ?4, stop_ms = ?5,
-             caller_phone_number = ?6, dialed_phone_number = ?7, caller_key = ?8,
-             caller_rkey = ?9, dialed_key = ?10, dialed_rkey = ?11, region = ?12,
-             call_type = ?13, updated_at = ?14
-         WHERE contact_center_id = ?1 AND id = ?2",
-    )?;
-    c.execute(&mut update, contact_center, &recording.id, &body, now)?;
-    index_terms(db, contact_center, recording)?;
-    Ok(Ok(merged.recording))
+    let mut update = db.prepare_cached(shared!(sql::UPDATE_RECORDING))?;
+    Columns::of(&recording).execute(&mut update, contact_center, &recording.id, &body, now)?;
+    index_terms(db, contact_center, &recording)?;
+    Ok(Ok(recording))
 }
 
 pub(super) fn stored_recording(
@@ -224,10 +207,7 @@ fn index_terms(
     recording: &Recording,
 ) -> rusqlite::Result<()> {
     let (start, stop) = recording.time_span();
-    let mut insert = db.prepare_cached(
-        "INSERT INTO search_terms (contact_center_id, kind, value, start_ms, recording_id)
-         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
-    )?;
+    let mut insert = db.prepare_cached(shared!(sql::INDEX_TERM))?;
     for (kind, value) in search_terms(recording) {
         insert.execute(params![contact_center, kind, value, start, recording.id])?;
     }
@@ -247,10 +227,7 @@ fn unindex_terms(
     recording: &Recording,
 ) -> rusqlite::Result<()> {
     let (start, _) = recording.time_span();
-    let mut delete = db.prepare_cached(
-        "DELETE FROM search_terms WHERE contact_center_id = ?1 AND kind = ?2 AND value = ?3
-         AND start_ms = ?4 AND recording_id = ?5",
-    )?;
+    let mut delete = db.prepare_cached(shared!(sql::UNINDEX_TERM))?;
     for (kind, value) in search_terms(recording) {
         delete.execute(params![contact_center, kind, value, start, recording.id])?;
     }

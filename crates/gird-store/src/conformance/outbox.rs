@@ -1,12 +1,11 @@
-//! The outbox's behaviour, run against each backend by its own tests.
+//! The SpeechMiner outbox (see [`crate::outbox`]).
 
 use gird_model::datetime::now_millis;
 use gird_model::Recording;
 use serde_json::{json, Value};
 
-use crate::{
-    AttemptResult, DeletionStart, DeliveryState, InsertOutcome, ReceiverSettings, Repost, Store,
-};
+use super::Harness;
+use crate::{AttemptResult, DeletionStart, DeliveryState, InsertOutcome, ReceiverSettings, Repost};
 
 fn call(id: &str, media_ids: &[&str]) -> Recording {
     let media: Vec<Value> = media_ids
@@ -42,8 +41,9 @@ fn media_count(body: &str) -> usize {
     record["mediaFiles"].as_array().unwrap().len()
 }
 
-/// `store` has the contact center `cc` and nothing else.
-pub(crate) async fn outbox_lifecycle(store: &dyn Store) {
+/// Queueing, claiming, retrying, coalescing, reposting and dead letters.
+pub(crate) async fn outbox_lifecycle(harness: &dyn Harness) {
+    let store = harness.store();
     // Without a receiver nothing is queued.
     let created = store.insert_or_merge("cc", call("r1", &["m1"])).await;
     assert_eq!(created.unwrap(), InsertOutcome::Created);
