@@ -5,7 +5,7 @@
 //! receiver sees every change once, in order: a recording's later delivery is not
 //! claimed while an earlier one is queued or in flight.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use async_trait::async_trait;
 
@@ -26,6 +26,88 @@ pub(crate) const QUEUED: i16 = 0;
 pub(crate) const IN_FLIGHT: i16 = 1;
 pub(crate) const DELIVERED: i16 = 2;
 pub(crate) const DEAD: i16 = 3;
+
+/// A delivery is pending (queued or in flight) while its state is below this one; the
+/// partial index `outbox_pending` has the same predicate.
+pub(crate) const PENDING_BELOW: i16 = DELIVERED;
+const _: () = assert!(QUEUED < PENDING_BELOW && IN_FLIGHT < PENDING_BELOW && DEAD > PENDING_BELOW);
+
+/// The deliveries that may be claimed now (`$1`): due, of a contact center that forwards,
+/// and with no earlier delivery of the same recording still pending.
+pub(crate) static CLAIMABLE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT o.id FROM outbox o JOIN speechminer_receivers s
+             ON s.contact_center_id = o.contact_center_id AND s.enabled
+         WHERE o.state < {PENDING_BELOW} AND o.due_ms <= $1
+           AND NOT EXISTS (SELECT 1 FROM outbox p
+                           WHERE p.contact_center_id = o.contact_center_id
+                             AND p.recording_id = o.recording_id AND p.id < o.id
+                             AND p.state < {PENDING_BELOW})"
+    )
+});
+/// Whether anything may be claimed at `$1`.
+pub(crate) static ANY_CLAIMABLE: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT EXISTS ({})", CLAIMABLE.as_str()));
+
+/// Claims up to `$3` deliveries at `$1`, leased until `$2`; `lock` ends the choosing
+/// subquery (PostgreSQL skips what another instance has locked).
+pub(crate) fn claim(lock: &str) -> String {
+    format!(
+        "UPDATE outbox SET state = {IN_FLIGHT}, attempts = attempts + 1, due_ms = $2,
+             updated_ms = $1
+         WHERE id IN ({} ORDER BY o.id LIMIT $3{lock})
+         RETURNING id, contact_center_id, recording_id, body, attempts",
+        CLAIMABLE.as_str()
+    )
+}
+
+/// How an attempt ends, for delivery `$1` if it is still in flight. Delivered: `$2` now.
+pub(crate) static FINISH_DELIVERED: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE outbox SET state = {DELIVERED}, body = NULL, last_error = NULL, updated_ms = $2
+         WHERE id = $1 AND state = {IN_FLIGHT}"
+    )
+});
+/// Retry: `$2` when, `$3` the error, `$4` now.
+pub(crate) static FINISH_RETRY: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE outbox SET state = {QUEUED}, due_ms = $2, last_error = $3, updated_ms = $4
+         WHERE id = $1 AND state = {IN_FLIGHT}"
+    )
+});
+/// Dead: `$2` the error, `$3` now.
+pub(crate) static FINISH_DEAD: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE outbox SET state = {DEAD}, last_error = $2, updated_ms = $3
+         WHERE id = $1 AND state = {IN_FLIGHT}"
+    )
+});
+/// Queues contact center `$1`'s dead letters again, due at `$2`.
+pub(crate) static REPOST_DEAD_LETTERS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE outbox SET state = {QUEUED}, attempts = 0, due_ms = $2, updated_ms = $2
+         WHERE contact_center_id = $1 AND state = {DEAD}"
+    )
+});
+/// What a [`DeliveryRecord`] is read from, in its order.
+const RECORD_COLUMNS: &str = "id, recording_id, state, attempts, last_error, queued_ms, updated_ms";
+/// The latest delivery of recording `$2` of contact center `$1`.
+pub(crate) static LATEST: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {RECORD_COLUMNS} FROM outbox WHERE contact_center_id = $1 AND recording_id = $2
+         ORDER BY id DESC LIMIT 1"
+    )
+});
+/// Up to `$2` of contact center `$1`'s dead letters, oldest first.
+pub(crate) static DEAD_LETTERS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {RECORD_COLUMNS} FROM outbox WHERE contact_center_id = $1 AND state = {DEAD}
+         ORDER BY queued_ms, id LIMIT $2"
+    )
+});
+/// Every delivery of recording `$2` of contact center `$1` (it is deleted).
+pub(crate) const FORGET_RECORDING: &str =
+    "DELETE FROM outbox WHERE contact_center_id = $1 AND recording_id = $2";
 
 /// Makes a contact center's pending deliveries (queued or retrying, not in flight) due
 /// now at the latest: after a repost or a receiver change, nothing waits out a backoff

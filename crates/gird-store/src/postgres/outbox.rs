@@ -7,7 +7,8 @@ use tokio_postgres::Row;
 
 use crate::outbox::{
     AttemptResult, Delivery, DeliveryRecord, DeliveryState, OutboxStatus, ReceiverSettings, Repost,
-    DEAD, DELIVERED, DUE_NOW, FOR_RANGE, FOR_RECORDING, IN_FLIGHT, NOTHING_PENDING, QUEUED,
+    ANY_CLAIMABLE, DEAD_LETTERS, DUE_NOW, FINISH_DEAD, FINISH_DELIVERED, FINISH_RETRY,
+    FORGET_RECORDING, FOR_RANGE, FOR_RECORDING, LATEST, NOTHING_PENDING, REPOST_DEAD_LETTERS,
 };
 use crate::sql;
 use crate::{Removal, StoreError};
@@ -74,11 +75,8 @@ pub(super) async fn forget_recording(
     contact_center: &str,
     id: &str,
 ) -> Result<(), StoreError> {
-    tx.execute(
-        "DELETE FROM outbox WHERE contact_center_id = $1 AND recording_id = $2",
-        &[&contact_center, &id],
-    )
-    .await?;
+    tx.execute(FORGET_RECORDING, &[&contact_center, &id])
+        .await?;
     Ok(())
 }
 
@@ -123,20 +121,8 @@ pub(super) async fn delete_receiver(client: &Client, id: &str) -> Result<Removal
     ))
 }
 
-/// The deliveries that may be claimed now: due, of a contact center that forwards, and
-/// with no earlier delivery of the same recording still pending.
-const CLAIMABLE: &str = "
-    SELECT o.id FROM outbox o JOIN speechminer_receivers s
-        ON s.contact_center_id = o.contact_center_id AND s.enabled
-    WHERE o.state < 2 AND o.due_ms <= $1
-      AND NOT EXISTS (SELECT 1 FROM outbox p
-                      WHERE p.contact_center_id = o.contact_center_id
-                        AND p.recording_id = o.recording_id AND p.id < o.id AND p.state < 2)";
-
 pub(super) async fn deliveries_due(client: &Client, now_ms: i64) -> Result<bool, StoreError> {
-    let statement = client
-        .prepare_cached(&format!("SELECT EXISTS ({CLAIMABLE})"))
-        .await?;
+    let statement = client.prepare_cached(&ANY_CLAIMABLE).await?;
     Ok(client.query_one(&statement, &[&now_ms]).await?.get(0))
 }
 
@@ -147,12 +133,7 @@ pub(super) async fn claim(
     limit: usize,
 ) -> Result<Vec<Delivery>, StoreError> {
     let statement = client
-        .prepare_cached(&format!(
-            "UPDATE outbox SET state = {IN_FLIGHT}, attempts = attempts + 1, due_ms = $2,
-                 updated_ms = $1
-             WHERE id IN ({CLAIMABLE} ORDER BY o.id LIMIT $3 FOR UPDATE OF o SKIP LOCKED)
-             RETURNING id, contact_center_id, recording_id, body, attempts"
-        ))
+        .prepare_cached(&crate::outbox::claim(" FOR UPDATE OF o SKIP LOCKED"))
         .await?;
     let rows = client
         .query(&statement, &[&now_ms, &lease_until_ms, &(limit as i64)])
@@ -177,41 +158,16 @@ pub(super) async fn finish(
     result: &AttemptResult,
     now_ms: i64,
 ) -> Result<(), StoreError> {
-    let in_flight = IN_FLIGHT;
     match result {
-        AttemptResult::Delivered => {
-            client
-                .execute(
-                    &format!(
-                        "UPDATE outbox SET state = {DELIVERED}, body = NULL, last_error = NULL,
-                             updated_ms = $2
-                         WHERE id = $1 AND state = {in_flight}"
-                    ),
-                    &[&id, &now_ms],
-                )
-                .await?
-        }
+        AttemptResult::Delivered => client.execute(&*FINISH_DELIVERED, &[&id, &now_ms]).await?,
         AttemptResult::Retry { at_ms, error } => {
             client
-                .execute(
-                    &format!(
-                        "UPDATE outbox SET state = {QUEUED}, due_ms = $2, last_error = $3,
-                             updated_ms = $4
-                         WHERE id = $1 AND state = {in_flight}"
-                    ),
-                    &[&id, at_ms, error, &now_ms],
-                )
+                .execute(&*FINISH_RETRY, &[&id, at_ms, error, &now_ms])
                 .await?
         }
         AttemptResult::Dead { error } => {
             client
-                .execute(
-                    &format!(
-                        "UPDATE outbox SET state = {DEAD}, last_error = $2, updated_ms = $3
-                         WHERE id = $1 AND state = {in_flight}"
-                    ),
-                    &[&id, error, &now_ms],
-                )
+                .execute(&*FINISH_DEAD, &[&id, error, &now_ms])
                 .await?
         }
     };
@@ -258,14 +214,7 @@ pub(super) async fn repost(
         }
         Repost::DeadLetters => {
             client
-                .execute(
-                    &format!(
-                        "UPDATE outbox SET state = {QUEUED}, attempts = 0, due_ms = $2,
-                             updated_ms = $2
-                         WHERE contact_center_id = $1 AND state = {DEAD}"
-                    ),
-                    &[&contact_center, &now_ms],
-                )
+                .execute(&*REPOST_DEAD_LETTERS, &[&contact_center, &now_ms])
                 .await?
         }
     })
@@ -294,8 +243,6 @@ pub(super) async fn status(
     Ok(status)
 }
 
-const RECORD_COLUMNS: &str = "id, recording_id, state, attempts, last_error, queued_ms, updated_ms";
-
 fn delivery_record(row: &Row) -> DeliveryRecord {
     DeliveryRecord {
         id: row.get(0),
@@ -313,15 +260,7 @@ pub(super) async fn latest(
     contact_center: &str,
     id: &str,
 ) -> Result<Option<DeliveryRecord>, StoreError> {
-    let row = client
-        .query_opt(
-            &format!(
-                "SELECT {RECORD_COLUMNS} FROM outbox
-                 WHERE contact_center_id = $1 AND recording_id = $2 ORDER BY id DESC LIMIT 1"
-            ),
-            &[&contact_center, &id],
-        )
-        .await?;
+    let row = client.query_opt(&*LATEST, &[&contact_center, &id]).await?;
     Ok(row.as_ref().map(delivery_record))
 }
 
@@ -331,14 +270,7 @@ pub(super) async fn dead_letters(
     limit: usize,
 ) -> Result<Vec<DeliveryRecord>, StoreError> {
     let rows = client
-        .query(
-            &format!(
-                "SELECT {RECORD_COLUMNS} FROM outbox
-                 WHERE contact_center_id = $1 AND state = {DEAD}
-                 ORDER BY queued_ms, id LIMIT $2"
-            ),
-            &[&contact_center, &(limit as i64)],
-        )
+        .query(&*DEAD_LETTERS, &[&contact_center, &(limit as i64)])
         .await?;
     Ok(rows.iter().map(delivery_record).collect())
 }

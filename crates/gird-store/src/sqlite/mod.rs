@@ -137,6 +137,50 @@ impl SqliteStore {
         result
     }
 
+    /// Runs `work` on the writer thread with a contact center's id.
+    async fn write_for<T: Send + 'static>(
+        &self,
+        contact_center: &str,
+        work: impl FnOnce(&Connection, &str) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let contact_center = contact_center.to_owned();
+        self.writer.run(move |tx| work(tx, &contact_center)).await
+    }
+
+    /// Runs `work` on the writer thread with a recording's contact center and id.
+    async fn write_for_recording<T: Send + 'static>(
+        &self,
+        contact_center: &str,
+        id: &str,
+        work: impl FnOnce(&Connection, &str, &str) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (contact_center, id) = (contact_center.to_owned(), id.to_owned());
+        self.writer
+            .run(move |tx| work(tx, &contact_center, &id))
+            .await
+    }
+
+    /// Runs `work` on a reader with a contact center's id.
+    async fn read_for<T: Send + 'static>(
+        &self,
+        contact_center: &str,
+        work: impl FnOnce(&Connection, &str) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let contact_center = contact_center.to_owned();
+        self.read(move |db| work(db, &contact_center)).await
+    }
+
+    /// Runs `work` on a reader with a recording's contact center and id.
+    async fn read_for_recording<T: Send + 'static>(
+        &self,
+        contact_center: &str,
+        id: &str,
+        work: impl FnOnce(&Connection, &str, &str) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (contact_center, id) = (contact_center.to_owned(), id.to_owned());
+        self.read(move |db| work(db, &contact_center, &id)).await
+    }
+
     /// Like [`SqliteStore::read`], for work that also parses what it read.
     async fn read_parsed<T: Send + 'static>(
         &self,
@@ -277,23 +321,24 @@ impl StorageSettingsStore for SqliteStore {
         contact_center: &str,
         settings: StorageSettings,
     ) -> Result<bool, StoreError> {
-        let contact_center = contact_center.to_owned();
-        self.writer
-            .run(move |tx| cc_writes::put_storage(tx, &contact_center, &settings))
-            .await
+        self.write_for(contact_center, move |tx, contact_center| {
+            cc_writes::put_storage(tx, contact_center, &settings)
+        })
+        .await
     }
 
     async fn storage(&self, contact_center: &str) -> Result<Option<StorageSettings>, StoreError> {
-        let contact_center = contact_center.to_owned();
-        self.read(move |db| reads::storage(db, &contact_center))
-            .await
+        self.read_for(contact_center, move |db, contact_center| {
+            reads::storage(db, contact_center)
+        })
+        .await
     }
 
     async fn delete_storage(&self, contact_center: &str) -> Result<Removal, StoreError> {
-        let contact_center = contact_center.to_owned();
-        self.writer
-            .run(move |tx| cc_writes::delete_storage(tx, &contact_center))
-            .await
+        self.write_for(contact_center, move |tx, contact_center| {
+            cc_writes::delete_storage(tx, contact_center)
+        })
+        .await
     }
 
     async fn put_s3_storage(
@@ -301,10 +346,10 @@ impl StorageSettingsStore for SqliteStore {
         contact_center: &str,
         settings: S3Settings,
     ) -> Result<bool, StoreError> {
-        let contact_center = contact_center.to_owned();
-        self.writer
-            .run(move |tx| cc_writes::put_s3_storage(tx, &contact_center, &settings))
-            .await
+        self.write_for(contact_center, move |tx, contact_center| {
+            cc_writes::put_s3_storage(tx, contact_center, &settings)
+        })
+        .await
     }
 
     async fn s3_storage(&self, contact_center: &str) -> Result<Option<S3Settings>, StoreError> {
@@ -316,10 +361,10 @@ impl StorageSettingsStore for SqliteStore {
     }
 
     async fn delete_s3_storage(&self, contact_center: &str) -> Result<Removal, StoreError> {
-        let contact_center = contact_center.to_owned();
-        self.writer
-            .run(move |tx| cc_writes::delete_s3_storage(tx, &contact_center))
-            .await
+        self.write_for(contact_center, move |tx, contact_center| {
+            cc_writes::delete_s3_storage(tx, contact_center)
+        })
+        .await
     }
 }
 
@@ -370,10 +415,10 @@ impl RecordingStore for SqliteStore {
         contact_center: &str,
         id: &str,
     ) -> Result<DeletionStart, StoreError> {
-        let (contact_center, id) = (contact_center.to_owned(), id.to_owned());
-        self.writer
-            .run(move |tx| recording_writes::delete_recording(tx, &contact_center, &id))
-            .await
+        self.write_for_recording(contact_center, id, move |tx, contact_center, id| {
+            recording_writes::delete_recording(tx, contact_center, id)
+        })
+        .await
     }
 
     async fn begin_deletion(
@@ -438,10 +483,10 @@ impl RecordingStore for SqliteStore {
         id: &str,
         hold: bool,
     ) -> Result<HoldChange, StoreError> {
-        let (contact_center, id) = (contact_center.to_owned(), id.to_owned());
-        self.writer
-            .run(move |tx| recording_writes::set_legal_hold(tx, &contact_center, &id, hold))
-            .await
+        self.write_for_recording(contact_center, id, move |tx, contact_center, id| {
+            recording_writes::set_legal_hold(tx, contact_center, id, hold)
+        })
+        .await
     }
 }
 
@@ -452,23 +497,24 @@ impl OutboxStore for SqliteStore {
         contact_center: &str,
         settings: ReceiverSettings,
     ) -> Result<bool, StoreError> {
-        let contact_center = contact_center.to_owned();
-        self.writer
-            .run(move |tx| outbox::put_receiver(tx, &contact_center, &settings))
-            .await
+        self.write_for(contact_center, move |tx, contact_center| {
+            outbox::put_receiver(tx, contact_center, &settings)
+        })
+        .await
     }
 
     async fn receiver(&self, contact_center: &str) -> Result<Option<ReceiverSettings>, StoreError> {
-        let contact_center = contact_center.to_owned();
-        self.read(move |db| outbox::receiver(db, &contact_center))
-            .await
+        self.read_for(contact_center, move |db, contact_center| {
+            outbox::receiver(db, contact_center)
+        })
+        .await
     }
 
     async fn delete_receiver(&self, contact_center: &str) -> Result<Removal, StoreError> {
-        let contact_center = contact_center.to_owned();
-        self.writer
-            .run(move |tx| outbox::delete_receiver(tx, &contact_center))
-            .await
+        self.write_for(contact_center, move |tx, contact_center| {
+            outbox::delete_receiver(tx, contact_center)
+        })
+        .await
     }
 
     async fn deliveries_due(&self, now_ms: i64) -> Result<bool, StoreError> {
@@ -535,9 +581,10 @@ impl OutboxStore for SqliteStore {
         contact_center: &str,
         id: &str,
     ) -> Result<Option<DeliveryRecord>, StoreError> {
-        let (contact_center, id) = (contact_center.to_owned(), id.to_owned());
-        self.read(move |db| outbox::latest(db, &contact_center, &id))
-            .await
+        self.read_for_recording(contact_center, id, move |db, contact_center, id| {
+            outbox::latest(db, contact_center, id)
+        })
+        .await
     }
 
     async fn dead_letters(
@@ -545,9 +592,10 @@ impl OutboxStore for SqliteStore {
         contact_center: &str,
         limit: usize,
     ) -> Result<Vec<DeliveryRecord>, StoreError> {
-        let contact_center = contact_center.to_owned();
-        self.read(move |db| outbox::dead_letters(db, &contact_center, limit))
-            .await
+        self.read_for(contact_center, move |db, contact_center| {
+            outbox::dead_letters(db, contact_center, limit)
+        })
+        .await
     }
 
     fn deliveries_queued(&self) -> Arc<tokio::sync::Notify> {

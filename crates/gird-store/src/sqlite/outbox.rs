@@ -5,7 +5,9 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::outbox::{
     AttemptResult, Delivery, DeliveryRecord, DeliveryState, OutboxStatus, ReceiverSettings, Repost,
-    DEAD, DELIVERED, DUE_NOW, FOR_RANGE, FOR_RECORDING, IN_FLIGHT, NOTHING_PENDING, QUEUED,
+    ANY_CLAIMABLE, DEAD_LETTERS, DUE_NOW, FINISH_DEAD, FINISH_DELIVERED, FINISH_RETRY,
+    FORGET_RECORDING, FOR_RANGE, FOR_RECORDING, IN_FLIGHT, LATEST, NOTHING_PENDING, QUEUED,
+    REPOST_DEAD_LETTERS,
 };
 use crate::sql;
 use crate::{Removal, StoreError};
@@ -87,7 +89,7 @@ pub(super) fn forget_recording(
     contact_center: &str,
     id: &str,
 ) -> rusqlite::Result<()> {
-    db.prepare_cached("DELETE FROM outbox WHERE contact_center_id = ?1 AND recording_id = ?2")?
+    db.prepare_cached(shared!(FORGET_RECORDING))?
         .execute(params![contact_center, id])?;
     Ok(())
 }
@@ -134,18 +136,8 @@ pub(super) fn delete_receiver(db: &Connection, id: &str) -> Result<Removal, Stor
     ))
 }
 
-/// The deliveries that may be claimed now: due, of a contact center that forwards, and
-/// with no earlier delivery of the same recording still pending.
-const CLAIMABLE: &str = "
-    SELECT o.id FROM outbox o JOIN speechminer_receivers s
-        ON s.contact_center_id = o.contact_center_id AND s.enabled
-    WHERE o.state < 2 AND o.due_ms <= ?1
-      AND NOT EXISTS (SELECT 1 FROM outbox p
-                      WHERE p.contact_center_id = o.contact_center_id
-                        AND p.recording_id = o.recording_id AND p.id < o.id AND p.state < 2)";
-
 pub(super) fn deliveries_due(db: &Connection, now_ms: i64) -> rusqlite::Result<bool> {
-    db.prepare_cached(&format!("SELECT EXISTS ({CLAIMABLE})"))?
+    db.prepare_cached(shared!(ANY_CLAIMABLE))?
         .query_row([now_ms], |row| row.get(0))
 }
 
@@ -155,12 +147,7 @@ pub(super) fn claim(
     lease_until_ms: i64,
     limit: usize,
 ) -> rusqlite::Result<Vec<Delivery>> {
-    let mut claim = db.prepare_cached(&format!(
-        "UPDATE outbox SET state = {IN_FLIGHT}, attempts = attempts + 1, due_ms = ?2,
-             updated_ms = ?1
-         WHERE id IN ({CLAIMABLE} ORDER BY o.id LIMIT ?3)
-         RETURNING id, contact_center_id, recording_id, body, attempts"
-    ))?;
+    let mut claim = db.prepare_cached(shared!(crate::outbox::claim("")))?;
     let rows = claim.query_map(params![now_ms, lease_until_ms, limit as i64], |row| {
         Ok(Delivery {
             id: row.get(0)?,
@@ -181,26 +168,15 @@ pub(super) fn finish(
     result: &AttemptResult,
     now_ms: i64,
 ) -> rusqlite::Result<()> {
-    let in_flight = IN_FLIGHT;
     match result {
         AttemptResult::Delivered => db
-            .prepare_cached(&format!(
-                "UPDATE outbox SET state = {DELIVERED}, body = NULL, last_error = NULL,
-                     updated_ms = ?2
-                 WHERE id = ?1 AND state = {in_flight}"
-            ))?
+            .prepare_cached(shared!(FINISH_DELIVERED))?
             .execute(params![id, now_ms]),
         AttemptResult::Retry { at_ms, error } => db
-            .prepare_cached(&format!(
-                "UPDATE outbox SET state = {QUEUED}, due_ms = ?2, last_error = ?3, updated_ms = ?4
-                 WHERE id = ?1 AND state = {in_flight}"
-            ))?
+            .prepare_cached(shared!(FINISH_RETRY))?
             .execute(params![id, at_ms, error, now_ms]),
         AttemptResult::Dead { error } => db
-            .prepare_cached(&format!(
-                "UPDATE outbox SET state = {DEAD}, last_error = ?2, updated_ms = ?3
-                 WHERE id = ?1 AND state = {in_flight}"
-            ))?
+            .prepare_cached(shared!(FINISH_DEAD))?
             .execute(params![id, error, now_ms]),
     }?;
     Ok(())
@@ -246,10 +222,7 @@ pub(super) fn repost(
                 .execute(params![contact_center, now_ms, from_ms, to_ms])?
         }
         Repost::DeadLetters => db
-            .prepare_cached(&format!(
-                "UPDATE outbox SET state = {QUEUED}, attempts = 0, due_ms = ?2, updated_ms = ?2
-                 WHERE contact_center_id = ?1 AND state = {DEAD}"
-            ))?
+            .prepare_cached(shared!(REPOST_DEAD_LETTERS))?
             .execute(params![contact_center, now_ms])?,
     };
     Ok(count as u64)
@@ -279,8 +252,6 @@ pub(super) fn status(
     Ok(status)
 }
 
-const RECORD_COLUMNS: &str = "id, recording_id, state, attempts, last_error, queued_ms, updated_ms";
-
 fn delivery_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<DeliveryRecord> {
     Ok(DeliveryRecord {
         id: row.get(0)?,
@@ -298,12 +269,9 @@ pub(super) fn latest(
     contact_center: &str,
     id: &str,
 ) -> rusqlite::Result<Option<DeliveryRecord>> {
-    db.prepare_cached(&format!(
-        "SELECT {RECORD_COLUMNS} FROM outbox WHERE contact_center_id = ?1 AND recording_id = ?2
-         ORDER BY id DESC LIMIT 1"
-    ))?
-    .query_row(params![contact_center, id], delivery_record)
-    .optional()
+    db.prepare_cached(shared!(LATEST))?
+        .query_row(params![contact_center, id], delivery_record)
+        .optional()
 }
 
 pub(super) fn dead_letters(
@@ -311,10 +279,7 @@ pub(super) fn dead_letters(
     contact_center: &str,
     limit: usize,
 ) -> rusqlite::Result<Vec<DeliveryRecord>> {
-    db.prepare_cached(&format!(
-        "SELECT {RECORD_COLUMNS} FROM outbox WHERE contact_center_id = ?1 AND state = {DEAD}
-         ORDER BY queued_ms, id LIMIT ?2"
-    ))?
-    .query_map(params![contact_center, limit as i64], delivery_record)?
-    .collect()
+    db.prepare_cached(shared!(DEAD_LETTERS))?
+        .query_map(params![contact_center, limit as i64], delivery_record)?
+        .collect()
 }

@@ -70,7 +70,7 @@ pub(super) fn insert_or_merge(
         }
     };
     if let Some(taken) = claim_media_ids(db, contact_center, &recording)? {
-        db.prepare_cached("ROLLBACK TO job")?.execute([])?;
+        super::writer::undo_job(db)?;
         return Ok(unwritten(taken, Some(recording)));
     }
     if outcome == InsertOutcome::Created {

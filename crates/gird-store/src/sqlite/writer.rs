@@ -75,17 +75,28 @@ fn stopped() -> StoreError {
     StoreError::Unavailable("the database writer has stopped".into())
 }
 
+/// Each job of a batch runs in its own savepoint, so one job's failure undoes only it.
+const SAVEPOINT: &str = "SAVEPOINT job";
+const UNDO: &str = "ROLLBACK TO job";
+const RELEASE: &str = "RELEASE job";
+
 fn in_savepoint<T>(
     connection: &Connection,
     work: impl FnOnce(&Connection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
-    connection.prepare_cached("SAVEPOINT job")?.execute([])?;
+    connection.prepare_cached(SAVEPOINT)?.execute([])?;
     let result = work(connection);
     if result.is_err() {
-        connection.prepare_cached("ROLLBACK TO job")?.execute([])?;
+        undo_job(connection)?;
     }
-    connection.prepare_cached("RELEASE job")?.execute([])?;
+    connection.prepare_cached(RELEASE)?.execute([])?;
     result
+}
+
+/// Undoes what the running job wrote so far (it then answers a refusal, not an error).
+pub(super) fn undo_job(connection: &Connection) -> rusqlite::Result<()> {
+    connection.prepare_cached(UNDO)?.execute([])?;
+    Ok(())
 }
 
 fn write_loop(connection: Connection, mut receiver: mpsc::Receiver<Message>) {
