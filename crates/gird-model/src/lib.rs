@@ -1,6 +1,7 @@
 //! gird's recording model: the record of docs/API.md ("The record"), its validation, the merge
 //! and the read view. Pure: no I/O, so every rule is unit-testable.
 
+pub mod access;
 mod check;
 pub mod contact_center;
 pub mod datetime;

@@ -112,6 +112,7 @@ pub fn search_terms(recording: &Recording) -> Vec<(&'static str, String)> {
         add(AGENT, event.json["contact"]["userName"].as_str(), true);
         add(CALL_UUID, event.json["calluuid"].as_str(), false);
     }
+    terms.extend(crate::access::visibility_terms(recording));
     terms
 }
 

@@ -20,7 +20,9 @@ pub use recordings::{
     Cursor, DeletionStart, Direction, FoundRecording, HoldChange, InsertOutcome, LegalHold,
     RecordingStore, SearchPage, SearchQuery, DEFAULT_PAGE_BYTES,
 };
+pub use users::{User, UserStore, UserWrite};
 
+mod access;
 #[cfg(test)]
 mod conformance;
 pub mod contact_centers;
@@ -37,6 +39,7 @@ mod row;
 pub mod sessions;
 mod sql;
 pub mod sqlite;
+pub mod users;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -61,6 +64,7 @@ pub trait Store:
     + OutboxStore
     + SessionStore
     + OutboundStore
+    + UserStore
     + Send
     + Sync
     + 'static
@@ -73,6 +77,6 @@ pub trait Store:
 pub mod prelude {
     pub use crate::{
         ContactCenterStore, OutboundStore, OutboxStore, RecordingStore, SessionStore,
-        StorageSettingsStore, Store,
+        StorageSettingsStore, Store, UserStore,
     };
 }

@@ -1,7 +1,8 @@
 //! Searches in SQL, for both backends: one driving index chosen per query, every other
 //! filter checked per row, newest first, keyset pagination on (start instant, id).
 
-use gird_model::search::PhoneMatch;
+use gird_model::access::{Visibility, GRANTED_TO_GROUP, IN_PARTITION};
+use gird_model::search::{PhoneMatch, AGENT};
 
 use crate::{Direction, FoundRecording, SearchPage, SearchQuery};
 
@@ -138,6 +139,9 @@ impl Plan {
                 [Plan::text(kind), Plan::text(value)],
             );
         }
+        if let Some(visibility) = &query.visibility {
+            self.visibility(visibility);
+        }
         if let (Some(media_id), true) = (&query.media_id, media_id_filtered) {
             self.condition(
                 "EXISTS (SELECT 1 FROM media_files m WHERE m.contact_center_id = r.contact_center_id
@@ -145,6 +149,36 @@ impl Plan {
                 [Plan::text(media_id)],
             );
         }
+    }
+
+    /// [`Visibility`]'s rule over the terms of [`gird_model::access::visibility_terms`]:
+    /// the user is on the recording, or one of their groups grants it and it has no
+    /// partition or one of theirs. Each test is a lookup of the term index's primary key.
+    fn visibility(&mut self, visibility: &Visibility) {
+        let term = |kind_and_values: usize| {
+            let values = vec!["?"; kind_and_values].join(", ");
+            format!(
+                "EXISTS (SELECT 1 FROM search_terms v WHERE v.contact_center_id = r.contact_center_id
+                 AND v.kind = ? AND v.value IN ({values}) AND v.start_ms = r.start_ms
+                 AND v.recording_id = r.id)"
+            )
+        };
+        let mut params = vec![Plan::text(AGENT), Plan::text(&visibility.user)];
+        let mut sql = format!("({}", term(1));
+        if !visibility.groups.is_empty() {
+            let partitions = visibility.partition_terms();
+            sql.push_str(&format!(
+                " OR ({} AND {})",
+                term(visibility.groups.len()),
+                term(partitions.len())
+            ));
+            params.push(Plan::text(GRANTED_TO_GROUP));
+            params.extend(visibility.groups.iter().map(|g| Plan::text(g)));
+            params.push(Plan::text(IN_PARTITION));
+            params.extend(partitions.iter().map(|p| Plan::text(p)));
+        }
+        sql.push(')');
+        self.condition(sql, params);
     }
 
     /// The most selective index: a search term, a media id, a phone number, else time.

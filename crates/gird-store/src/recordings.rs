@@ -87,6 +87,9 @@ pub struct SearchQuery {
     pub cursor: Option<Cursor>,
     /// Also count the matches (up to [`counts::SEARCH_COUNT_CAP`]).
     pub count: bool,
+    /// Only what this user may see ([`gird_model::access`]); `None` sees everything (the
+    /// ops user).
+    pub visibility: Option<gird_model::access::Visibility>,
 }
 
 impl Default for SearchQuery {
@@ -105,6 +108,7 @@ impl Default for SearchQuery {
             max_bytes: DEFAULT_PAGE_BYTES,
             cursor: None,
             count: false,
+            visibility: None,
         }
     }
 }

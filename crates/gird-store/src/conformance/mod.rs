@@ -12,6 +12,7 @@ pub(crate) mod recordings;
 pub(crate) mod search;
 pub(crate) mod sessions;
 pub(crate) mod settings;
+pub(crate) mod users;
 
 use async_trait::async_trait;
 use gird_model::Recording;
@@ -66,6 +67,8 @@ macro_rules! suite {
             holds::holds_and_deletions,
             outbox::outbox_lifecycle,
             sessions::sessions,
+            users::users,
+            users::searches_show_only_what_a_user_may_see,
         );
     };
     (@ $open:path; $($module:ident :: $check:ident),* $(,)?) => {

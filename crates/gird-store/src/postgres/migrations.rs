@@ -100,7 +100,43 @@ const MIGRATIONS: &[&str] = &["
         buckets TEXT NOT NULL
     );
 ", crate::sessions::MIGRATION, crate::plan::LONG_INDEX, crate::digests::MIGRATION,
-    crate::deletion::MIGRATION, crate::counts::MIGRATION, crate::outbound::MIGRATION];
+    crate::deletion::MIGRATION, crate::counts::MIGRATION, crate::outbound::MIGRATION, crate::users::MIGRATION];
+
+/// Indexes the visibility terms of the records stored before they were indexed, a
+/// thousand at a time.
+async fn index_visibility(
+    tx: &tokio_postgres::Transaction<'_>,
+) -> Result<(), tokio_postgres::Error> {
+    let insert = tx.prepare(crate::sql::INDEX_TERM).await?;
+    let mut after = (String::new(), String::new());
+    let mut indexed = 0u64;
+    loop {
+        let rows = tx
+            .query(
+                "SELECT contact_center_id, id, start_ms, body FROM recordings
+                 WHERE (contact_center_id, id) > ($1, $2) ORDER BY contact_center_id, id
+                 LIMIT 1000",
+                &[&after.0, &after.1],
+            )
+            .await?;
+        let Some(last) = rows.last() else { break };
+        after = (last.get(0), last.get(1));
+        for row in &rows {
+            let (contact_center, id, start): (&str, &str, i64) =
+                (row.get(0), row.get(1), row.get(2));
+            for (kind, value) in crate::access::terms_of_stored(row.get(3)) {
+                tx.execute(&insert, &[&contact_center, &kind, &value, &start, &id])
+                    .await?;
+            }
+        }
+        indexed += rows.len() as u64;
+    }
+    tracing::info!(
+        recordings = indexed,
+        "indexed who may see each stored recording"
+    );
+    Ok(())
+}
 
 /// Brings the schema up to date; answers true when the database was new.
 pub(super) async fn run(client: &mut Client) -> Result<bool, tokio_postgres::Error> {
@@ -120,6 +156,9 @@ pub(super) async fn run(client: &mut Client) -> Result<bool, tokio_postgres::Err
         .get(0);
     for (index, migration) in MIGRATIONS.iter().enumerate().skip(applied as usize) {
         tx.batch_execute(migration).await?;
+        if index + 1 == crate::access::VISIBILITY_MIGRATION && applied > 0 {
+            index_visibility(&tx).await?;
+        }
         tx.execute(
             "INSERT INTO gird_migrations (version) VALUES ($1)",
             &[&(index as i32 + 1)],
@@ -128,4 +167,13 @@ pub(super) async fn run(client: &mut Client) -> Result<bool, tokio_postgres::Err
     }
     tx.commit().await?;
     Ok(applied == 0)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn visibility_terms_arrive_with_the_users_migration() {
+        let at = crate::access::VISIBILITY_MIGRATION;
+        assert_eq!(super::MIGRATIONS[at - 1], crate::users::MIGRATION);
+    }
 }

@@ -450,6 +450,8 @@ impl OutboxStore for PostgresStore {
     }
 }
 
+use crate::users::{self, User, UserStore, UserWrite};
+
 #[async_trait]
 impl Store for PostgresStore {
     async fn close(&self) {
@@ -502,6 +504,76 @@ impl crate::SessionStore for PostgresStore {
         Ok(client
             .execute(crate::sessions::DELETE_OF_USER, &[&user])
             .await?)
+    }
+}
+
+fn user_row(row: &tokio_postgres::Row) -> [String; 8] {
+    std::array::from_fn(|column| row.get(column))
+}
+
+impl PostgresStore {
+    /// Creates or replaces a user in one transaction with the check of its contact center.
+    async fn write_user(&self, user: User, create: bool) -> Result<UserWrite, StoreError> {
+        let mut client = self.pool.get().await?;
+        let columns = users::columns(&user);
+        let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = columns
+            .iter()
+            .map(|c| c as &(dyn tokio_postgres::types::ToSql + Sync))
+            .collect();
+        let statement = if create {
+            users::CREATE
+        } else {
+            users::REPLACE
+        };
+        let written =
+            writes::put_settings(&mut client, &user.contact_center, statement, &params).await?;
+        let Some(rows) = written else {
+            return Ok(UserWrite::ContactCenterMissing);
+        };
+        Ok(users::outcome(create, rows))
+    }
+}
+
+#[async_trait]
+impl UserStore for PostgresStore {
+    async fn create_user(&self, user: User) -> Result<UserWrite, StoreError> {
+        self.write_user(user, true).await
+    }
+
+    async fn replace_user(&self, user: User) -> Result<UserWrite, StoreError> {
+        self.write_user(user, false).await
+    }
+
+    async fn user(&self, name: &str) -> Result<Option<User>, StoreError> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_opt(users::SELECT.as_str(), &[&users::key(name)])
+            .await?;
+        row.as_ref()
+            .map(|row| users::from_columns(user_row(row)))
+            .transpose()
+    }
+
+    async fn users(&self, contact_center: &str) -> Result<Vec<User>, StoreError> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(users::OF_CONTACT_CENTER.as_str(), &[&contact_center])
+            .await?;
+        rows.iter()
+            .map(|row| users::from_columns(user_row(row)))
+            .collect()
+    }
+
+    async fn delete_user(&self, contact_center: &str, name: &str) -> Result<Removal, StoreError> {
+        let mut client = self.pool.get().await?;
+        let key = users::key(name);
+        let tx = client.transaction().await?;
+        let deleted = tx.execute(users::DELETE, &[&contact_center, &key]).await?;
+        if deleted == 1 {
+            tx.execute(crate::sessions::DELETE_OF_USER, &[&key]).await?;
+        }
+        tx.commit().await?;
+        Ok(crate::sql::removal(deleted))
     }
 }
 

@@ -92,7 +92,10 @@ pub(super) async fn put_receiver(
         &settings.sealed_password,
         &settings.enabled,
     ];
-    if !super::writes::put_settings(client, id, sql::PUT_RECEIVER, &params).await? {
+    if super::writes::put_settings(client, id, sql::PUT_RECEIVER, &params)
+        .await?
+        .is_none()
+    {
         return Ok(false);
     }
     // The receiver changed (fixed, most likely): what waits for a retry is due now.

@@ -225,3 +225,38 @@ async fn instances_share_the_outbox_without_double_claims() {
     second.close().await;
     drop_database(&url).await;
 }
+
+/// A database made before visibility terms were indexed gets them when migrated.
+#[tokio::test]
+async fn migrating_indexes_who_may_see_the_stored_recordings() {
+    let url = fresh_database().await;
+    let (store, _) = PostgresStore::open(&url).await.unwrap();
+    assert!(store.create_contact_center("cc", &[]).await.unwrap());
+    let mut grouped = crate::conformance::segment("r1", "m1", 1);
+    grouped.media_files[0].json["accessgroups"] = json!(["/Sales/East"]);
+    store.insert_or_merge("cc", grouped).await.unwrap();
+    store.close().await;
+    let (client, connection) = tokio_postgres::connect(&url, NoTls).await.unwrap();
+    tokio::spawn(connection);
+    client
+        .batch_execute(&format!(
+            "DELETE FROM search_terms WHERE kind IN ('granted-group', 'in-partition');
+             DROP TABLE users;
+             DELETE FROM gird_migrations WHERE version >= {};",
+            crate::access::VISIBILITY_MIGRATION
+        ))
+        .await
+        .unwrap();
+    drop(client);
+    let (store, _) = PostgresStore::open(&url).await.unwrap();
+    let sales = gird_model::access::Visibility::new("sup", &["/Sales".into()], &[]);
+    let query = SearchQuery {
+        contact_center: "cc".into(),
+        limit: 10,
+        visibility: Some(sales),
+        ..SearchQuery::default()
+    };
+    assert_eq!(store.search(query).await.unwrap().recordings.len(), 1);
+    store.close().await;
+    drop_database(&url).await;
+}

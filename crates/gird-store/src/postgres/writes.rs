@@ -85,13 +85,14 @@ pub(super) async fn disable_feature(
     Ok(sql::removal(removed))
 }
 
-/// Runs one settings write for a contact center that exists (`false` when it does not).
+/// Runs one write for a contact center that exists: the rows written, or `None` when it
+/// does not exist.
 pub(super) async fn put_settings(
     client: &mut Client,
     id: &str,
     statement: &str,
     params: &[&(dyn ToSql + Sync)],
-) -> Result<bool, StoreError> {
+) -> Result<Option<u64>, StoreError> {
     let tx = client.transaction().await?;
     // Shared lock: a deletion of the contact center (`FOR UPDATE`) waits for this write.
     let locked = tx
@@ -101,11 +102,11 @@ pub(super) async fn put_settings(
         )
         .await?;
     if locked.is_none() {
-        return Ok(false);
+        return Ok(None);
     }
-    tx.execute(statement, params).await?;
+    let rows = tx.execute(statement, params).await?;
     tx.commit().await?;
-    Ok(true)
+    Ok(Some(rows))
 }
 
 pub(super) async fn put_storage(
@@ -119,7 +120,9 @@ pub(super) async fn put_storage(
         &settings.username,
         &settings.sealed_password,
     ];
-    put_settings(client, id, sql::PUT_STORAGE, &params).await
+    Ok(put_settings(client, id, sql::PUT_STORAGE, &params)
+        .await?
+        .is_some())
 }
 
 pub(super) async fn delete_storage(client: &Client, id: &str) -> Result<Removal, StoreError> {
@@ -143,7 +146,9 @@ pub(super) async fn put_s3_storage(
         &settings.path_style,
         &buckets,
     ];
-    put_settings(client, id, sql::PUT_S3_STORAGE, &params).await
+    Ok(put_settings(client, id, sql::PUT_S3_STORAGE, &params)
+        .await?
+        .is_some())
 }
 
 pub(super) async fn delete_s3_storage(client: &Client, id: &str) -> Result<Removal, StoreError> {

@@ -101,7 +101,7 @@ const MIGRATIONS: &[&str] = &["
         buckets TEXT NOT NULL
     );
 ", crate::sessions::MIGRATION, crate::plan::LONG_INDEX, crate::digests::MIGRATION,
-    crate::deletion::MIGRATION, crate::counts::MIGRATION, crate::outbound::MIGRATION];
+    crate::deletion::MIGRATION, crate::counts::MIGRATION, crate::outbound::MIGRATION, crate::users::MIGRATION];
 
 /// Brings the schema up to date; answers true when the database was new.
 pub(super) fn run(connection: &mut Connection) -> rusqlite::Result<bool> {
@@ -109,8 +109,42 @@ pub(super) fn run(connection: &mut Connection) -> rusqlite::Result<bool> {
     for (index, migration) in MIGRATIONS.iter().enumerate().skip(version) {
         let tx = connection.transaction()?;
         tx.execute_batch(migration)?;
+        if index + 1 == crate::access::VISIBILITY_MIGRATION && version > 0 {
+            index_visibility(&tx)?;
+        }
         tx.pragma_update(None, "user_version", index + 1)?;
         tx.commit()?;
     }
     Ok(version == 0)
+}
+
+/// Indexes the visibility terms of the records stored before they were indexed.
+fn index_visibility(tx: &Connection) -> rusqlite::Result<()> {
+    let mut insert = tx.prepare(&crate::plan::sqlite_placeholders(crate::sql::INDEX_TERM))?;
+    let mut rows = tx.prepare("SELECT contact_center_id, id, start_ms, body FROM recordings")?;
+    let mut rows = rows.query([])?;
+    let mut indexed = 0u64;
+    while let Some(row) = rows.next()? {
+        let (contact_center, id, start): (String, String, i64) =
+            (row.get(0)?, row.get(1)?, row.get(2)?);
+        let body: String = row.get(3)?;
+        for (kind, value) in crate::access::terms_of_stored(&body) {
+            insert.execute(rusqlite::params![contact_center, kind, value, start, id])?;
+        }
+        indexed += 1;
+    }
+    tracing::info!(
+        recordings = indexed,
+        "indexed who may see each stored recording"
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn visibility_terms_arrive_with_the_users_migration() {
+        let at = crate::access::VISIBILITY_MIGRATION;
+        assert_eq!(super::MIGRATIONS[at - 1], crate::users::MIGRATION);
+    }
 }

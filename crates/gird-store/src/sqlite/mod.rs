@@ -37,6 +37,7 @@ use rusqlite::{Connection, OpenFlags};
 use gird_model::ContactCenter;
 
 use crate::prelude::*;
+use crate::users::{self, User, UserStore, UserWrite};
 use crate::{
     AttemptResult, DeletionStart, Delivery, DeliveryRecord, FoundRecording, HoldChange,
     InsertOutcome, OutboxStatus, ReceiverSettings, Removal, Repost, S3Settings, SearchPage,
@@ -668,6 +669,87 @@ impl crate::SessionStore for SqliteStore {
         self.writer
             .run(move |tx| Ok(tx.execute(shared!(crate::sessions::DELETE_OF_USER), [user])? as u64))
             .await
+    }
+}
+
+impl SqliteStore {
+    /// Creates or replaces a user in one transaction with the check of its contact center.
+    async fn write_user(&self, user: User, create: bool) -> Result<UserWrite, StoreError> {
+        self.writer
+            .run(move |tx| {
+                if !cc_writes::contact_center_exists(tx, &user.contact_center)? {
+                    return Ok(UserWrite::ContactCenterMissing);
+                }
+                let statement = if create {
+                    shared!(users::CREATE)
+                } else {
+                    shared!(users::REPLACE)
+                };
+                let written =
+                    tx.execute(statement, rusqlite::params_from_iter(users::columns(&user)))?;
+                Ok(users::outcome(create, written as u64))
+            })
+            .await
+    }
+}
+
+fn user_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<[String; 8]> {
+    Ok([
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+        row.get(6)?,
+        row.get(7)?,
+    ])
+}
+
+#[async_trait]
+impl UserStore for SqliteStore {
+    async fn create_user(&self, user: User) -> Result<UserWrite, StoreError> {
+        self.write_user(user, true).await
+    }
+
+    async fn replace_user(&self, user: User) -> Result<UserWrite, StoreError> {
+        self.write_user(user, false).await
+    }
+
+    async fn user(&self, name: &str) -> Result<Option<User>, StoreError> {
+        use rusqlite::OptionalExtension;
+        let key = users::key(name);
+        let row = self
+            .read(move |db| {
+                db.prepare_cached(shared!(users::SELECT))?
+                    .query_row([key], user_row)
+                    .optional()
+            })
+            .await?;
+        row.map(users::from_columns).transpose()
+    }
+
+    async fn users(&self, contact_center: &str) -> Result<Vec<User>, StoreError> {
+        let rows = self
+            .read_for(contact_center, |db, contact_center| {
+                db.prepare_cached(shared!(users::OF_CONTACT_CENTER))?
+                    .query_map([contact_center], user_row)?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .await?;
+        rows.into_iter().map(users::from_columns).collect()
+    }
+
+    async fn delete_user(&self, contact_center: &str, name: &str) -> Result<Removal, StoreError> {
+        let key = users::key(name);
+        self.write_for(contact_center, move |tx, contact_center| {
+            let deleted = tx.execute(shared!(users::DELETE), [contact_center, &key])?;
+            if deleted == 1 {
+                tx.execute(shared!(crate::sessions::DELETE_OF_USER), [&key])?;
+            }
+            Ok(crate::sql::removal(deleted as u64))
+        })
+        .await
     }
 }
 

@@ -266,3 +266,35 @@ async fn a_search_count_stops_at_its_cap() {
         .unwrap();
     assert_eq!(capped, 3);
 }
+
+/// A database made before visibility terms were indexed gets them when migrated.
+#[tokio::test]
+async fn migrating_indexes_who_may_see_the_stored_recordings() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_with_contact_center(&dir).await;
+    let mut grouped = segment("r1", "m1", 1);
+    grouped.media_files[0].json["accessgroups"] = json!(["/Sales/East"]);
+    store.insert_or_merge("cc", grouped).await.unwrap();
+    store.close().await;
+    drop(store);
+    let connection = rusqlite::Connection::open(dir.path().join("gird.db")).unwrap();
+    connection
+        .execute_batch(&format!(
+            "DELETE FROM search_terms WHERE kind IN ('granted-group', 'in-partition');
+             DROP TABLE users;
+             PRAGMA user_version = {};",
+            crate::access::VISIBILITY_MIGRATION - 1
+        ))
+        .unwrap();
+    drop(connection);
+    let (store, created) = SqliteStore::open(&dir.path().join("gird.db")).unwrap();
+    assert!(!created);
+    let sales = gird_model::access::Visibility::new("sup", &["/Sales".into()], &[]);
+    let query = SearchQuery {
+        visibility: Some(sales),
+        ..query(10)
+    };
+    let page = store.search(query).await.unwrap();
+    assert_eq!(page.recordings.len(), 1);
+    store.close().await;
+}
