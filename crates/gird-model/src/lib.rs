@@ -3,6 +3,7 @@
 
 mod check;
 pub mod datetime;
+pub mod id;
 mod index;
 pub mod merge;
 pub mod origin;
@@ -14,6 +15,7 @@ pub mod view;
 pub mod violation;
 
 pub use check::json_type;
+pub use id::{ContactCenterId, RecordingId};
 pub use merge::MergeConflict;
 pub use record::{Event, MediaFile, MediaKey, Recording};
 pub use stored::{Merged, StoredRecording};
