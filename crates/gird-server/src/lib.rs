@@ -21,6 +21,7 @@ mod s3;
 mod scope;
 mod seal;
 mod search_params;
+pub mod service;
 pub mod settings;
 mod state;
 mod ui;

@@ -5,13 +5,15 @@ use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::Json;
-use gird_model::datetime::{format_millis, now_millis, parse_iso};
-use gird_store::{DeliveryRecord, OutboxStatus, ReceiverSettings, Removal, Repost};
+use gird_model::datetime::{format_millis, now_millis};
+use gird_model::ContactCenterId;
+use gird_store::{DeliveryRecord, OutboxStatus, ReceiverSettings, Removal};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::body::{json_object, optional_text};
 use crate::error::{success, ApiError};
+use crate::service::repost::{self, AskError, QueueError, RepostAsk};
 use crate::state::AppState;
 use crate::urls::check_service_url;
 
@@ -155,51 +157,20 @@ pub async fn recording_delivery(
     })))
 }
 
-/// What a repost request asks for: exactly one of `recordingId`, `from` with `to`, or
-/// `deadLetters: true`.
-pub fn repost_request(request: &Map<String, Value>) -> Result<Repost, ApiError> {
-    let recording = optional_text(request, "recordingId")?;
-    let from = optional_text(request, "from")?;
-    let to = optional_text(request, "to")?;
+/// What a repost body asks: the repost's meaning and its queuing are
+/// `crate::service::repost`'s, shared with `gird repost`.
+fn repost_ask(request: &Map<String, Value>) -> Result<RepostAsk, ApiError> {
     let dead_letters = match request.get("deadLetters") {
         None | Some(Value::Null) | Some(Value::Bool(false)) => false,
         Some(Value::Bool(true)) => true,
         Some(_) => return Err(ApiError::InvalidValue("deadLetters: expected true".into())),
     };
-    let instant = |name: &str, text: &str| {
-        parse_iso(text).ok_or_else(|| {
-            ApiError::InvalidValue(format!("{name}: {text:?} is not an ISO 8601 datetime"))
-        })
-    };
-    let chosen = [
-        recording.is_some(),
-        from.is_some() || to.is_some(),
+    Ok(RepostAsk {
+        recording: optional_text(request, "recordingId")?,
+        from: optional_text(request, "from")?,
+        to: optional_text(request, "to")?,
         dead_letters,
-    ];
-    match chosen {
-        [true, false, false] => Ok(Repost::Recording(recording.unwrap_or_default())),
-        [false, true, false] => {
-            let (Some(from), Some(to)) = (from, to) else {
-                return Err(ApiError::MissingField(
-                    "from, to: a time range needs both".into(),
-                ));
-            };
-            let (from_ms, to_ms) = (instant("from", &from)?, instant("to", &to)?);
-            if from_ms >= to_ms {
-                return Err(ApiError::InvalidValue(format!(
-                    "from: {from:?} must be before to: {to:?}"
-                )));
-            }
-            Ok(Repost::StartedBetween { from_ms, to_ms })
-        }
-        [false, false, true] => Ok(Repost::DeadLetters),
-        [false, false, false] => Err(ApiError::MissingField(
-            "recordingId, from/to or deadLetters: one is required".into(),
-        )),
-        _ => Err(ApiError::InvalidValue(
-            "recordingId, from/to and deadLetters: give only one".into(),
-        )),
-    }
+    })
 }
 
 pub async fn repost(
@@ -209,73 +180,40 @@ pub async fn repost(
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
     app.contact_center(&id).await?;
+    let id = ContactCenterId::stored(id);
     let request = json_object(&headers, body, app.body_limit).await?;
-    let what = repost_request(&request)?;
-    if !app
-        .store
-        .receiver(&id)
-        .await?
-        .is_some_and(|receiver| receiver.enabled)
-    {
-        return Err(ApiError::Forbidden(format!(
-            "forwarding to SpeechMiner is not enabled for contact center {id:?}"
-        )));
-    }
-    let queued = app.store.repost(&id, what.clone(), now_millis()).await?;
-    if let (Repost::Recording(recording), 0) = (&what, queued) {
-        return Err(ApiError::NotFound(format!(
-            "recording {recording:?} does not exist in contact center {id:?}"
-        )));
-    }
+    let request = repost_ask(&request)?.decide().map_err(refusal)?;
+    let queued = repost::queue(app.store.as_ref(), &id, request).await?;
     Ok(Json(json!({"statusCode": 0, "queued": queued})))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn request(json: Value) -> Result<Repost, ApiError> {
-        repost_request(json.as_object().unwrap())
+fn refusal(error: AskError) -> ApiError {
+    match error {
+        AskError::NothingChosen => {
+            ApiError::MissingField("recordingId, from/to or deadLetters: one is required".into())
+        }
+        AskError::SeveralChosen => {
+            ApiError::InvalidValue("recordingId, from/to and deadLetters: give only one".into())
+        }
+        AskError::HalfRange => ApiError::MissingField("from, to: a time range needs both".into()),
+        AskError::NotADatetime { end, text } => ApiError::InvalidValue(format!(
+            "{}: {text:?} is not an ISO 8601 datetime",
+            end.name()
+        )),
+        AskError::EmptyRange { from, to } => {
+            ApiError::InvalidValue(format!("from: {from:?} must be before to: {to:?}"))
+        }
     }
+}
 
-    #[test]
-    fn repost_requests() {
-        assert_eq!(
-            request(json!({"recordingId": "r1"})),
-            Ok(Repost::Recording("r1".into()))
-        );
-        assert_eq!(
-            request(json!({"deadLetters": true})),
-            Ok(Repost::DeadLetters)
-        );
-        let range = request(json!({"from": "2024-01-01T00:00:00Z", "to": "2024-01-02T00:00:00Z"}));
-        assert_eq!(
-            range,
-            Ok(Repost::StartedBetween {
-                from_ms: 1_704_067_200_000,
-                to_ms: 1_704_153_600_000
-            })
-        );
-        assert!(matches!(request(json!({})), Err(ApiError::MissingField(_))));
-        assert!(matches!(
-            request(json!({"from": "2024-01-01T00:00:00Z"})),
-            Err(ApiError::MissingField(_))
-        ));
-        assert!(matches!(
-            request(json!({"recordingId": "r", "deadLetters": true})),
-            Err(ApiError::InvalidValue(_))
-        ));
-        assert!(matches!(
-            request(json!({"from": "2024-01-02T00:00:00Z", "to": "2024-01-01T00:00:00Z"})),
-            Err(ApiError::InvalidValue(_))
-        ));
-        assert!(matches!(
-            request(json!({"from": "yesterday", "to": "2024-01-01T00:00:00Z"})),
-            Err(ApiError::InvalidValue(_))
-        ));
-        assert!(matches!(
-            request(json!({"deadLetters": "yes"})),
-            Err(ApiError::InvalidValue(_))
-        ));
+impl From<QueueError> for ApiError {
+    fn from(error: QueueError) -> ApiError {
+        match error {
+            QueueError::Store(error) => error.into(),
+            QueueError::ForwardingDisabled(_) => ApiError::Forbidden(error.to_string()),
+            QueueError::NoContactCenter(_) | QueueError::NoRecording { .. } => {
+                ApiError::NotFound(error.to_string())
+            }
+        }
     }
 }
