@@ -3,10 +3,12 @@
 use std::sync::Arc;
 
 use axum::http::{header, HeaderMap};
+use gird_model::ContactCenterId;
 use gird_store::{ContactCenter, Store, INSERTION_FEATURE};
 
 use crate::error::ApiError;
 use crate::s3::{S3Storage, S3};
+use crate::scope::unknown_contact_center;
 use crate::seal::Sealer;
 use crate::webdav::{Storage, WebDav};
 
@@ -56,15 +58,18 @@ fn is_authority(text: &str) -> bool {
 }
 
 impl AppState {
-    pub async fn contact_center(&self, id: &str) -> Result<ContactCenter, ApiError> {
+    pub async fn contact_center(&self, id: &ContactCenterId) -> Result<ContactCenter, ApiError> {
         self.store
-            .contact_center(id)
+            .contact_center(id.as_str())
             .await?
-            .ok_or_else(|| ApiError::NotFound(format!("contact center {id:?} does not exist")))
+            .ok_or_else(|| unknown_contact_center(id.as_str()))
     }
 
     /// The contact center, if it may use the Insertion API.
-    pub async fn insertion_contact_center(&self, id: &str) -> Result<ContactCenter, ApiError> {
+    pub async fn insertion_contact_center(
+        &self,
+        id: &ContactCenterId,
+    ) -> Result<ContactCenter, ApiError> {
         let contact_center = self.contact_center(id).await?;
         if !contact_center.has_feature(INSERTION_FEATURE) {
             return Err(ApiError::Forbidden(format!(

@@ -2,4 +2,6 @@
 //! decides one thing in one place, for every edge that asks (the HTTP routes, and for
 //! reposting the `gird repost` command too).
 
+pub(crate) mod deletion;
+pub(crate) mod hold;
 pub mod repost;
