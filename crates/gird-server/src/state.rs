@@ -7,6 +7,7 @@ use gird_model::ContactCenterId;
 use gird_store::{ContactCenter, Store, INSERTION_FEATURE};
 
 use crate::error::ApiError;
+use crate::json_body::BodyLimit;
 use crate::s3::{S3Storage, S3};
 use crate::scope::unknown_contact_center;
 use crate::seal::Sealer;
@@ -55,6 +56,12 @@ fn is_authority(text: &str) -> bool {
         None => port.is_empty(),
     };
     host_ok && port_ok
+}
+
+impl BodyLimit for AppState {
+    fn body_limit(&self) -> usize {
+        self.body_limit
+    }
 }
 
 impl AppState {

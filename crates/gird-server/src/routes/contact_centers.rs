@@ -1,34 +1,18 @@
 //! The ops API for contact centers (docs/API.md "Ops API").
 
-use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::Json;
-use gird_model::id::NotAContactCenterId;
 use gird_model::ContactCenterId;
 use gird_store::Removal;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
-use crate::body::json_object;
 use crate::error::{success, ApiError};
+use crate::json_body::JsonBody;
+use crate::requests::NewContactCenter;
 use crate::scope::{unknown_contact_center, ContactCenterPath, FoundContactCenter};
 use crate::state::AppState;
 use crate::store_answers::Creation;
-
-/// A required array of strings in a request object.
-pub fn string_list(object: &Map<String, Value>, name: &str) -> Result<Vec<String>, ApiError> {
-    let value = object
-        .get(name)
-        .filter(|v| !v.is_null())
-        .ok_or_else(|| ApiError::MissingField(format!("{name}: is required")))?;
-    let invalid = || ApiError::InvalidValue(format!("{name}: expected an array of strings"));
-    value
-        .as_array()
-        .ok_or_else(invalid)?
-        .iter()
-        .map(|item| item.as_str().map(str::to_owned).ok_or_else(invalid))
-        .collect()
-}
 
 fn contact_center_path(id: &str) -> String {
     format!("/contact-centers/{id}")
@@ -36,20 +20,14 @@ fn contact_center_path(id: &str) -> String {
 
 pub async fn create(
     State(app): State<AppState>,
-    headers: HeaderMap,
-    body: Body,
+    JsonBody(request): JsonBody<NewContactCenter>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let request = json_object(&headers, body, app.body_limit).await?;
-    let domains = string_list(&request, "domains")?;
-    let id = match request.get("id").filter(|v| !v.is_null()) {
-        None => ContactCenterId::parse(uuid::Uuid::new_v4().to_string()).expect("a UUID is an id"),
-        Some(Value::String(id)) => ContactCenterId::parse(id.as_str())
-            .map_err(|why| ApiError::InvalidValue(format!("id: {why}")))?,
-        Some(_) => return Err(ApiError::InvalidValue(format!("id: {NotAContactCenterId}"))),
-    };
+    let id = request.id.unwrap_or_else(|| {
+        ContactCenterId::parse(uuid::Uuid::new_v4().to_string()).expect("a UUID is an id")
+    });
     let created = app
         .store
-        .create_contact_center(id.as_str(), &domains)
+        .create_contact_center(id.as_str(), &request.domains)
         .await?;
     if Creation::from_store(created) == Creation::IdTaken {
         return Err(ApiError::AlreadyExists(format!(

@@ -1,17 +1,16 @@
 //! The ops API for a contact center's outbound allow-list: the origins, beside its
 //! storage and its SpeechMiner receiver, that gird may request for it (see `egress`).
 
-use axum::body::Body;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::Json;
 use gird_model::ContactCenterId;
 use gird_store::Removal;
 use serde_json::{json, Value};
 
-use crate::body::json_object;
 use crate::egress::allow_list;
 use crate::error::{success, ApiError};
+use crate::json_body::JsonBody;
+use crate::requests::OutboundBody;
 use crate::scope::FoundContactCenter;
 use crate::state::AppState;
 use crate::store_answers::SettingsWrite;
@@ -20,11 +19,9 @@ use crate::store_answers::SettingsWrite;
 pub async fn put(
     State(app): State<AppState>,
     FoundContactCenter { id, .. }: FoundContactCenter,
-    headers: HeaderMap,
-    body: Body,
+    JsonBody(request): JsonBody<OutboundBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let request = json_object(&headers, body, app.body_limit).await?;
-    let origins = allow_list::from_request(&request)?;
+    let origins = allow_list::check(&request.origins).map_err(ApiError::InvalidValue)?;
     let written = app
         .store
         .put_outbound_origins(id.as_str(), &allow_list::texts(&origins))

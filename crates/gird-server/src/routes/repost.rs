@@ -2,14 +2,13 @@
 //! `crate::service::repost`'s (shared with `gird repost`); here, their errors in the
 //! words of the request body.
 
-use axum::body::Body;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::Json;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
-use crate::body::{json_object, optional_text};
 use crate::error::ApiError;
+use crate::json_body::JsonBody;
+use crate::requests::RepostBody;
 use crate::scope::FoundContactCenter;
 use crate::service::repost::{self, AskError, QueueError, RepostAsk};
 use crate::state::AppState;
@@ -17,28 +16,11 @@ use crate::state::AppState;
 pub async fn repost(
     State(app): State<AppState>,
     FoundContactCenter { id, .. }: FoundContactCenter,
-    headers: HeaderMap,
-    body: Body,
+    JsonBody(body): JsonBody<RepostBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let request = json_object(&headers, body, app.body_limit).await?;
-    let request = repost_ask(&request)?.decide().map_err(refusal)?;
+    let request = RepostAsk::from(body).decide().map_err(refusal)?;
     let queued = repost::queue(app.store.as_ref(), &id, request).await?;
     Ok(Json(json!({"statusCode": 0, "queued": queued})))
-}
-
-/// What a repost body asks.
-fn repost_ask(request: &Map<String, Value>) -> Result<RepostAsk, ApiError> {
-    let dead_letters = match request.get("deadLetters") {
-        None | Some(Value::Null) | Some(Value::Bool(false)) => false,
-        Some(Value::Bool(true)) => true,
-        Some(_) => return Err(ApiError::InvalidValue("deadLetters: expected true".into())),
-    };
-    Ok(RepostAsk {
-        recording: optional_text(request, "recordingId")?,
-        from: optional_text(request, "from")?,
-        to: optional_text(request, "to")?,
-        dead_letters,
-    })
 }
 
 fn refusal(error: AskError) -> ApiError {

@@ -1,15 +1,13 @@
 //! The ops API for a contact center's S3 storage, beside the WebDAV one.
 
-use axum::body::Body;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::Json;
 use gird_model::ContactCenterId;
 use gird_store::Removal;
 use serde_json::{json, Value};
 
-use crate::body::json_object;
 use crate::error::{success, ApiError};
+use crate::json_body::JsonBody;
 use crate::s3::config::S3Config;
 use crate::scope::FoundContactCenter;
 use crate::state::AppState;
@@ -19,11 +17,9 @@ use crate::store_answers::SettingsWrite;
 pub async fn put(
     State(app): State<AppState>,
     FoundContactCenter { id, .. }: FoundContactCenter,
-    headers: HeaderMap,
-    body: Body,
+    JsonBody(request): JsonBody<S3Config>,
 ) -> Result<Json<Value>, ApiError> {
-    let request = json_object(&headers, body, app.body_limit).await?;
-    let checked = S3Config::from_json(&request)?.check()?;
+    let checked = request.check()?;
     let written = app
         .store
         .put_s3_storage(id.as_str(), checked.sealed(&app.sealer))

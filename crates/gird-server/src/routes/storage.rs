@@ -1,35 +1,29 @@
 //! The ops API for a contact center's WebDAV storage and credentials.
 
-use axum::body::Body;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::Json;
 use gird_model::ContactCenterId;
 use gird_store::{Removal, StorageSettings};
 use serde_json::{json, Value};
 
-use crate::body::{json_object, optional_text};
 use crate::error::{success, ApiError};
+use crate::json_body::JsonBody;
+use crate::requests::WebDavStorage;
 use crate::scope::FoundContactCenter;
 use crate::state::AppState;
 use crate::store_answers::SettingsWrite;
-use crate::urls::check_service_url;
 
 pub async fn put(
     State(app): State<AppState>,
     FoundContactCenter { id, .. }: FoundContactCenter,
-    headers: HeaderMap,
-    body: Body,
+    JsonBody(request): JsonBody<WebDavStorage>,
 ) -> Result<Json<Value>, ApiError> {
-    let request = json_object(&headers, body, app.body_limit).await?;
-    let base_url = optional_text(&request, "baseUrl")?
-        .ok_or_else(|| ApiError::MissingField("baseUrl: is required".into()))?;
-    check_service_url("baseUrl", &base_url).map_err(ApiError::InvalidValue)?;
     let settings = StorageSettings {
-        base_url,
-        username: optional_text(&request, "username")?,
-        sealed_password: optional_text(&request, "password")?
-            .map(|password| app.sealer.seal(&password)),
+        base_url: request.base_url.into_string(),
+        username: request.username,
+        sealed_password: request
+            .password
+            .map(|password| app.sealer.seal(password.expose())),
     };
     let written = app.store.put_storage(id.as_str(), settings).await?;
     SettingsWrite::from_store(written).or_unknown(&id)?;
