@@ -22,9 +22,7 @@ pub async fn create(
     State(app): State<AppState>,
     JsonBody(request): JsonBody<NewContactCenter>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let id = request.id.unwrap_or_else(|| {
-        ContactCenterId::parse(uuid::Uuid::new_v4().to_string()).expect("a UUID is an id")
-    });
+    let id = request.id.unwrap_or_else(ContactCenterId::random);
     let created = app
         .store
         .create_contact_center(id.as_str(), &request.domains)
