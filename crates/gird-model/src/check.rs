@@ -3,8 +3,9 @@
 use serde_json::{Map, Value};
 
 use crate::datetime::{parse_iso, Millis};
+use crate::id::RecordingId;
 use crate::index::{EventIndex, MediaIndex};
-use crate::record::{Event, MediaFile, MediaKey, Recording, CALL_TYPES, MAX_ID_CHARS};
+use crate::record::{Event, MediaFile, MediaKey, Recording, CALL_TYPES};
 use crate::s3;
 use crate::violation::Violations;
 
@@ -172,22 +173,13 @@ impl Checker {
 
     fn recording_id(&mut self, object: &Map<String, Value>) -> Option<String> {
         let id = self.required_string(object, "id", "id")?;
-        let length = id.chars().count();
-        if length == 0 || length > MAX_ID_CHARS {
-            self.violations.invalid(
-                "id",
-                format!("must be 1 to {MAX_ID_CHARS} characters, got {length}"),
-            );
-            return None;
+        match RecordingId::parse(id) {
+            Ok(id) => Some(id.into_string()),
+            Err(why) => {
+                self.violations.invalid("id", why.to_string());
+                None
+            }
         }
-        // URLs name recordings by id; these two are path steps that clients and browsers
-        // resolve away (`%2E%2E` too), so such a recording could never be read back.
-        if id == "." || id == ".." {
-            self.violations
-                .invalid("id", format!("{id:?} cannot name a recording in a URL"));
-            return None;
-        }
-        Some(id.to_owned())
     }
 
     fn call_type(&mut self, object: &Map<String, Value>) -> Option<&'static str> {

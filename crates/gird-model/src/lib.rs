@@ -5,6 +5,7 @@ pub mod access;
 mod check;
 pub mod contact_center;
 pub mod datetime;
+pub mod id;
 mod index;
 pub mod merge;
 pub mod origin;
@@ -17,6 +18,7 @@ pub mod violation;
 
 pub use check::json_type;
 pub use contact_center::{ContactCenter, INSERTION_FEATURE};
+pub use id::{ContactCenterId, RecordingId};
 pub use merge::MergeConflict;
 pub use record::{Event, MediaFile, MediaKey, Recording};
 pub use stored::{Merged, StoredRecording};

@@ -10,7 +10,8 @@ use crate::check::Checker;
 use crate::datetime::Millis;
 use crate::violation::Violations;
 
-pub const MAX_ID_CHARS: usize = 256;
+/// The most characters of a recording's id (its rule is [`crate::RecordingId`]'s).
+pub const MAX_ID_CHARS: usize = crate::id::MAX_RECORDING_ID_CHARS;
 pub const CALL_TYPES: [&str; 5] = ["Internal", "Inbound", "Outbound", "Consult", "Unknown"];
 
 /// A recording that passed every rule of docs/API.md.

@@ -1,5 +1,6 @@
 //! Reading JSON request bodies: content type, size limit, UTF-8 and syntax, each with
-//! its own clear error.
+//! its own clear error. The Insertion API validates the object as a record; the ops API
+//! reads it into a DTO (`crate::json_body`).
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap};
@@ -9,7 +10,7 @@ use serde_json::{Map, Value};
 use crate::error::ApiError;
 
 /// `application/json`, with or without parameters such as `charset=utf-8`.
-pub fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
+fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
@@ -23,7 +24,7 @@ pub fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
 }
 
 /// Reads the whole body, refusing more than `limit` bytes without reading them all.
-pub async fn read_limited(
+async fn read_limited(
     headers: &HeaderMap,
     body: Body,
     limit: usize,
@@ -47,7 +48,7 @@ pub async fn read_limited(
 }
 
 /// Parses a JSON object, with line and column on syntax errors.
-pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
+fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
     if let Err(error) = std::str::from_utf8(bytes) {
         return Err(ApiError::InvalidState(format!(
             "the body is not UTF-8 (invalid byte at offset {})",
@@ -73,7 +74,7 @@ fn strip_position(message: &str) -> &str {
     message.split(" at line ").next().unwrap_or(message)
 }
 
-/// All of the above, for ops requests.
+/// All of the above: the body's JSON object.
 pub async fn json_object(
     headers: &HeaderMap,
     body: Body,
@@ -82,15 +83,6 @@ pub async fn json_object(
     require_json(headers)?;
     let bytes = read_limited(headers, body, limit).await?;
     parse_object(&bytes)
-}
-
-/// An optional string field of a request object.
-pub fn optional_text(request: &Map<String, Value>, name: &str) -> Result<Option<String>, ApiError> {
-    match request.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(text)) => Ok(Some(text.clone())),
-        Some(_) => Err(ApiError::InvalidValue(format!("{name}: expected a string"))),
-    }
 }
 
 #[cfg(test)]

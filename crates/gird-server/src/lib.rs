@@ -13,16 +13,20 @@ mod drain;
 mod egress;
 pub mod error;
 mod forward;
+mod json_body;
 pub mod listen;
 mod media;
 mod observe;
+mod requests;
 mod routes;
 mod s3;
 mod scope;
 mod seal;
 mod search_params;
+pub mod service;
 pub mod settings;
 mod state;
+mod store_answers;
 mod ui;
 mod urls;
 mod webdav;
@@ -40,10 +44,10 @@ use crate::bootstrap::{secret_in_data_dir, CSRF_KEY_FILE, PASSWORD_FILE, STORAGE
 use crate::csrf::Csrf;
 use crate::error::ApiError;
 use crate::forward::Forwarder;
-pub use crate::routes::forwarding::outbox_status_json;
+pub use crate::routes::outbox::outbox_status_json;
 use crate::routes::{
-    contact_centers, deletion, forwarding, identity, insertion, outbound, playback, recordings,
-    s3_storage, storage,
+    contact_centers, deletion, features, hold, identity, insertion, outbound, outbox, playback,
+    receiver, recordings, repost, s3_storage, storage,
 };
 use crate::seal::Sealer;
 pub use crate::settings::{Forwarding, Overrides, Secret, Settings};
@@ -210,11 +214,11 @@ fn router(
         )
         .route(
             &format!("{ops}/{{id}}/features"),
-            post(contact_centers::add_features).get(contact_centers::list_features),
+            post(features::add).get(features::list),
         )
         .route(
             &format!("{ops}/{{id}}/features/{{name}}"),
-            delete(contact_centers::remove_feature),
+            delete(features::remove),
         )
         .route(
             &format!("{ops}/{{id}}/storage"),
@@ -234,33 +238,30 @@ fn router(
         )
         .route(
             &format!("{ops}/{{id}}/speechminer"),
-            put(forwarding::put)
-                .get(forwarding::get)
-                .delete(forwarding::delete),
+            put(receiver::put)
+                .get(receiver::get)
+                .delete(receiver::delete),
         )
         .route(
             &format!("{ops}/{{id}}/speechminer/outbox"),
-            get(forwarding::outbox),
+            get(outbox::outbox),
         )
         .route(
             &format!("{ops}/{{id}}/speechminer/repost"),
-            post(forwarding::repost),
+            post(repost::repost),
         )
         .route(
             &format!("{ops}/{{id}}/speechminer/deliveries/{{recording}}"),
-            get(forwarding::recording_delivery),
+            get(outbox::recording_delivery),
         )
-        .route(
-            "/api/v2/ops/speechminer/outbox",
-            get(forwarding::all_outboxes),
-        )
+        .route("/api/v2/ops/speechminer/outbox", get(outbox::all_outboxes))
         .route("/metrics", get(observe::metrics))
         .route(&format!("{ops}/{{id}}/recordings"), get(recordings::search))
         .route(
             &format!("{ops}/{{id}}/recordings/{{recording}}"),
             get(recordings::get_recording)
                 .delete(deletion::delete)
-                .post(deletion::operation),
+                .post(hold::operation),
         )
         .route(
             &format!("{ops}/{{id}}/recordings/{{recording}}/play/{{file}}"),
@@ -271,7 +272,7 @@ fn router(
             "/api/v2/recordings/{recording}",
             get(recordings::get_recording)
                 .delete(deletion::delete)
-                .post(deletion::operation),
+                .post(hold::operation),
         )
         .route(
             "/api/v2/recordings/{recording}/play/{file}",

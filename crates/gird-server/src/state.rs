@@ -3,11 +3,13 @@
 use std::sync::Arc;
 
 use axum::http::{header, HeaderMap};
-use gird_model::{ContactCenter, INSERTION_FEATURE};
+use gird_model::{ContactCenter, ContactCenterId, INSERTION_FEATURE};
 use gird_store::Store;
 
 use crate::error::ApiError;
+use crate::json_body::BodyLimit;
 use crate::s3::{S3Storage, S3};
+use crate::scope::unknown_contact_center;
 use crate::seal::Sealer;
 use crate::webdav::{Storage, WebDav};
 
@@ -56,16 +58,25 @@ fn is_authority(text: &str) -> bool {
     host_ok && port_ok
 }
 
+impl BodyLimit for AppState {
+    fn body_limit(&self) -> usize {
+        self.body_limit
+    }
+}
+
 impl AppState {
-    pub async fn contact_center(&self, id: &str) -> Result<ContactCenter, ApiError> {
+    pub async fn contact_center(&self, id: &ContactCenterId) -> Result<ContactCenter, ApiError> {
         self.store
-            .contact_center(id)
+            .contact_center(id.as_str())
             .await?
-            .ok_or_else(|| ApiError::NotFound(format!("contact center {id:?} does not exist")))
+            .ok_or_else(|| unknown_contact_center(id.as_str()))
     }
 
     /// The contact center, if it may use the Insertion API.
-    pub async fn insertion_contact_center(&self, id: &str) -> Result<ContactCenter, ApiError> {
+    pub async fn insertion_contact_center(
+        &self,
+        id: &ContactCenterId,
+    ) -> Result<ContactCenter, ApiError> {
         let contact_center = self.contact_center(id).await?;
         if !contact_center.has_feature(INSERTION_FEATURE) {
             return Err(ApiError::Forbidden(format!(

@@ -10,7 +10,6 @@
 
 use std::sync::Arc;
 
-use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -22,8 +21,9 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::auth::OpsCredentials;
-use crate::body::{json_object, optional_text};
 use crate::error::ApiError;
+use crate::json_body::{BodyLimit, JsonBody};
+use crate::requests::SignIn;
 use crate::settings::Secret;
 
 pub const COOKIE: &str = "gird_ui";
@@ -185,6 +185,12 @@ pub fn router(
         })
 }
 
+impl BodyLimit for UiState {
+    fn body_limit(&self) -> usize {
+        self.body_limit
+    }
+}
+
 fn asset(text: &'static str, content_type: &'static str) -> Response {
     let mut response = text.into_response();
     let headers = response.headers_mut();
@@ -205,14 +211,16 @@ fn asset(text: &'static str, content_type: &'static str) -> Response {
 async fn sign_in(
     State(ui): State<UiState>,
     peer: Option<axum::Extension<PeerAddress>>,
-    headers: HeaderMap,
-    body: Body,
+    JsonBody(request): JsonBody<SignIn>,
 ) -> Result<Response, ApiError> {
-    let request = json_object(&headers, body, ui.body_limit).await?;
-    let user = optional_text(&request, "user")?.unwrap_or_default();
-    let password = optional_text(&request, "password")?.unwrap_or_default();
+    let user = request.user.unwrap_or_default();
+    let password = request.password.unwrap_or_else(|| Secret::new(""));
     let ip = peer.map(|peer| peer.0 .0.ip());
-    if !ui.credentials.check_from(ip, &user, &password).await? {
+    if !ui
+        .credentials
+        .check_from(ip, &user, password.expose())
+        .await?
+    {
         // Not the user name: one typed into the password field would be logged.
         tracing::info!(peer = ?ip, "rejected a web UI sign-in");
         return Ok(crate::auth::unauthenticated(true));

@@ -1,57 +1,49 @@
 //! `gird repost` and `gird outbox status`: the SpeechMiner outbox from the command line,
 //! straight on the database (a running server picks up what is queued within a second).
+//! What a repost means and how it is queued is `gird_server::service::repost`'s, as for
+//! `POST .../speechminer/repost`; only the wording of a refusal is the command's own.
 
-use anyhow::{bail, Context};
-use gird_model::datetime::{now_millis, parse_iso};
-use gird_store::{OutboxStatus, Repost, Store};
+use anyhow::{anyhow, bail};
+use gird_model::datetime::now_millis;
+use gird_model::ContactCenterId;
+use gird_server::service::repost::{self, AskError, QueueError, RepostAsk};
+use gird_store::{OutboxStatus, Store};
 
 use crate::cli::{RepostArgs, StatusArgs};
 
 pub async fn repost(args: RepostArgs) -> anyhow::Result<()> {
-    let what = match (&args.recording, &args.from, &args.to, args.dead_letters) {
-        (Some(id), None, None, false) => Repost::Recording(id.clone()),
-        (None, Some(from), Some(to), false) => {
-            let instant = |name: &str, text: &str| {
-                parse_iso(text)
-                    .with_context(|| format!("--{name} {text:?} is not an ISO 8601 datetime"))
-            };
-            let (from_ms, to_ms) = (instant("from", from)?, instant("to", to)?);
-            if from_ms >= to_ms {
-                bail!("--from {from:?} must be before --to {to:?}");
-            }
-            Repost::StartedBetween { from_ms, to_ms }
-        }
-        (None, None, None, true) => Repost::DeadLetters,
-        _ => bail!("give one of --recording, --from with --to, or --dead-letters"),
+    let ask = RepostAsk {
+        recording: args.recording.clone(),
+        from: args.from.clone(),
+        to: args.to.clone(),
+        dead_letters: args.dead_letters,
     };
+    let request = ask.decide().map_err(refusal)?;
     let contact_center = args.contact_center.clone();
     let settings = args.store.settings()?;
     let store = gird_server::bootstrap::open_existing_store(&settings).await?;
-    let result = queue(store.as_ref(), &contact_center, what).await;
+    // An id outside the rule names no contact center: answered as any unknown one.
+    let result = match ContactCenterId::parse(contact_center.as_str()) {
+        Ok(id) => repost::queue(store.as_ref(), &id, request).await,
+        Err(_) => Err(QueueError::NoContactCenter(contact_center.clone())),
+    };
     store.close().await;
     let queued = result?;
     println!("gird: queued {queued} SpeechMiner deliveries for contact center {contact_center:?}");
     Ok(())
 }
 
-async fn queue(store: &dyn Store, contact_center: &str, what: Repost) -> anyhow::Result<u64> {
-    if store.contact_center(contact_center).await?.is_none() {
-        bail!("contact center {contact_center:?} does not exist");
+/// A request that means nothing, in the words of the command's flags.
+fn refusal(error: AskError) -> anyhow::Error {
+    match error {
+        AskError::NothingChosen | AskError::SeveralChosen | AskError::HalfRange => {
+            anyhow!("give one of --recording, --from with --to, or --dead-letters")
+        }
+        AskError::NotADatetime { end, text } => {
+            anyhow!("--{} {text:?} is not an ISO 8601 datetime", end.name())
+        }
+        AskError::EmptyRange { from, to } => anyhow!("--from {from:?} must be before --to {to:?}"),
     }
-    if !store
-        .receiver(contact_center)
-        .await?
-        .is_some_and(|receiver| receiver.enabled)
-    {
-        bail!("forwarding to SpeechMiner is not enabled for contact center {contact_center:?}");
-    }
-    let queued = store
-        .repost(contact_center, what.clone(), now_millis())
-        .await?;
-    if let (Repost::Recording(id), 0) = (&what, queued) {
-        bail!("recording {id:?} does not exist in contact center {contact_center:?}");
-    }
-    Ok(queued)
 }
 
 pub async fn status(args: StatusArgs) -> anyhow::Result<()> {

@@ -1,12 +1,10 @@
 //! A contact center's outbound allow-list as an operator writes it, in the ops API's body
-//! (`{"origins": [...]}`) or under `gird.outbound.contactCenters.<id>` in
-//! `application.yaml`: checked by one function whatever the source.
+//! (`{"origins": [...]}`, read as `crate::requests::OutboundBody`) or under
+//! `gird.outbound.contactCenters.<id>` in `application.yaml`: checked by one function
+//! whatever the source.
 
 use gird_model::origin::Origin;
 use serde::Deserialize;
-use serde_json::{Map, Value};
-
-use crate::error::ApiError;
 
 /// Origins one contact center may list: a short list of places, not a directory.
 pub const MAX_ORIGINS: usize = 100;
@@ -18,11 +16,9 @@ pub struct OutboundConfig {
     pub origins: Vec<String>,
 }
 
-/// Checks a list of origins (`None`: an entry that is not a string); the error names the
-/// entry (`origins[2]: "ftp://x" is not an http or https origin`). Duplicates count once.
-pub fn check<'a>(
-    entries: impl ExactSizeIterator<Item = Option<&'a str>>,
-) -> Result<Vec<Origin>, String> {
+/// Checks a list of origins; the error names the entry
+/// (`origins[2]: "ftp://x" is not an http or https origin`). Duplicates count once.
+pub fn check(entries: &[String]) -> Result<Vec<Origin>, String> {
     if entries.len() > MAX_ORIGINS {
         return Err(format!(
             "origins: at most {MAX_ORIGINS} origins, not {}",
@@ -30,8 +26,7 @@ pub fn check<'a>(
         ));
     }
     let mut origins: Vec<Origin> = Vec::new();
-    for (index, entry) in entries.enumerate() {
-        let text = entry.ok_or_else(|| format!("origins[{index}]: expected a string"))?;
+    for (index, text) in entries.iter().enumerate() {
         let origin = Origin::parse(text).map_err(|why| format!("origins[{index}]: {why}"))?;
         if !origins.contains(&origin) {
             origins.push(origin);
@@ -40,27 +35,9 @@ pub fn check<'a>(
     Ok(origins)
 }
 
-/// The body of `PUT .../outbound`: `{"origins": [...]}` and nothing else.
-pub fn from_request(request: &Map<String, Value>) -> Result<Vec<Origin>, ApiError> {
-    if let Some(unknown) = request.keys().find(|key| *key != "origins") {
-        return Err(ApiError::InvalidValue(format!(
-            "{unknown}: is not an outbound setting (origins)"
-        )));
-    }
-    match request.get("origins") {
-        None | Some(Value::Null) => Err(ApiError::MissingField("origins: is required".into())),
-        Some(Value::Array(entries)) => {
-            check(entries.iter().map(Value::as_str)).map_err(ApiError::InvalidValue)
-        }
-        Some(_) => Err(ApiError::InvalidValue(
-            "origins: expected a list of origins (scheme://host[:port])".into(),
-        )),
-    }
-}
-
 impl OutboundConfig {
     pub fn check(&self) -> Result<Vec<Origin>, String> {
-        check(self.origins.iter().map(|origin| Some(origin.as_str())))
+        check(&self.origins)
     }
 }
 
@@ -72,70 +49,53 @@ pub fn texts(origins: &[Origin]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
-    fn body(value: Value) -> Result<Vec<String>, ApiError> {
-        from_request(value.as_object().unwrap()).map(|origins| texts(&origins))
+    fn checked(entries: &[&str]) -> Result<Vec<String>, String> {
+        let entries: Vec<String> = entries.iter().map(|entry| entry.to_string()).collect();
+        check(&entries).map(|origins| texts(&origins))
     }
 
     #[test]
-    fn requests_are_checked_entry_by_entry() {
+    fn lists_are_checked_entry_by_entry() {
         assert_eq!(
-            body(
-                json!({"origins": ["https://Media.example.com/", "http://10.1.2.3:8080", "https://media.example.com"]})
-            ),
+            checked(&[
+                "https://Media.example.com/",
+                "http://10.1.2.3:8080",
+                "https://media.example.com"
+            ]),
             Ok(vec![
                 "https://media.example.com".into(),
                 "http://10.1.2.3:8080".into()
             ])
         );
-        assert_eq!(body(json!({"origins": []})), Ok(vec![]));
-        let missing = body(json!({})).unwrap_err();
-        assert_eq!(
-            missing,
-            ApiError::MissingField("origins: is required".into())
-        );
-        for (request, names) in [
-            (json!({"origins": "https://a"}), "origins: expected a list"),
+        assert_eq!(checked(&[]), Ok(vec![]));
+        for (entries, names) in [
             (
-                json!({"origins": ["https://a", 7]}),
-                "origins[1]: expected a string",
-            ),
-            (
-                json!({"origins": ["https://a/path"]}),
+                &["https://a/path"][..],
                 "origins[0]: \"https://a/path\" has a path",
             ),
             (
-                json!({"origins": ["https://u:p@a"]}),
-                "origins[0]: \"https://u:p@a\" must not contain user info",
+                &["https://a", "https://u:p@a"][..],
+                "origins[1]: \"https://u:p@a\" must not contain user info",
             ),
             (
-                json!({"origins": ["ftp://a"]}),
+                &["ftp://a"][..],
                 "origins[0]: \"ftp://a\" is not an http or https origin",
             ),
             (
-                json!({"origins": ["a.example"]}),
+                &["a.example"][..],
                 "origins[0]: \"a.example\" is not an origin",
             ),
-            (
-                json!({"origins": [], "extra": 1}),
-                "extra: is not an outbound setting",
-            ),
         ] {
-            match body(request.clone()) {
-                Err(ApiError::InvalidValue(message)) => {
-                    assert!(message.starts_with(names), "{request}: {message}")
-                }
-                other => panic!("{request}: {other:?}"),
-            }
+            let message = checked(entries).unwrap_err();
+            assert!(message.starts_with(names), "{entries:?}: {message}");
         }
         let many: Vec<String> = (0..=MAX_ORIGINS)
             .map(|n| format!("http://h{n}.example"))
             .collect();
-        let error = body(json!({ "origins": many })).unwrap_err();
         assert_eq!(
-            error,
-            ApiError::InvalidValue("origins: at most 100 origins, not 101".into())
+            check(&many).unwrap_err(),
+            "origins: at most 100 origins, not 101"
         );
     }
 

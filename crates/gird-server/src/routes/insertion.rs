@@ -4,17 +4,18 @@
 //! `gird import` counts.
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::Extension;
 use axum::Json;
-use gird_model::Recording;
+use gird_model::{ContactCenterId, Recording};
 use gird_store::InsertOutcome;
 use serde_json::Value;
 
 use crate::audit::{self, Actor};
-use crate::body::{parse_object, read_limited, require_json};
+use crate::body::json_object;
 use crate::error::{success, ApiError};
+use crate::scope::{unknown_contact_center, ContactCenterPath};
 use crate::state::AppState;
 
 /// What became of a stored record: `created`, `merged` or `unchanged`.
@@ -22,32 +23,27 @@ pub const OUTCOME_HEADER: HeaderName = HeaderName::from_static("x-gird-outcome")
 
 pub async fn insert_recording(
     State(app): State<AppState>,
-    Path(contact_center): Path<String>,
+    ContactCenterPath(contact_center): ContactCenterPath,
     actor: Option<Extension<Actor>>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<([(HeaderName, HeaderValue); 1], Json<Value>), ApiError> {
     app.insertion_contact_center(&contact_center).await?;
-    require_json(&headers)?;
-    let bytes = read_limited(&headers, body, app.body_limit).await?;
-    let recording = Recording::from_json(parse_object(&bytes)?)?;
+    let recording = Recording::from_json(json_object(&headers, body, app.body_limit).await?)?;
     let media_ids: Vec<Option<String>> = recording
         .media_files
         .iter()
         .map(|m| m.key.media_id().map(str::to_owned))
         .collect();
     let id = recording.id.clone();
-    let outcome = app
-        .store
-        .insert_or_merge(&contact_center, recording)
-        .await?;
-    let said = match outcome {
+    let cc = contact_center.as_str();
+    let said = match app.store.insert_or_merge(cc, recording).await? {
         InsertOutcome::Created => "created",
         InsertOutcome::Merged => "merged",
         InsertOutcome::Unchanged => "unchanged",
         refused => return Err(refusal(refused, &contact_center, &media_ids)),
     };
-    audit::record("insert", actor.as_deref(), &contact_center, &id, said);
+    audit::record("insert", actor.as_deref(), cc, &id, said);
     Ok((
         [(OUTCOME_HEADER, HeaderValue::from_static(said))],
         success(),
@@ -55,11 +51,13 @@ pub async fn insert_recording(
 }
 
 /// The error of an insert the store did not make.
-fn refusal(outcome: InsertOutcome, contact_center: &str, media_ids: &[Option<String>]) -> ApiError {
+fn refusal(
+    outcome: InsertOutcome,
+    contact_center: &ContactCenterId,
+    media_ids: &[Option<String>],
+) -> ApiError {
     match outcome {
-        InsertOutcome::ContactCenterMissing => {
-            ApiError::NotFound(format!("contact center {contact_center:?} does not exist"))
-        }
+        InsertOutcome::ContactCenterMissing => unknown_contact_center(contact_center.as_str()),
         InsertOutcome::TooLarge(limit) => ApiError::InvalidValue(limit),
         InsertOutcome::BeingDeleted => ApiError::AlreadyExists(
             "the recording is being deleted with its media files; post again once the deletion is done".into(),

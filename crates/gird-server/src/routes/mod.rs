@@ -1,10 +1,14 @@
 pub mod contact_centers;
 pub mod deletion;
-pub mod forwarding;
+pub mod features;
+pub mod hold;
 pub mod identity;
 pub mod insertion;
 pub mod outbound;
+pub mod outbox;
 pub mod playback;
+pub mod receiver;
 pub mod recordings;
+pub mod repost;
 pub mod s3_storage;
 pub mod storage;

@@ -10,12 +10,12 @@ use gird_model::view::play_uuid;
 use super::recordings::found;
 use crate::error::ApiError;
 use crate::media::{playback_headers, Location, MediaStore};
-use crate::scope::Scope;
+use crate::scope::RecordingScope;
 use crate::state::AppState;
 
 pub async fn play(
     State(app): State<AppState>,
-    scope: Scope,
+    scope: RecordingScope,
     Path(path): Path<std::collections::HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -32,7 +32,7 @@ pub async fn play(
     let media_file = recording
         .media_files
         .iter()
-        .find(|m| play_uuid(&scope.contact_center, &recording.id, m).to_string() == uuid)
+        .find(|m| play_uuid(scope.contact_center.as_str(), &recording.id, m).to_string() == uuid)
         .ok_or_else(|| {
             ApiError::NotFound(format!(
                 "recording {:?} has no media file {file:?}",
@@ -40,7 +40,7 @@ pub async fn play(
             ))
         })?;
     let location = Location::of(&media_file.json)?;
-    let upstream = MediaStore::new(&app, &scope.contact_center)
+    let upstream = MediaStore::new(&app, scope.contact_center.as_str())
         .open(&location, headers.get(header::RANGE))
         .await?;
     let status = upstream.status();

@@ -11,7 +11,7 @@ use gird_store::{FoundRecording, LegalHold};
 use serde_json::{json, Value};
 
 use crate::error::ApiError;
-use crate::scope::Scope;
+use crate::scope::{unknown_recording, RecordingScope, Scope};
 use crate::search_params::{cursor_text, SearchParams};
 use crate::state::AppState;
 
@@ -49,26 +49,22 @@ fn view_of(
     view
 }
 
-pub async fn found(app: &AppState, scope: &Scope) -> Result<FoundRecording, ApiError> {
+pub async fn found(app: &AppState, scope: &RecordingScope) -> Result<FoundRecording, ApiError> {
+    let (cc, id) = (&scope.contact_center, &scope.recording);
     app.store
-        .recording(&scope.contact_center, scope.recording_id())
+        .recording(cc.as_str(), id.as_str())
         .await?
-        .ok_or_else(|| {
-            ApiError::NotFound(format!(
-                "recording {:?} does not exist in contact center {:?}",
-                scope.recording_id(),
-                scope.contact_center
-            ))
-        })
+        .ok_or_else(|| unknown_recording(id.as_str(), cc))
 }
 
 pub async fn get_recording(
     State(app): State<AppState>,
-    scope: Scope,
+    scope: RecordingScope,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     let found = found(&app, &scope).await?;
-    let view = recording_view(&found, &scope.contact_center, &app.public_url(&headers)?)?;
+    let cc = scope.contact_center.as_str();
+    let view = recording_view(&found, cc, &app.public_url(&headers)?)?;
     Ok(Json(json!({"statusCode": 0, "recording": view})))
 }
 
@@ -80,14 +76,14 @@ pub async fn search(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let params = SearchParams::parse(&parameters)?;
-    let mut query = params.query(&scope.contact_center);
+    let mut query = params.query(scope.contact_center.as_str());
     query.max_bytes = app.max_page_bytes;
     let page = app.store.search(query).await?;
     let public_url = app.public_url(&headers)?;
     let typed = page
         .recordings
         .iter()
-        .map(|found| typed(found, &scope.contact_center))
+        .map(|found| typed(found, scope.contact_center.as_str()))
         .collect::<Result<Vec<_>, _>>()?;
     // An empty page (its rows deleted since the link was made) links back to the first
     // page rather than to itself.
@@ -112,7 +108,7 @@ pub async fn search(
         let capped = total >= gird_store::counts::SEARCH_COUNT_CAP;
         after_recordings.insert("totalIsExact".into(), (!capped).into());
     }
-    let contact_center = scope.contact_center;
+    let contact_center = scope.contact_center.into_string();
     Ok(streamed_page(
         page.recordings,
         typed,

@@ -1,60 +1,46 @@
 //! The ops API for a contact center's WebDAV storage and credentials.
 
-use axum::body::Body;
-use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
 use axum::Json;
+use gird_model::ContactCenterId;
 use gird_store::{Removal, StorageSettings};
 use serde_json::{json, Value};
 
-use crate::body::{json_object, optional_text};
 use crate::error::{success, ApiError};
+use crate::json_body::JsonBody;
+use crate::requests::WebDavStorage;
+use crate::scope::FoundContactCenter;
 use crate::state::AppState;
-use crate::urls::check_service_url;
+use crate::store_answers::SettingsWrite;
 
 pub async fn put(
     State(app): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Body,
+    FoundContactCenter { id, .. }: FoundContactCenter,
+    JsonBody(request): JsonBody<WebDavStorage>,
 ) -> Result<Json<Value>, ApiError> {
-    app.contact_center(&id).await?;
-    let request = json_object(&headers, body, app.body_limit).await?;
-    let base_url = optional_text(&request, "baseUrl")?
-        .ok_or_else(|| ApiError::MissingField("baseUrl: is required".into()))?;
-    check_base_url(&base_url)?;
     let settings = StorageSettings {
-        base_url,
-        username: optional_text(&request, "username")?,
-        sealed_password: optional_text(&request, "password")?
-            .map(|password| app.sealer.seal(&password)),
+        base_url: request.base_url.into_string(),
+        username: request.username,
+        sealed_password: request
+            .password
+            .map(|password| app.sealer.seal(password.expose())),
     };
-    if !app.store.put_storage(&id, settings).await? {
-        return Err(ApiError::NotFound(format!(
-            "contact center {id:?} does not exist"
-        )));
-    }
+    let written = app.store.put_storage(id.as_str(), settings).await?;
+    SettingsWrite::from_store(written).or_unknown(&id)?;
     Ok(success())
 }
 
-fn check_base_url(base_url: &str) -> Result<(), ApiError> {
-    check_service_url("baseUrl", base_url)
-        .map(drop)
-        .map_err(ApiError::InvalidValue)
-}
-
-fn no_storage(id: &str) -> ApiError {
+fn no_storage(id: &ContactCenterId) -> ApiError {
     ApiError::NotFound(format!("contact center {id:?} has no storage settings"))
 }
 
 pub async fn get(
     State(app): State<AppState>,
-    Path(id): Path<String>,
+    FoundContactCenter { id, .. }: FoundContactCenter,
 ) -> Result<Json<Value>, ApiError> {
-    app.contact_center(&id).await?;
     let settings = app
         .store
-        .storage(&id)
+        .storage(id.as_str())
         .await?
         .ok_or_else(|| no_storage(&id))?;
     Ok(Json(json!({
@@ -69,10 +55,9 @@ pub async fn get(
 
 pub async fn delete(
     State(app): State<AppState>,
-    Path(id): Path<String>,
+    FoundContactCenter { id, .. }: FoundContactCenter,
 ) -> Result<Json<Value>, ApiError> {
-    app.contact_center(&id).await?;
-    match app.store.delete_storage(&id).await? {
+    match app.store.delete_storage(id.as_str()).await? {
         Removal::Removed => Ok(success()),
         _ => Err(no_storage(&id)),
     }

@@ -8,7 +8,6 @@ use std::time::Duration;
 use gird_model::s3::{is_bucket_name, is_dns_bucket_name};
 use reqwest::Url;
 use serde::Deserialize;
-use serde_json::{Map, Value};
 
 use crate::error::ApiError;
 use crate::seal::Sealer;
@@ -19,16 +18,9 @@ pub const DEFAULT_TIMEOUT_SECONDS: u64 = 10;
 /// Buckets one contact center may name: a list to check, not a catalogue.
 pub const MAX_BUCKETS: usize = 100;
 
-const FIELDS: [&str; 6] = [
-    "endpoint",
-    "region",
-    "accessKeyId",
-    "secretAccessKey",
-    "pathStyle",
-    "buckets",
-];
-
-/// The settings as given, each field possibly missing or wrong.
+/// The settings as given, each field possibly missing or wrong. Read from the ops API's
+/// body (by `crate::json_body`) or from the file; an unknown field is refused, so a
+/// misspelt one does not silently leave a default in force.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct S3Config {
@@ -94,75 +86,7 @@ fn invalid(field: &str, why: impl std::fmt::Display) -> ConfigError {
     ConfigError::Invalid(format!("{field}: {why}"))
 }
 
-fn text(request: &Map<String, Value>, field: &str) -> Result<Option<String>, ConfigError> {
-    match request.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(text)) => Ok(Some(text.clone())),
-        Some(other) => Err(invalid(
-            field,
-            format!("expected a string, got {}", gird_model::json_type(other)),
-        )),
-    }
-}
-
 impl S3Config {
-    /// Reads an ops API body; an unknown field is refused, so a misspelt one does not
-    /// silently leave a default in force.
-    pub fn from_json(request: &Map<String, Value>) -> Result<S3Config, ConfigError> {
-        if let Some(unknown) = request.keys().find(|key| !FIELDS.contains(&key.as_str())) {
-            return Err(invalid(
-                unknown,
-                format!("is not an S3 setting ({})", FIELDS.join(", ")),
-            ));
-        }
-        let path_style = match request.get("pathStyle") {
-            None | Some(Value::Null) => None,
-            Some(Value::Bool(flag)) => Some(*flag),
-            Some(other) => {
-                return Err(invalid(
-                    "pathStyle",
-                    format!(
-                        "expected true or false, got {}",
-                        gird_model::json_type(other)
-                    ),
-                ))
-            }
-        };
-        let buckets = match request.get("buckets") {
-            None | Some(Value::Null) => None,
-            Some(Value::Array(items)) => Some(
-                items
-                    .iter()
-                    .enumerate()
-                    .map(|(index, item)| match item {
-                        Value::String(name) => Ok(name.clone()),
-                        other => Err(invalid(
-                            &format!("buckets[{index}]"),
-                            format!("expected a string, got {}", gird_model::json_type(other)),
-                        )),
-                    })
-                    .collect::<Result<Vec<String>, ConfigError>>()?,
-            ),
-            Some(other) => {
-                return Err(invalid(
-                    "buckets",
-                    format!(
-                        "expected an array of bucket names, got {}",
-                        gird_model::json_type(other)
-                    ),
-                ))
-            }
-        };
-        Ok(S3Config {
-            endpoint: text(request, "endpoint")?,
-            region: text(request, "region")?,
-            access_key_id: text(request, "accessKeyId")?,
-            secret_access_key: text(request, "secretAccessKey")?.map(Secret::new),
-            path_style,
-            buckets,
-        })
-    }
-
     pub fn check(&self) -> Result<CheckedS3, ConfigError> {
         let path_style = self.path_style.unwrap_or(false);
         let endpoint = match &self.endpoint {
@@ -329,10 +253,12 @@ impl S3Section {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
-    fn config(body: Value) -> Result<CheckedS3, ConfigError> {
-        S3Config::from_json(body.as_object().unwrap())?.check()
+    /// The settings of an ops API body, as `PUT .../storage/s3` reads and checks them.
+    fn config(body: Value) -> Result<CheckedS3, ApiError> {
+        let request = crate::json_body::decode::<S3Config>(body.as_object().unwrap().clone())?;
+        Ok(request.check()?)
     }
 
     fn good() -> Value {
@@ -379,9 +305,11 @@ mod tests {
         ];
         for (field, message) in missing {
             let error = config(with(field, Value::Null)).unwrap_err();
-            assert_eq!(error, ConfigError::Missing(field));
-            assert_eq!(error.to_string(), message);
+            assert_eq!(error, ApiError::MissingField(message.into()));
         }
+        let unchecked = S3Config::default().check().unwrap_err();
+        assert_eq!(unchecked, ConfigError::Missing("region"));
+        assert_eq!(unchecked.to_string(), "region: is required");
         let invalid = [
             ("endpoint", json!("ftp://s3.example"), "endpoint: "),
             ("endpoint", json!("http://u:p@s3.example"), "endpoint: "),
@@ -415,12 +343,15 @@ mod tests {
         ];
         for (field, value, start) in invalid {
             let error = config(with(field, value.clone())).unwrap_err();
-            let text = error.to_string();
-            assert!(matches!(error, ConfigError::Invalid(_)), "{field} {value}");
+            let text = error.message();
+            assert!(
+                matches!(error, ApiError::InvalidValue(_)),
+                "{field} {value}"
+            );
             assert!(text.starts_with(start), "{field} {value}: {text}");
         }
         let secret = with("secretAccessKey", json!("has space"));
-        let text = config(secret).unwrap_err().to_string();
+        let text = config(secret).unwrap_err().message();
         assert!(
             !text.contains("has space"),
             "the secret is not repeated: {text}"
