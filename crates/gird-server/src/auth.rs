@@ -18,6 +18,7 @@ use base64::Engine;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::access::{Principal, SignedIn};
 use crate::audit::Actor;
 use crate::error::ApiError;
 use crate::settings::Secret;
@@ -334,26 +335,57 @@ impl ThrottleState {
     }
 }
 
+/// What a sign-in check found, for the throttle.
+pub trait SignInOutcome {
+    fn succeeded(&self) -> bool;
+}
+
+impl SignInOutcome for bool {
+    fn succeeded(&self) -> bool {
+        *self
+    }
+}
+
+impl<T> SignInOutcome for Option<T> {
+    fn succeeded(&self) -> bool {
+        self.is_some()
+    }
+}
+
 impl OpsCredentials {
-    /// Checks a user and password from a client, unless its address is locked by the
-    /// throttle (then [`ApiError::TooManyAttempts`], without verifying anything).
+    /// Whether `user` is the ops user's name (compared in constant time).
+    pub fn is_ops_user(&self, user: &str) -> bool {
+        self.user.ct_eq(&digest(user.as_bytes())).into()
+    }
+
+    /// Runs a sign-in check for a client unless its address is locked by the throttle
+    /// (then [`ApiError::TooManyAttempts`], without running it); its outcome counts.
+    pub async fn throttled<T: SignInOutcome>(
+        &self,
+        peer: Option<IpAddr>,
+        check: impl std::future::Future<Output = Result<T, ApiError>>,
+    ) -> Result<T, ApiError> {
+        let Some(ip) = peer else {
+            return check.await;
+        };
+        if let Admission::Locked(wait) = self.throttle.admit(ip, std::time::Instant::now()) {
+            tracing::info!(%ip, seconds = wait.as_secs_f64().ceil() as u64, "repeated failed sign-ins: locked");
+            return Err(ApiError::TooManyAttempts(wait));
+        }
+        let checked = check.await;
+        let valid = checked.as_ref().is_ok_and(SignInOutcome::succeeded);
+        self.throttle.finish(ip, valid, std::time::Instant::now());
+        checked
+    }
+
+    /// Checks the ops user and password from a client, behind the throttle.
     pub async fn check_from(
         self: &Arc<Self>,
         peer: Option<IpAddr>,
         user: &str,
         password: &str,
     ) -> Result<bool, ApiError> {
-        let Some(ip) = peer else {
-            return self.check(user, password).await;
-        };
-        if let Admission::Locked(wait) = self.throttle.admit(ip, std::time::Instant::now()) {
-            tracing::info!(%ip, seconds = wait.as_secs_f64().ceil() as u64, "repeated failed sign-ins: locked");
-            return Err(ApiError::TooManyAttempts(wait));
-        }
-        let checked = self.check(user, password).await;
-        let valid = matches!(checked, Ok(true));
-        self.throttle.finish(ip, valid, std::time::Instant::now());
-        checked
+        self.throttled(peer, self.check(user, password)).await
     }
 
     /// Checks a user and password, hashes off the async workers.
@@ -386,16 +418,41 @@ pub fn unauthenticated(from_ui: bool) -> Response {
     response
 }
 
-/// Who may pass: the ops user by HTTP Basic, or a web UI session cookie.
+/// Who may pass: the ops user or a user, by HTTP Basic or a web UI session cookie.
 pub struct Gate {
     pub credentials: Arc<OpsCredentials>,
+    pub users: Arc<crate::access::Users>,
     pub sessions: Arc<crate::ui::Sessions>,
 }
 
-/// Middleware: only the ops user gets through, by Basic auth or by a UI session. A
-/// request that changes something on a session's cookie alone must also carry the
+impl Gate {
+    /// Checks a user name and password from a client — the ops user's, or a user's —
+    /// behind the throttle of failed sign-ins (the same for both).
+    pub async fn sign_in(
+        &self,
+        peer: Option<IpAddr>,
+        user: &str,
+        password: &str,
+    ) -> Result<Option<Principal>, ApiError> {
+        if self.credentials.is_ops_user(user) {
+            let valid = self.credentials.check_from(peer, user, password).await?;
+            return Ok(valid.then_some(Principal::Ops));
+        }
+        let users = Arc::clone(&self.users);
+        let (name, password) = (user.to_owned(), password.to_owned());
+        let verified = self
+            .credentials
+            .throttled(peer, async move { users.verify(&name, &password).await })
+            .await?;
+        Ok(verified.map(|user| Principal::User(Arc::new(SignedIn::new(user, "local")))))
+    }
+}
+
+/// Middleware: the ops user or a user gets through, by Basic auth or by a UI session;
+/// users only to the paths open to them ([`crate::access::open_to_users`], else 403/5).
+/// A request that changes something on a session's cookie alone must also carry the
 /// `X-Gird-UI` header, which no other site can make a browser send.
-pub async fn require_ops(
+pub async fn authenticate(
     State(gate): State<Arc<Gate>>,
     request: Request,
     next: Next,
@@ -406,24 +463,20 @@ pub async fn require_ops(
         .extensions()
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|info| info.0);
-    let actor = match basic_credentials(&request) {
+    let (principal, via) = match basic_credentials(&request) {
         Some((user, password)) => {
             let ip = peer.map(|peer| peer.ip());
-            if !gate.credentials.check_from(ip, &user, &password).await? {
+            let Some(principal) = gate.sign_in(ip, &user, &password).await? else {
                 // Not the user name: clients that swap the fields would log the password.
-                tracing::info!(peer = ?peer.map(|peer| peer.ip()), "rejected ops credentials");
+                tracing::info!(peer = ?peer.map(|peer| peer.ip()), "rejected credentials");
                 return Ok(unauthenticated(from_ui));
-            }
-            Actor {
-                user,
-                via: "basic",
-                peer,
-            }
+            };
+            (principal, "basic")
         }
         None => {
-            if !gate.sessions.admits(request.headers()).await? {
+            let Some(principal) = gate.sessions.admits(request.headers()).await? else {
                 return Ok(unauthenticated(from_ui));
-            }
+            };
             let reading = matches!(*request.method(), Method::GET | Method::HEAD);
             if !reading && !from_ui {
                 return Err(ApiError::Forbidden(format!(
@@ -431,14 +484,18 @@ pub async fn require_ops(
                     crate::ui::UI_HEADER
                 )));
             }
-            Actor {
-                user: gate.sessions.user().to_owned(),
-                via: "ui-session",
-                peer,
-            }
+            (principal, "ui-session")
         }
     };
-    request.extensions_mut().insert(actor);
+    if !matches!(principal, Principal::Ops) && !crate::access::open_to_users(request.uri().path()) {
+        return Err(ApiError::InsufficientRoles);
+    }
+    let user = match &principal {
+        Principal::Ops => gate.sessions.user().to_owned(),
+        Principal::User(signed_in) => signed_in.user.name.clone(),
+    };
+    request.extensions_mut().insert(Actor { user, via, peer });
+    request.extensions_mut().insert(principal);
     Ok(next.run(request).await)
 }
 

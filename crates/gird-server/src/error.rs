@@ -35,8 +35,14 @@ pub enum ApiError {
     /// statusCode 10, HTTP 416, with the storage's `Content-Range: bytes */<size>` when it
     /// gave one.
     RangeNotSatisfiable(Option<String>),
-    /// statusCode 5.
-    NoPermission,
+    /// statusCode 5, HTTP 403: none of the signed-in user's roles allows the operation.
+    InsufficientRoles,
+    /// statusCode 3, HTTP 403: the user's role allows the operation on recordings, but a
+    /// recording permission it needs is missing.
+    InsufficientPermissions,
+    /// statusCode 4, HTTP 503 with Retry-After: the directory (LDAP) that signs the user
+    /// in cannot be reached.
+    DirectoryUnavailable(String),
     /// statusCode 5, HTTP 403: the outbound request a record asks for goes where the
     /// contact center does not allow (the message names the origin, never the URL).
     Refused(String),
@@ -69,7 +75,9 @@ impl ApiError {
             ApiError::BadGateway(_) => (StatusCode::BAD_GATEWAY, 4),
             ApiError::GatewayTimeout(_) => (StatusCode::GATEWAY_TIMEOUT, 4),
             ApiError::RangeNotSatisfiable(_) => (StatusCode::RANGE_NOT_SATISFIABLE, 10),
-            ApiError::NoPermission | ApiError::Refused(_) => (StatusCode::FORBIDDEN, 5),
+            ApiError::InsufficientRoles | ApiError::Refused(_) => (StatusCode::FORBIDDEN, 5),
+            ApiError::InsufficientPermissions => (StatusCode::FORBIDDEN, 3),
+            ApiError::DirectoryUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, 4),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, 6),
             ApiError::InvalidValue(_) => (StatusCode::BAD_REQUEST, 10),
             ApiError::AlreadyExists(_) => (StatusCode::CONFLICT, 18),
@@ -89,6 +97,7 @@ impl ApiError {
             | ApiError::BadGateway(text)
             | ApiError::Refused(text)
             | ApiError::GatewayTimeout(text)
+            | ApiError::DirectoryUnavailable(text)
             | ApiError::TooSlow(text) => text.clone(),
             ApiError::RangeNotSatisfiable(_) => "the requested range cannot be satisfied".into(),
             ApiError::PayloadTooLarge(limit) => {
@@ -98,7 +107,8 @@ impl ApiError {
             ApiError::MethodNotAllowed => "method not allowed on this path".into(),
             ApiError::Internal => "internal error".into(),
             ApiError::Unavailable => "storage is unavailable, retry later".into(),
-            ApiError::NoPermission => "no permission for this operation".into(),
+            ApiError::InsufficientRoles => "Insufficient user roles.".into(),
+            ApiError::InsufficientPermissions => "Insufficient recording permissions.".into(),
             ApiError::Unauthenticated => "authentication required".into(),
             ApiError::TooManyAttempts(wait) => format!(
                 "too many failed sign-ins from this address; retry in {} s",
@@ -141,7 +151,7 @@ impl IntoResponse for ApiError {
                     HeaderValue::from_static("Basic realm=\"gird\""),
                 );
             }
-            ApiError::Unavailable | ApiError::TooSlow(_) => {
+            ApiError::Unavailable | ApiError::TooSlow(_) | ApiError::DirectoryUnavailable(_) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
             ApiError::RangeNotSatisfiable(Some(range)) => {
@@ -214,7 +224,9 @@ mod tests {
             ApiError::BadGateway(_) => (502, 4),
             ApiError::GatewayTimeout(_) => (504, 4),
             ApiError::RangeNotSatisfiable(_) => (416, 10),
-            ApiError::NoPermission => (403, 5),
+            ApiError::InsufficientRoles => (403, 5),
+            ApiError::InsufficientPermissions => (403, 3),
+            ApiError::DirectoryUnavailable(_) => (503, 4),
             ApiError::Refused(_) => (403, 5),
             ApiError::NotFound(_) => (404, 6),
             ApiError::InvalidValue(_) => (400, 10),
@@ -239,7 +251,9 @@ mod tests {
             ApiError::BadGateway(text()),
             ApiError::GatewayTimeout(text()),
             ApiError::RangeNotSatisfiable(Some("bytes */10".into())),
-            ApiError::NoPermission,
+            ApiError::InsufficientRoles,
+            ApiError::InsufficientPermissions,
+            ApiError::DirectoryUnavailable(text()),
             ApiError::Refused(text()),
             ApiError::NotFound(text()),
             ApiError::InvalidValue(text()),
@@ -263,7 +277,10 @@ mod tests {
             let retry_after = response.headers().get(header::RETRY_AFTER).is_some();
             let should_retry = matches!(
                 error,
-                ApiError::Unavailable | ApiError::TooSlow(_) | ApiError::TooManyAttempts(_)
+                ApiError::Unavailable
+                    | ApiError::TooSlow(_)
+                    | ApiError::TooManyAttempts(_)
+                    | ApiError::DirectoryUnavailable(_)
             );
             assert_eq!(retry_after, should_retry, "{error:?}: Retry-After");
         }

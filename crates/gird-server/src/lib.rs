@@ -3,6 +3,7 @@
 //! [`prepare`] turns settings into a ready [`App`]; [`serve`] runs it on a listener the
 //! caller bound, so tests and the binary alike can use port 0.
 
+pub mod access;
 pub mod audit;
 pub mod auth;
 mod body;
@@ -47,7 +48,7 @@ use crate::forward::Forwarder;
 pub use crate::routes::outbox::outbox_status_json;
 use crate::routes::{
     contact_centers, deletion, features, hold, identity, insertion, outbound, outbox, playback,
-    receiver, recordings, repost, s3_storage, storage,
+    receiver, recordings, repost, s3_storage, storage, users,
 };
 use crate::seal::Sealer;
 pub use crate::settings::{Forwarding, Overrides, Secret, Settings};
@@ -124,6 +125,7 @@ pub async fn prepare(settings: &Settings) -> Result<App, StartError> {
             "http"
         },
         s3: s3::S3::new(settings.s3.timeout),
+        ops_user: Arc::from(settings.ops_user.as_str()),
     };
     let sessions = Arc::new(ui::Sessions::new(
         Arc::clone(&store),
@@ -187,17 +189,14 @@ fn router(
     protection: Protection,
     cors: Option<&cors::Cors>,
 ) -> Router {
-    let ui = ui::router(
-        Arc::clone(&credentials),
-        Arc::clone(&sessions),
-        state.body_limit,
-    );
     let store = Arc::clone(&state.store);
-    observe::prometheus();
     let gate = Arc::new(Gate {
         credentials,
+        users: Arc::new(access::Users::new(Arc::clone(&store))),
         sessions,
     });
+    let ui = ui::router(Arc::clone(&gate), state.body_limit);
+    observe::prometheus();
     let ops = "/api/v2/ops/contact-centers";
     let mut routes = Router::new()
         .route(
@@ -255,6 +254,14 @@ fn router(
             get(outbox::recording_delivery),
         )
         .route("/api/v2/ops/speechminer/outbox", get(outbox::all_outboxes))
+        .route(
+            &format!("{ops}/{{id}}/users"),
+            post(users::create).get(users::list),
+        )
+        .route(
+            &format!("{ops}/{{id}}/users/{{name}}"),
+            get(users::get).put(users::replace).delete(users::delete),
+        )
         .route("/metrics", get(observe::metrics))
         .route(&format!("{ops}/{{id}}/recordings"), get(recordings::search))
         .route(
@@ -294,7 +301,7 @@ fn router(
         .route("/api/v2/diagnostics/version", get(identity::version))
         .with_state(Arc::clone(&store));
     let mut router = routes
-        .layer(middleware::from_fn_with_state(gate, auth::require_ops))
+        .layer(middleware::from_fn_with_state(gate, auth::authenticate))
         .merge(ui)
         .merge(probes)
         .route_layer(middleware::from_fn(observe::label_route))

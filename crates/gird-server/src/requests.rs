@@ -335,3 +335,124 @@ mod tests {
         );
     }
 }
+
+/// `POST .../users` and `PUT .../users/{name}`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserBody {
+    /// Required to create; to change, the path names the user (a body's name must agree).
+    pub user_name: Option<UserName>,
+    /// Required to create; left out when changing, the password stays.
+    pub password: Option<UserPassword>,
+    pub roles: Vec<RoleName>,
+    #[serde(default)]
+    pub access_groups: Vec<AccessPath>,
+    #[serde(default)]
+    pub partitions: Vec<AccessPath>,
+    #[serde(default)]
+    pub permissions: Vec<PermissionName>,
+}
+
+impl RequestBody for UserBody {
+    const EXPECTED: &'static [(&'static str, &'static str)] = &[
+        ("roles", "an array of Administrator, Supervisor, Agent"),
+        ("accessGroups", "an array of paths such as /Sales/East"),
+        ("partitions", "an array of paths such as /emea"),
+        ("permissions", "an array of recording permissions"),
+    ];
+}
+
+/// A user's name: 1 to 128 characters, no `:` (HTTP Basic ends the name there), no
+/// control characters, no spaces at either end.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct UserName(pub String);
+
+impl TryFrom<String> for UserName {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<UserName, String> {
+        let length = name.chars().count();
+        if !(1..=128).contains(&length) {
+            return Err("must be 1 to 128 characters".into());
+        }
+        if name.contains(':') || name.chars().any(char::is_control) {
+            return Err(format!("{name:?} has a ':' or a control character"));
+        }
+        if name.trim() != name {
+            return Err(format!("{name:?} starts or ends with a space"));
+        }
+        Ok(UserName(name))
+    }
+}
+
+/// A user's password: 8 to 1024 characters, not a well-known one.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "String")]
+pub struct UserPassword(pub Secret);
+
+impl TryFrom<String> for UserPassword {
+    type Error = String;
+
+    fn try_from(password: String) -> Result<UserPassword, String> {
+        let length = password.chars().count();
+        if !(8..=1024).contains(&length) {
+            return Err("must be 8 to 1024 characters".into());
+        }
+        if crate::auth::is_well_known(&password) {
+            return Err("is a well-known password".into());
+        }
+        Ok(UserPassword(Secret::new(password)))
+    }
+}
+
+/// `Administrator`, `Supervisor` or `Agent` (any case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct RoleName(pub gird_model::access::Role);
+
+impl TryFrom<String> for RoleName {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<RoleName, String> {
+        gird_model::access::Role::ALL
+            .into_iter()
+            .find(|role| role.name().eq_ignore_ascii_case(&name))
+            .map(RoleName)
+            .ok_or_else(|| format!("{name:?} is not Administrator, Supervisor or Agent"))
+    }
+}
+
+/// A recording permission by its GIR name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct PermissionName(pub gird_model::access::Permission);
+
+impl TryFrom<String> for PermissionName {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<PermissionName, String> {
+        gird_model::access::Permission::parse(&name)
+            .map(PermissionName)
+            .ok_or_else(|| {
+                let known: Vec<&str> = gird_model::access::Permission::ALL
+                    .iter()
+                    .map(|p| p.name())
+                    .collect();
+                format!("{name:?} is not one of {}", known.join(", "))
+            })
+    }
+}
+
+/// An access group or partition (see [`gird_model::access::parse_path`]), normalized.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct AccessPath(pub String);
+
+impl TryFrom<String> for AccessPath {
+    type Error = String;
+
+    fn try_from(path: String) -> Result<AccessPath, String> {
+        gird_model::access::parse_path(&path).map(AccessPath)
+    }
+}

@@ -87,12 +87,19 @@ impl FromRequestParts<AppState> for Scope {
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Scope, ApiError> {
         let path = path_parameters(parts, app).await?;
-        let contact_center = match path.get("id") {
-            Some(id) => contact_center_id(id)?,
-            None => match queried_contact_center(parts, app).await? {
-                Some(id) => id,
-                None => return Err(contact_center_required("")),
-            },
+        let named = match path.get("id") {
+            Some(id) => Some(contact_center_id(id)?),
+            None => queried_contact_center(parts, app).await?,
+        };
+        let contact_center = match (users_contact_center(parts), named) {
+            // A user's searches are in their own contact center; naming another is
+            // answered as naming one that does not exist.
+            (Some(own), Some(named)) if named != own => {
+                return Err(unknown_contact_center(named.as_str()))
+            }
+            (Some(own), _) => own,
+            (None, Some(named)) => named,
+            (None, None) => return Err(contact_center_required("")),
         };
         app.contact_center(&contact_center).await?;
         Ok(Scope { contact_center })
@@ -113,12 +120,18 @@ impl FromRequestParts<AppState> for RecordingScope {
         let path = path_parameters(parts, app).await?;
         let text = parameter(&path, "recording")?;
         let recording = RecordingId::parse(text);
-        let contact_center = match path.get("id") {
-            Some(id) => contact_center_id(id)?,
-            None => match queried_contact_center(parts, app).await? {
-                Some(id) => id,
-                None => owner(app, text, recording.as_ref().ok()).await?,
-            },
+        let named = match path.get("id") {
+            Some(id) => Some(contact_center_id(id)?),
+            None => queried_contact_center(parts, app).await?,
+        };
+        let contact_center = match (users_contact_center(parts), named) {
+            // Another contact center's recording is, to a user, one that does not exist.
+            (Some(own), Some(named)) if named != own => {
+                return Err(unknown_recording(text, &own));
+            }
+            (Some(own), _) => own,
+            (None, Some(named)) => named,
+            (None, None) => owner(app, text, recording.as_ref().ok()).await?,
         };
         app.contact_center(&contact_center).await?;
         let recording = recording.map_err(|_| unknown_recording(text, &contact_center))?;
@@ -127,6 +140,15 @@ impl FromRequestParts<AppState> for RecordingScope {
             recording,
         })
     }
+}
+
+/// The contact center of the signed-in user (`None` for the ops user).
+fn users_contact_center(parts: &Parts) -> Option<ContactCenterId> {
+    parts
+        .extensions
+        .get::<crate::access::Principal>()
+        .and_then(|principal| principal.contact_center())
+        .map(|id| ContactCenterId::stored(id.to_owned()))
 }
 
 /// The RWS `contactCenterId` parameter, if given.

@@ -25,6 +25,8 @@ pub struct AppState {
     pub max_page_bytes: usize,
     /// `https` when gird serves TLS, else `http`: the scheme of URLs built from Host.
     pub scheme: &'static str,
+    /// The ops user's name, which no user may take.
+    pub ops_user: Arc<str>,
 }
 
 /// `host`, `host:port`, `1.2.3.4:port` or `[v6]:port`, nothing else.

@@ -20,7 +20,8 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::auth::OpsCredentials;
+use crate::access::{Principal, SignedIn};
+use crate::auth::Gate;
 use crate::error::ApiError;
 use crate::json_body::{BodyLimit, JsonBody};
 use crate::requests::SignIn;
@@ -69,37 +70,57 @@ impl Sessions {
         &self.user
     }
 
-    /// A new session: its token, for the cookie.
-    async fn issue(&self, now: i64) -> Result<String, ApiError> {
+    /// A new session of `principal`: its token, for the cookie. A user's session keeps
+    /// their name in lower case (the key their deletion ends sessions by) and their stamp.
+    async fn issue(&self, principal: &Principal, now: i64) -> Result<String, ApiError> {
         let mut bytes = [0u8; 32];
         rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut bytes);
         let token = hex(&bytes);
+        let (user, stamp) = match principal {
+            Principal::Ops => (self.user.clone(), self.stamp.clone()),
+            Principal::User(signed_in) => (
+                signed_in.user.name.to_lowercase(),
+                signed_in.user.stamp.clone(),
+            ),
+        };
         let session = gird_store::Session {
             token_hash: token_hash(&token),
-            user: self.user.clone(),
-            stamp: self.stamp.clone(),
+            user,
+            stamp,
             expires_ms: (now + SESSION_SECONDS) * 1000,
         };
         self.store.put_session(session, now * 1000).await?;
         Ok(token)
     }
 
-    async fn accepts(&self, token: &str, now: i64) -> Result<bool, ApiError> {
+    /// Who a live session is of: the ops user while the ops credentials are those it was
+    /// made under, a user while they exist with the stamp it was made with.
+    async fn accepts(&self, token: &str, now: i64) -> Result<Option<Principal>, ApiError> {
         if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Ok(false);
+            return Ok(None);
         }
         let Some(session) = self.store.session(&token_hash(token)).await? else {
-            return Ok(false);
+            return Ok(None);
         };
-        let stamp_matches: bool = session.stamp.as_bytes().ct_eq(self.stamp.as_bytes()).into();
-        Ok(stamp_matches && session.user == self.user && session.expires_ms > now * 1000)
+        if session.expires_ms <= now * 1000 {
+            return Ok(None);
+        }
+        let same = |a: &str, b: &str| bool::from(a.as_bytes().ct_eq(b.as_bytes()));
+        if session.user == self.user {
+            return Ok(same(&session.stamp, &self.stamp).then_some(Principal::Ops));
+        }
+        let Some(user) = self.store.user(&session.user).await? else {
+            return Ok(None);
+        };
+        Ok(same(&session.stamp, &user.stamp)
+            .then(|| Principal::User(Arc::new(SignedIn::new(user, "local")))))
     }
 
-    /// Whether the request carries the cookie of a live session.
-    pub async fn admits(&self, headers: &HeaderMap) -> Result<bool, ApiError> {
+    /// Who the request's session cookie is of, if it is live.
+    pub async fn admits(&self, headers: &HeaderMap) -> Result<Option<Principal>, ApiError> {
         match cookie(headers, COOKIE) {
             Some(token) => self.accepts(&token, now()).await,
-            None => Ok(false),
+            None => Ok(None),
         }
     }
 
@@ -147,17 +168,12 @@ type PeerAddress = axum::extract::ConnectInfo<std::net::SocketAddr>;
 
 #[derive(Clone)]
 struct UiState {
-    credentials: Arc<OpsCredentials>,
-    sessions: Arc<Sessions>,
+    gate: Arc<Gate>,
     body_limit: usize,
 }
 
 /// The UI's pages and its sign-in, outside the ops authentication.
-pub fn router(
-    credentials: Arc<OpsCredentials>,
-    sessions: Arc<Sessions>,
-    body_limit: usize,
-) -> Router {
+pub fn router(gate: Arc<Gate>, body_limit: usize) -> Router {
     Router::new()
         .route("/", get(|| async { Redirect::to("/ui/") }))
         .route("/ui", get(|| async { Redirect::to("/ui/") }))
@@ -178,11 +194,7 @@ pub fn router(
             get(|| async { asset(ICON, "image/svg+xml") }),
         )
         .route("/ui/session", post(sign_in).delete(sign_out))
-        .with_state(UiState {
-            credentials,
-            sessions,
-            body_limit,
-        })
+        .with_state(UiState { gate, body_limit })
 }
 
 impl BodyLimit for UiState {
@@ -216,20 +228,16 @@ async fn sign_in(
     let user = request.user.unwrap_or_default();
     let password = request.password.unwrap_or_else(|| Secret::new(""));
     let ip = peer.map(|peer| peer.0 .0.ip());
-    if !ui
-        .credentials
-        .check_from(ip, &user, password.expose())
-        .await?
-    {
+    let Some(principal) = ui.gate.sign_in(ip, &user, password.expose()).await? else {
         // Not the user name: one typed into the password field would be logged.
         tracing::info!(peer = ?ip, "rejected a web UI sign-in");
         return Ok(crate::auth::unauthenticated(true));
-    }
-    let token = ui.sessions.issue(now()).await?;
+    };
+    let token = ui.gate.sessions.issue(&principal, now()).await?;
     let mut response = Json(json!({"statusCode": 0, "user": user})).into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
-        ui.sessions.cookie(&token, SESSION_SECONDS),
+        ui.gate.sessions.cookie(&token, SESSION_SECONDS),
     );
     Ok(response)
 }
@@ -237,10 +245,10 @@ async fn sign_in(
 /// `DELETE /ui/session`: ends the session on the server (the cookie no longer works, even
 /// replayed) and clears it in the browser.
 async fn sign_out(State(ui): State<UiState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    ui.sessions.end(&headers).await?;
+    ui.gate.sessions.end(&headers).await?;
     let mut response = (StatusCode::OK, Json::<Value>(json!({"statusCode": 0}))).into_response();
     response
         .headers_mut()
-        .insert(header::SET_COOKIE, ui.sessions.cookie("", 0));
+        .insert(header::SET_COOKIE, ui.gate.sessions.cookie("", 0));
     Ok(response)
 }

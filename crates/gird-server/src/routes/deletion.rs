@@ -6,20 +6,24 @@ use axum::Extension;
 use axum::Json;
 use serde_json::Value;
 
+use crate::access::{admit, Principal};
 use crate::audit::Actor;
 use crate::error::{success, ApiError};
 use crate::scope::RecordingScope;
 use crate::service::deletion::{self, MediaFiles};
 use crate::state::AppState;
+use gird_model::access::Operation;
 
 pub async fn delete(
     State(app): State<AppState>,
+    principal: Principal,
     actor: Option<Extension<Actor>>,
     scope: RecordingScope,
     Query(parameters): Query<Vec<(String, String)>>,
 ) -> Result<Json<Value>, ApiError> {
     let media = media_files(&parameters)?;
     let (cc, id) = (&scope.contact_center, &scope.recording);
+    admit(&*app.store, &principal, cc, id.as_str(), Operation::Delete).await?;
     deletion::delete(&app, actor.as_deref(), cc, id, media).await?;
     Ok(success())
 }

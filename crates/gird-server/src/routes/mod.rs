@@ -12,3 +12,4 @@ pub mod recordings;
 pub mod repost;
 pub mod s3_storage;
 pub mod storage;
+pub mod users;

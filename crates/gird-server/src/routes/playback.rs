@@ -7,7 +7,12 @@ use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use gird_model::view::play_uuid;
 
+use axum::Extension;
+use gird_model::access::Operation;
+
 use super::recordings::found;
+use crate::access::Principal;
+use crate::audit::{self, Actor};
 use crate::error::ApiError;
 use crate::media::{playback_headers, Location, MediaStore};
 use crate::scope::RecordingScope;
@@ -15,13 +20,15 @@ use crate::state::AppState;
 
 pub async fn play(
     State(app): State<AppState>,
+    principal: Principal,
+    actor: Option<Extension<Actor>>,
     scope: RecordingScope,
     Path(path): Path<std::collections::HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let file = path.get("file").map(String::as_str).unwrap_or_default();
     let uuid = file.split('.').next().unwrap_or_default();
-    let recording = found(&app, &scope)
+    let recording = found(&app, &principal, &scope, Operation::Play)
         .await?
         .stored
         .to_recording()
@@ -44,6 +51,18 @@ pub async fn play(
         .open(&location, headers.get(header::RANGE))
         .await?;
     let status = upstream.status();
+    let range = headers
+        .get(header::RANGE)
+        .and_then(|range| range.to_str().ok())
+        .map(|range| format!(" {}", range.chars().take(64).collect::<String>()))
+        .unwrap_or_default();
+    audit::record(
+        "play",
+        actor.as_deref(),
+        scope.contact_center.as_str(),
+        &recording.id,
+        &format!("{} {file}{range}", status.as_u16()),
+    );
     let answer_headers =
         playback_headers(status, upstream.headers(), media_file.json["type"].as_str());
     let body = Body::from_stream(upstream.bytes_stream());

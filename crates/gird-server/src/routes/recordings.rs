@@ -10,10 +10,12 @@ use gird_model::Recording;
 use gird_store::{FoundRecording, LegalHold};
 use serde_json::{json, Value};
 
+use crate::access::{visible, Principal};
 use crate::error::ApiError;
-use crate::scope::{unknown_recording, RecordingScope, Scope};
+use crate::scope::{RecordingScope, Scope};
 use crate::search_params::{cursor_text, SearchParams};
 use crate::state::AppState;
+use gird_model::access::Operation;
 
 /// The typed record of a found recording.
 fn typed(found: &FoundRecording, contact_center: &str) -> Result<Recording, ApiError> {
@@ -49,20 +51,26 @@ fn view_of(
     view
 }
 
-pub async fn found(app: &AppState, scope: &RecordingScope) -> Result<FoundRecording, ApiError> {
+/// The recording the request names, when the principal may see it and do `operation`
+/// with it (see [`crate::access::visible`]).
+pub async fn found(
+    app: &AppState,
+    principal: &Principal,
+    scope: &RecordingScope,
+    operation: Operation,
+) -> Result<FoundRecording, ApiError> {
     let (cc, id) = (&scope.contact_center, &scope.recording);
-    app.store
-        .recording(cc.as_str(), id.as_str())
-        .await?
-        .ok_or_else(|| unknown_recording(id.as_str(), cc))
+    let found = app.store.recording(cc.as_str(), id.as_str()).await?;
+    visible(principal, found, cc, id.as_str(), operation)
 }
 
 pub async fn get_recording(
     State(app): State<AppState>,
+    principal: Principal,
     scope: RecordingScope,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let found = found(&app, &scope).await?;
+    let found = found(&app, &principal, &scope, Operation::Read).await?;
     let cc = scope.contact_center.as_str();
     let view = recording_view(&found, cc, &app.public_url(&headers)?)?;
     Ok(Json(json!({"statusCode": 0, "recording": view})))
@@ -70,14 +78,17 @@ pub async fn get_recording(
 
 pub async fn search(
     State(app): State<AppState>,
+    principal: Principal,
     scope: Scope,
     Query(parameters): Query<Vec<(String, String)>>,
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let params = SearchParams::parse(&parameters)?;
+    principal.may(Operation::Search)?;
     let mut query = params.query(scope.contact_center.as_str());
     query.max_bytes = app.max_page_bytes;
+    query.visibility = principal.visibility();
     let page = app.store.search(query).await?;
     let public_url = app.public_url(&headers)?;
     let typed = page
