@@ -46,7 +46,7 @@ use crate::routes::{
     s3_storage, storage,
 };
 use crate::seal::Sealer;
-pub use crate::settings::{Forwarding, Overrides, Secret, Settings};
+pub use crate::settings::{Forwarding, Layer, Secret, Settings};
 use crate::state::AppState;
 use crate::webdav::WebDav;
 
