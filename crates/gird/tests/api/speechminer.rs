@@ -528,7 +528,7 @@ async fn gird_output(app: &TestApp, args: &[&str]) -> std::process::Output {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_gird"));
     command.args(args).arg("--data-dir").arg(&app.data_dir);
     if let Some(database) = app.database() {
-        command.args(["--database", &database.url]);
+        command.args(["--database", database.url()]);
     }
     for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("GIRD_")) {
         command.env_remove(name);
@@ -566,7 +566,7 @@ async fn outbox_commands_never_create_a_database() {
     // An empty PostgreSQL database is not given gird's schema either.
     let database = crate::helpers::TestDatabase::create().await;
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_gird"))
-        .args(["outbox", "status", "--database", &database.url])
+        .args(["outbox", "status", "--database", database.url()])
         .current_dir(folder.path())
         .output()
         .await
