@@ -417,20 +417,30 @@ impl TestApp {
 
 /// Waits until `check` answers true, asking again every 20 ms; fails the test, naming
 /// `what`, when it has not within [`PATIENCE`].
-pub async fn eventually<F, Fut>(what: &str, mut check: F)
+pub async fn eventually<F, Fut>(what: &str, check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let deadline = tokio::time::Instant::now() + PATIENCE;
+    eventually_within(PATIENCE, Duration::from_millis(20), what, check).await;
+}
+
+/// [`eventually`] with a deadline and a pace of its own, for what takes longer by design
+/// (a file looked at every 10 s, say).
+pub async fn eventually_within<F, Fut>(patience: Duration, poll: Duration, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + patience;
     loop {
         if check().await {
             return;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "{what}: not within {PATIENCE:?}"
+            "{what}: not within {patience:?}"
         );
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::sleep(poll).await;
     }
 }
