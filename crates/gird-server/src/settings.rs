@@ -13,8 +13,14 @@
 //!    `gird.<key>`, [`SpeechMinerSection`] for `gird.speechminer.<key>`, ...; serde
 //!    derives the camelCase key from the field name). Its doc comment is the `--help`
 //!    text; `#[arg(long, env = "GIRD_...")]` makes the flag and the environment variable
-//!    (in a nested section, also `id = "..."`, so that clap's ids stay unique); a
-//!    file-only setting takes `#[arg(skip)]` instead.
+//!    (in a nested section, also `id = "<section>_<key>"` and its `value_name`, so that
+//!    clap's ids stay unique and the help names the value as the flag does); a file-only
+//!    setting takes `#[arg(skip)]` instead. For example, `gird.bodyLimit`:
+//!    ```text
+//!    /// Largest accepted request body, in bytes.
+//!    #[arg(long, env = "GIRD_BODY_LIMIT")]
+//!    pub body_limit: Option<usize>,
+//!    ```
 //! 2. Validate it in [`Settings::validate`]: its default, its range, and its typed field
 //!    in [`Settings`].
 //!
