@@ -5,12 +5,12 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use gird_testkit::GIRD_LISTENING;
 use tokio::process::Command;
 
 use crate::ops::Session;
 use crate::server::{self, ServerProcess};
 
-const GIRD_READY_PREFIX: &str = "gird: listening on ";
 pub const OPS_USER: &str = "ops";
 
 /// Where gird's data lives for a run we start ourselves.
@@ -73,7 +73,7 @@ pub async fn start_gird_with_password(
         .args(launch.extra_args)
         // gird reads ./application.yaml when there is one; a stray file must not apply.
         .current_dir(data_dir.path());
-    let gird = ServerProcess::start("gird", command, GIRD_READY_PREFIX, launch.verbose)
+    let gird = ServerProcess::start("gird", command, GIRD_LISTENING, launch.verbose)
         .await
         .with_context(|| format!("starting {}", binary.display()))?;
     let session = Session::new(&gird.base_url, OPS_USER, password)?;

@@ -1,5 +1,5 @@
-//! Child server processes: start one, wait for its "listening on" line, read its
-//! memory, stop it. A child is killed when its handle is dropped, so an error
+//! Child server processes: start one, wait for its "listening on" line (as the API tests
+//! do, with gird-testkit), read its memory, stop it. A child is killed when its handle is dropped, so an error
 //! anywhere in the benchmark does not leave servers behind.
 
 use std::path::{Path, PathBuf};
@@ -7,7 +7,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use tokio::io::{AsyncBufReadExt, BufReader};
+use gird_testkit::{wait_until_listening, NotListening};
 use tokio::process::{Child, Command};
 
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -37,37 +37,25 @@ impl ServerProcess {
                 Stdio::null()
             })
             .kill_on_drop(true);
-        let mut child = command
+        let child = command
             .spawn()
             .with_context(|| format!("cannot start {name}"))?;
-        let stdout = child.stdout.take().context("child stdout")?;
-        let mut lines = BufReader::new(stdout).lines();
-        let base_url = tokio::time::timeout(START_TIMEOUT, async {
-            while let Some(line) = lines.next_line().await? {
-                if verbose {
-                    eprintln!("[{name}] {line}");
-                }
-                if let Some(url) = line.trim().strip_prefix(ready_prefix) {
-                    return Ok(url.trim_end_matches('/').to_owned());
-                }
+        // Standard output is read on to its end, so a chatty server never blocks on a
+        // full pipe.
+        let echo = verbose.then_some(name);
+        match wait_until_listening(child, ready_prefix, START_TIMEOUT, echo).await {
+            Ok(listening) => Ok(Self {
+                name,
+                child: listening.child,
+                base_url: listening.address.trim_end_matches('/').to_owned(),
+            }),
+            Err(NotListening::Exited { .. }) => bail!(
+                "{name} exited before printing `{ready_prefix}<url>` (run with --verbose to see its log)"
+            ),
+            Err(NotListening::TimedOut { .. }) => {
+                bail!("{name} did not start within {START_TIMEOUT:?}")
             }
-            bail!("{name} exited before printing `{ready_prefix}<url>` (run with --verbose to see its log)")
-        })
-        .await
-        .with_context(|| format!("{name} did not start within {START_TIMEOUT:?}"))??;
-        // Keep draining standard output so a chatty server never blocks on a full pipe.
-        tokio::spawn(async move {
-            while let Ok(Some(line)) = lines.next_line().await {
-                if verbose {
-                    eprintln!("[{name}] {line}");
-                }
-            }
-        });
-        Ok(Self {
-            name,
-            child,
-            base_url,
-        })
+        }
     }
 
     pub fn pid(&self) -> Option<u32> {

@@ -5,6 +5,8 @@
 use std::time::Duration;
 
 use axum::http::{HeaderName, HeaderValue, Method};
+use merge::option::overwrite_none;
+use merge::Merge;
 use regex::Regex;
 use serde::Deserialize;
 use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
@@ -41,34 +43,69 @@ impl ListSetting {
     }
 }
 
+/// What a flag or an environment variable gives: comma-separated text.
+impl From<String> for ListSetting {
+    fn from(text: String) -> ListSetting {
+        ListSetting::Text(text)
+    }
+}
+
 /// `serverSettings.crossOriginSettings`, or the `--cors-*` flags (which win key by key).
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq, clap::Args, Merge)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[merge(strategy = overwrite_none)]
 pub struct CrossOriginSettings {
+    /// Origins whose browser applications may call gird (comma-separated; `https://*.example.com` allowed). Default: none, CORS off.
+    #[arg(
+        id = "cors_allowed_origins",
+        value_name = "CORS_ALLOWED_ORIGINS",
+        long = "cors-allowed-origins",
+        env = "GIRD_CORS_ALLOWED_ORIGINS"
+    )]
     pub allowed_origins: Option<ListSetting>,
+    /// Methods cross-origin requests may use (comma-separated).
+    #[arg(
+        id = "cors_allowed_methods",
+        value_name = "CORS_ALLOWED_METHODS",
+        long = "cors-allowed-methods",
+        env = "GIRD_CORS_ALLOWED_METHODS"
+    )]
     pub allowed_methods: Option<ListSetting>,
+    /// Headers cross-origin requests may send (comma-separated, or *).
+    #[arg(
+        id = "cors_allowed_headers",
+        value_name = "CORS_ALLOWED_HEADERS",
+        long = "cors-allowed-headers",
+        env = "GIRD_CORS_ALLOWED_HEADERS"
+    )]
     pub allowed_headers: Option<ListSetting>,
+    /// Let cross-origin requests carry credentials (cookies, Basic auth).
+    #[arg(
+        id = "cors_allow_credentials",
+        value_name = "CORS_ALLOW_CREDENTIALS",
+        long = "cors-allow-credentials",
+        env = "GIRD_CORS_ALLOW_CREDENTIALS"
+    )]
     pub allow_credentials: Option<bool>,
+    /// Answer headers cross-origin scripts may read (X-CSRF-HEADER and X-CSRF-TOKEN always).
+    #[arg(
+        id = "cors_exposed_headers",
+        value_name = "CORS_EXPOSED_HEADERS",
+        long = "cors-exposed-headers",
+        env = "GIRD_CORS_EXPOSED_HEADERS"
+    )]
     pub exposed_headers: Option<ListSetting>,
     /// Seconds a browser may cache a preflight answer.
+    #[arg(
+        id = "cors_max_age_seconds",
+        value_name = "CORS_MAX_AGE_SECONDS",
+        long = "cors-max-age-seconds",
+        env = "GIRD_CORS_MAX_AGE_SECONDS"
+    )]
     pub cors_filter_cache_time_to_live: Option<u64>,
 }
 
 impl CrossOriginSettings {
-    /// Each key given in `over` replaces the one here.
-    pub fn overridden_by(self, over: CrossOriginSettings) -> CrossOriginSettings {
-        CrossOriginSettings {
-            allowed_origins: over.allowed_origins.or(self.allowed_origins),
-            allowed_methods: over.allowed_methods.or(self.allowed_methods),
-            allowed_headers: over.allowed_headers.or(self.allowed_headers),
-            allow_credentials: over.allow_credentials.or(self.allow_credentials),
-            exposed_headers: over.exposed_headers.or(self.exposed_headers),
-            cors_filter_cache_time_to_live: over
-                .cors_filter_cache_time_to_live
-                .or(self.cors_filter_cache_time_to_live),
-        }
-    }
-
     /// The checked policy; `None` when no origin is allowed (CORS off).
     pub fn resolve(&self) -> Result<Option<Cors>, SettingsError> {
         let origins = self
@@ -339,7 +376,8 @@ mod tests {
             allowed_origins: Some(ListSetting::Text("https://b".into())),
             ..CrossOriginSettings::default()
         };
-        let merged = file.overridden_by(flags);
+        let mut merged = flags;
+        merged.merge(file);
         assert_eq!(
             merged.allowed_origins,
             Some(ListSetting::Text("https://b".into()))

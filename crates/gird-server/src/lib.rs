@@ -51,7 +51,7 @@ use crate::routes::{
     receiver, recordings, repost, s3_storage, storage, users,
 };
 use crate::seal::Sealer;
-pub use crate::settings::{Forwarding, Overrides, Secret, Settings};
+pub use crate::settings::{Forwarding, Layer, Secret, Settings};
 use crate::state::AppState;
 use crate::webdav::WebDav;
 

@@ -1,14 +1,44 @@
 //! Typed settings, built from defaults → `application.yaml` → environment → flags.
 //!
-//! The command line (with clap's `env` fallback) hands over [`Overrides`], which win
-//! over the file, which wins over the defaults. Nothing here is global.
+//! Every setting is declared once, as a field of a [`Layer`] section in the shape of
+//! `application.yaml`: serde reads the file into one layer, clap reads the flags (each
+//! with its environment variable as fallback) into another, the derived `Merge` lays the
+//! flags over the file key by key, and [`Settings::validate`] turns the result into the
+//! typed [`Settings`], with the defaults and range checks in that one place. Nothing here
+//! is global.
+//!
+//! # Adding a setting
+//!
+//! 1. Add an `Option` field to the section whose YAML key it has ([`GirdSection`] for
+//!    `gird.<key>`, [`SpeechMinerSection`] for `gird.speechminer.<key>`, ...; serde
+//!    derives the camelCase key from the field name). Its doc comment is the `--help`
+//!    text; `#[arg(long, env = "GIRD_...")]` makes the flag and the environment variable
+//!    (in a nested section, also `id = "<section>_<key>"` and its `value_name`, so that
+//!    clap's ids stay unique and the help names the value as the flag does); a file-only
+//!    setting takes `#[arg(skip)]` instead. For example, `gird.bodyLimit`:
+//!    ```text
+//!    /// Largest accepted request body, in bytes.
+//!    #[arg(long, env = "GIRD_BODY_LIMIT")]
+//!    pub body_limit: Option<usize>,
+//!    ```
+//! 2. Validate it in [`Settings::validate`]: its default, its range, and its typed field
+//!    in [`Settings`].
+//!
+//! The precedence test in `crates/gird/src/cli.rs` walks every flag through file,
+//! environment and flag and fails until the new one has its row there; docs/API.md
+//! "Running" lists it for the operator.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Deserialize;
+use merge::option::overwrite_none;
+use merge::Merge;
+use serde::{Deserialize, Deserializer};
+
+use crate::cors::CrossOriginSettings;
+use crate::s3::config::S3Section;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "data";
@@ -47,6 +77,13 @@ impl Secret {
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secret(***)")
+    }
+}
+
+/// What a flag or an environment variable gives.
+impl From<String> for Secret {
+    fn from(value: String) -> Secret {
+        Secret(value)
     }
 }
 
@@ -139,38 +176,6 @@ fn enabled_by_default() -> bool {
     true
 }
 
-/// What the command line (or its environment variables) says; `None` means "not given".
-#[derive(Debug, Clone, Default)]
-pub struct Overrides {
-    pub listen: Option<String>,
-    pub data_dir: Option<PathBuf>,
-    pub database: Option<String>,
-    pub ops_user: Option<String>,
-    pub ops_password: Option<Secret>,
-    pub csrf_enabled: Option<bool>,
-    pub csrf_key: Option<Secret>,
-    pub body_limit: Option<usize>,
-    pub public_url: Option<String>,
-    pub storage_key: Option<Secret>,
-    pub webdav_timeout_seconds: Option<u64>,
-    pub forward_max_attempts: Option<u32>,
-    pub forward_initial_backoff_ms: Option<u64>,
-    pub forward_max_backoff_ms: Option<u64>,
-    pub forward_timeout_seconds: Option<u64>,
-    pub forward_concurrency: Option<usize>,
-    pub tls_cert: Option<PathBuf>,
-    pub tls_key: Option<PathBuf>,
-    pub max_connections: Option<usize>,
-    pub max_header_bytes: Option<usize>,
-    pub request_timeout_seconds: Option<u64>,
-    pub max_connections_per_address: Option<usize>,
-    pub idle_timeout_seconds: Option<u64>,
-    pub max_page_bytes: Option<usize>,
-    /// The `--cors-*` flags; each key given wins over the file's.
-    pub cors: crate::cors::CrossOriginSettings,
-    pub s3_timeout_seconds: Option<u64>,
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
     #[error("cannot read {path}: {error}")]
@@ -187,32 +192,81 @@ pub enum SettingsError {
     Invalid(String),
 }
 
-/// `application.yaml` in the RWS shape. Other RWS keys are ignored, so an existing RWS
-/// file can be reused; keys under `gird:` are gird's own and a typo there is an error.
-#[derive(Debug, Default, Deserialize)]
-struct FileConfig {
-    #[serde(rename = "serverSettings", default)]
-    server_settings: ServerSettings,
+/// One layer of settings, in the shape of `application.yaml` (RWS's, with gird's own
+/// settings under `gird:`): the file's, or the command line's (flags, each with its
+/// environment variable). `None` is "not given here". Other RWS keys are ignored, so an
+/// existing RWS file can be reused; keys under `gird:` are gird's own and a typo there
+/// is an error.
+#[derive(Debug, Default, Deserialize, clap::Args, Merge)]
+pub struct Layer {
     #[serde(default)]
-    gird: GirdSection,
+    #[command(flatten)]
+    pub gird: GirdSection,
+    #[serde(rename = "serverSettings", default)]
+    #[command(flatten)]
+    pub server_settings: ServerSection,
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct ServerSettings {
-    #[serde(rename = "opsUserName", alias = "opsUsername")]
-    ops_user_name: Option<String>,
-    #[serde(rename = "opsUserPassword")]
-    ops_user_password: Option<Secret>,
-    #[serde(rename = "enableCsrfProtection")]
-    enable_csrf_protection: Option<bool>,
-    #[serde(rename = "crossOriginSettings", default)]
-    cross_origin_settings: crate::cors::CrossOriginSettings,
+impl Layer {
+    /// This layer over `lower`: each key given here wins, the others come from `lower`.
+    pub fn over(mut self, lower: Layer) -> Layer {
+        self.merge(lower);
+        self
+    }
+
+    /// The layer `application.yaml` at `path` gives (an empty file gives none).
+    pub fn read(path: &Path) -> Result<Layer, SettingsError> {
+        let text = std::fs::read_to_string(path).map_err(|error| SettingsError::Read {
+            path: path.to_owned(),
+            error,
+        })?;
+        if text.trim().is_empty() {
+            return Ok(Layer::default());
+        }
+        serde_yaml::from_str(&text).map_err(|error| SettingsError::Parse {
+            path: path.to_owned(),
+            error,
+        })
+    }
+}
+
+/// `serverSettings`: the RWS keys gird reads.
+#[derive(Debug, Default, Deserialize, clap::Args, Merge)]
+#[serde(rename_all = "camelCase")]
+#[merge(strategy = overwrite_none)]
+pub struct ServerSection {
+    #[serde(alias = "opsUsername")]
+    #[arg(
+        id = "ops_user",
+        value_name = "OPS_USER",
+        long = "ops-user",
+        env = "GIRD_OPS_USER"
+    )]
+    pub ops_user_name: Option<String>,
+    /// Clear text, or {argon2}$argon2id$... / {bcrypt}$2b$...
+    #[arg(
+        id = "ops_password",
+        value_name = "OPS_PASSWORD",
+        long = "ops-password",
+        env = "GIRD_OPS_PASSWORD",
+        hide_env_values = true
+    )]
+    pub ops_user_password: Option<Secret>,
+    /// Require the CSRF token on POST, PUT and DELETE.
+    #[arg(id = "csrf", value_name = "CSRF", long = "csrf", env = "GIRD_CSRF")]
+    pub enable_csrf_protection: Option<bool>,
+    #[serde(default)]
+    #[command(flatten)]
+    #[merge(strategy = Merge::merge)]
+    pub cross_origin_settings: CrossOriginSettings,
     /// The many RWS settings gird does not use.
     #[serde(flatten)]
-    other: std::collections::BTreeMap<String, serde_yaml::Value>,
+    #[arg(skip)]
+    #[merge(strategy = whole_map)]
+    pub other: BTreeMap<String, serde_yaml::Value>,
 }
 
-impl ServerSettings {
+impl ServerSection {
     /// An RWS file may hold settings gird ignores, but a misspelt ops or CSRF setting
     /// would silently leave a default in force, so those are refused.
     fn check_spelling(&self) -> Result<(), SettingsError> {
@@ -229,80 +283,182 @@ impl ServerSettings {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// `gird`: gird's own settings.
+#[derive(Debug, Default, Deserialize, clap::Args, Merge)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct GirdSection {
-    listen: Option<String>,
-    data_dir: Option<PathBuf>,
-    database: Option<String>,
-    csrf_key: Option<Secret>,
-    body_limit: Option<usize>,
-    public_url: Option<String>,
-    storage_key: Option<Secret>,
-    webdav_timeout_seconds: Option<u64>,
+#[merge(strategy = overwrite_none)]
+pub struct GirdSection {
+    /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free port).
+    #[arg(long, env = "GIRD_LISTEN")]
+    pub listen: Option<String>,
+    /// Folder for the database, the generated ops password and the CSRF key.
+    #[arg(long, env = "GIRD_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// sqlite://PATH (default: sqlite://<data-dir>/gird.db), or postgres://USER:PASSWORD@HOST:PORT/DBNAME for PostgreSQL (several instances may share it).
+    #[arg(long, env = "GIRD_DATABASE")]
+    pub database: Option<String>,
+    /// Key of the CSRF token MAC; instances sharing it accept each other's tokens.
+    #[arg(long, env = "GIRD_CSRF_KEY", hide_env_values = true)]
+    pub csrf_key: Option<Secret>,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "GIRD_BODY_LIMIT")]
+    pub body_limit: Option<usize>,
+    /// Base of absolute URLs in answers (default: http:// + the request's Host).
+    #[arg(long, env = "GIRD_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Key that seals the WebDAV passwords stored per contact center.
+    #[arg(long, env = "GIRD_STORAGE_KEY", hide_env_values = true)]
+    pub storage_key: Option<Secret>,
+    /// How long to wait for WebDAV to answer, in seconds.
+    #[arg(long, env = "GIRD_WEBDAV_TIMEOUT_SECONDS")]
+    pub webdav_timeout_seconds: Option<u64>,
     #[serde(default)]
-    speechminer: SpeechMinerSection,
-    tls: Option<TlsSection>,
-    max_connections: Option<usize>,
-    max_header_bytes: Option<usize>,
-    request_timeout_seconds: Option<u64>,
-    max_connections_per_address: Option<usize>,
-    idle_timeout_seconds: Option<u64>,
-    max_page_bytes: Option<usize>,
+    #[command(flatten)]
+    #[merge(strategy = Merge::merge)]
+    pub speechminer: SpeechMinerSection,
+    #[serde(default, deserialize_with = "null_is_default")]
+    #[command(flatten)]
+    #[merge(strategy = Merge::merge)]
+    pub tls: TlsSection,
+    /// Connections served at once; more wait to be accepted.
+    #[arg(long, env = "GIRD_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Largest request head (request line and headers), in bytes.
+    #[arg(long, env = "GIRD_MAX_HEADER_BYTES")]
+    pub max_header_bytes: Option<usize>,
+    /// The longest a request may take, its body included, in seconds.
+    #[arg(long, env = "GIRD_REQUEST_TIMEOUT_SECONDS")]
+    pub request_timeout_seconds: Option<u64>,
+    /// Connections served at once from one client address (IPv6: one /64); 0: no limit.
+    #[arg(long, env = "GIRD_MAX_CONNECTIONS_PER_ADDRESS")]
+    pub max_connections_per_address: Option<usize>,
+    /// A connection with no request in flight for this long is closed (HTTP/1 and HTTP/2), in seconds.
+    #[arg(long, env = "GIRD_IDLE_TIMEOUT_SECONDS")]
+    pub idle_timeout_seconds: Option<u64>,
+    /// The most stored bytes one page of a search holds (at least one recording; the rest comes with `next`).
+    #[arg(long, env = "GIRD_MAX_PAGE_BYTES")]
+    pub max_page_bytes: Option<usize>,
     #[serde(default)]
-    s3: crate::s3::config::S3Section,
+    #[command(flatten)]
+    #[merge(strategy = Merge::merge)]
+    pub s3: S3Section,
     #[serde(default)]
-    outbound: OutboundSection,
+    #[arg(skip)]
+    #[merge(strategy = Merge::merge)]
+    pub outbound: OutboundSection,
 }
 
-/// `gird.outbound`: each contact center's allow-list of origins.
-#[derive(Debug, Default, Deserialize)]
+/// `gird.outbound`: each contact center's allow-list of origins (file only).
+#[derive(Debug, Default, Deserialize, Merge)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct OutboundSection {
+pub struct OutboundSection {
     #[serde(default)]
-    contact_centers: BTreeMap<String, crate::egress::allow_list::OutboundConfig>,
+    #[merge(strategy = whole_map)]
+    pub contact_centers: BTreeMap<String, crate::egress::allow_list::OutboundConfig>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// `gird.tls`: serve HTTPS.
+#[derive(Debug, Default, Deserialize, clap::Args, Merge)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct TlsSection {
-    cert_file: Option<PathBuf>,
-    key_file: Option<PathBuf>,
+#[merge(strategy = overwrite_none)]
+pub struct TlsSection {
+    /// Serve HTTPS with this PEM certificate chain (with --tls-key); reloaded when it changes.
+    #[arg(
+        id = "tls_cert",
+        value_name = "TLS_CERT",
+        long = "tls-cert",
+        env = "GIRD_TLS_CERT"
+    )]
+    pub cert_file: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(
+        id = "tls_key",
+        value_name = "TLS_KEY",
+        long = "tls-key",
+        env = "GIRD_TLS_KEY"
+    )]
+    pub key_file: Option<PathBuf>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// `gird.speechminer`: forwarding to SpeechMiner.
+#[derive(Debug, Default, Deserialize, clap::Args, Merge)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct SpeechMinerSection {
-    max_attempts: Option<u32>,
-    initial_backoff_ms: Option<u64>,
-    max_backoff_ms: Option<u64>,
-    timeout_seconds: Option<u64>,
-    concurrency: Option<usize>,
+#[merge(strategy = overwrite_none)]
+pub struct SpeechMinerSection {
+    /// SpeechMiner deliveries: attempts before one becomes a dead letter.
+    #[arg(
+        id = "speechminer_max_attempts",
+        value_name = "SPEECHMINER_MAX_ATTEMPTS",
+        long = "speechminer-max-attempts",
+        env = "GIRD_SPEECHMINER_MAX_ATTEMPTS"
+    )]
+    pub max_attempts: Option<u32>,
+    /// SpeechMiner deliveries: the wait after a first failure, doubled after each next one.
+    #[arg(
+        id = "speechminer_initial_backoff_ms",
+        value_name = "SPEECHMINER_INITIAL_BACKOFF_MS",
+        long = "speechminer-initial-backoff-ms",
+        env = "GIRD_SPEECHMINER_INITIAL_BACKOFF_MS"
+    )]
+    pub initial_backoff_ms: Option<u64>,
+    /// SpeechMiner deliveries: the longest wait between two attempts.
+    #[arg(
+        id = "speechminer_max_backoff_ms",
+        value_name = "SPEECHMINER_MAX_BACKOFF_MS",
+        long = "speechminer-max-backoff-ms",
+        env = "GIRD_SPEECHMINER_MAX_BACKOFF_MS"
+    )]
+    pub max_backoff_ms: Option<u64>,
+    /// SpeechMiner deliveries: how long one POST may take.
+    #[arg(
+        id = "speechminer_timeout_seconds",
+        value_name = "SPEECHMINER_TIMEOUT_SECONDS",
+        long = "speechminer-timeout-seconds",
+        env = "GIRD_SPEECHMINER_TIMEOUT_SECONDS"
+    )]
+    pub timeout_seconds: Option<u64>,
+    /// SpeechMiner deliveries made at once by this instance.
+    #[arg(
+        id = "speechminer_concurrency",
+        value_name = "SPEECHMINER_CONCURRENCY",
+        long = "speechminer-concurrency",
+        env = "GIRD_SPEECHMINER_CONCURRENCY"
+    )]
+    pub concurrency: Option<usize>,
     #[serde(default)]
-    contact_centers: BTreeMap<String, ReceiverConfig>,
+    #[arg(skip)]
+    #[merge(strategy = whole_map)]
+    pub contact_centers: BTreeMap<String, ReceiverConfig>,
 }
 
-impl Forwarding {
-    fn resolve(file: SpeechMinerSection, cli: &Overrides) -> Result<Forwarding, SettingsError> {
-        let max_attempts = cli
-            .forward_max_attempts
-            .or(file.max_attempts)
-            .unwrap_or(DEFAULT_FORWARD_MAX_ATTEMPTS);
-        let concurrency = cli
-            .forward_concurrency
-            .or(file.concurrency)
-            .unwrap_or(DEFAULT_FORWARD_CONCURRENCY);
-        let initial_backoff_ms = cli
-            .forward_initial_backoff_ms
-            .or(file.initial_backoff_ms)
+/// The merge of a file-only map: it comes whole from the highest layer that has one.
+pub(crate) fn whole_map<K, V>(top: &mut BTreeMap<K, V>, lower: BTreeMap<K, V>) {
+    if top.is_empty() {
+        *top = lower;
+    }
+}
+
+/// `key: ~` (or an empty `key:`) reads as the section's defaults.
+fn null_is_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Option::unwrap_or_default)
+}
+
+impl SpeechMinerSection {
+    fn validate(self) -> Result<Forwarding, SettingsError> {
+        let max_attempts = self.max_attempts.unwrap_or(DEFAULT_FORWARD_MAX_ATTEMPTS);
+        let concurrency = self.concurrency.unwrap_or(DEFAULT_FORWARD_CONCURRENCY);
+        let initial_backoff_ms = self
+            .initial_backoff_ms
             .unwrap_or(DEFAULT_FORWARD_INITIAL_BACKOFF_MS);
-        let max_backoff_ms = cli
-            .forward_max_backoff_ms
-            .or(file.max_backoff_ms)
+        let max_backoff_ms = self
+            .max_backoff_ms
             .unwrap_or(DEFAULT_FORWARD_MAX_BACKOFF_MS);
-        let timeout_seconds = cli
-            .forward_timeout_seconds
-            .or(file.timeout_seconds)
+        let timeout_seconds = self
+            .timeout_seconds
             .unwrap_or(DEFAULT_FORWARD_TIMEOUT_SECONDS);
         let invalid = |what: String| Err(SettingsError::Invalid(format!("speechminer.{what}")));
         if max_attempts == 0 {
@@ -325,107 +481,90 @@ impl Forwarding {
             max_backoff: Duration::from_millis(max_backoff_ms),
             timeout: Duration::from_secs(timeout_seconds),
             concurrency,
-            receivers: file.contact_centers,
+            receivers: self.contact_centers,
         })
     }
 }
 
+impl TlsSection {
+    fn validate(self) -> Result<Option<crate::listen::TlsFiles>, SettingsError> {
+        match (self.cert_file, self.key_file) {
+            (Some(certificate), Some(key)) => Ok(Some(crate::listen::TlsFiles { certificate, key })),
+            (None, None) => Ok(None),
+            _ => Err(SettingsError::Invalid(
+                "tls: give both the certificate (certFile, --tls-cert) and the key (keyFile, --tls-key)".into(),
+            )),
+        }
+    }
+}
+
+/// Whole seconds, at least one.
+fn seconds(given: Option<u64>, default: u64) -> Duration {
+    Duration::from_secs(given.unwrap_or(default).max(1))
+}
+
 impl Settings {
-    /// Resolves the settings; `config` is the file to read, if any.
-    pub fn load(config: Option<&Path>, overrides: Overrides) -> Result<Settings, SettingsError> {
+    /// Resolves the settings: `flags` (with their environment variables) over the file
+    /// `config`, if any, over the defaults.
+    pub fn load(config: Option<&Path>, flags: Layer) -> Result<Settings, SettingsError> {
         let file = match config {
-            Some(path) => read_file(path)?,
-            None => FileConfig::default(),
+            Some(path) => Layer::read(path)?,
+            None => Layer::default(),
         };
-        Settings::resolve(file, overrides)
+        Settings::validate(flags.over(file))
     }
 
-    fn resolve(file: FileConfig, cli: Overrides) -> Result<Settings, SettingsError> {
-        let (mut server, mut gird) = (file.server_settings, file.gird);
+    /// The merged layers, checked, with the defaults for what no layer gives.
+    pub fn validate(layer: Layer) -> Result<Settings, SettingsError> {
+        let Layer {
+            gird,
+            server_settings: server,
+        } = layer;
         server.check_spelling()?;
-        let cors = std::mem::take(&mut server.cross_origin_settings)
-            .overridden_by(cli.cors.clone())
-            .resolve()?;
-        let forwarding = Forwarding::resolve(std::mem::take(&mut gird.speechminer), &cli)?;
-        let s3 = std::mem::take(&mut gird.s3).resolve(cli.s3_timeout_seconds)?;
-        let outbound = std::mem::take(&mut gird.outbound.contact_centers);
-        let data_dir = cli
+        let cors = server.cross_origin_settings.resolve()?;
+        let forwarding = gird.speechminer.validate()?;
+        let s3 = gird.s3.resolve()?;
+        let outbound = gird.outbound.contact_centers;
+        let data_dir = gird
             .data_dir
-            .or(gird.data_dir)
             .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
-        let database = match cli.database.or(gird.database) {
+        let database = match gird.database {
             Some(url) => Database::parse(&url)?,
             None => Database::Sqlite(data_dir.join("gird.db")),
         };
-        let body_limit = cli
-            .body_limit
-            .or(gird.body_limit)
-            .unwrap_or(DEFAULT_BODY_LIMIT);
+        let body_limit = gird.body_limit.unwrap_or(DEFAULT_BODY_LIMIT);
         if body_limit == 0 {
             return Err(SettingsError::Invalid(
                 "bodyLimit must be at least 1 byte".into(),
             ));
         }
-        let public_url = cli
+        let public_url = gird
             .public_url
-            .or(gird.public_url)
             .map(|url| url.trim_end_matches('/').to_owned());
-        let ops_user = cli
-            .ops_user
-            .or(server.ops_user_name)
+        let ops_user = server
+            .ops_user_name
             .unwrap_or_else(|| DEFAULT_OPS_USER.into());
         if ops_user.is_empty() || ops_user.contains(':') {
             return Err(SettingsError::Invalid(format!(
                 "opsUserName {ops_user:?} must be non-empty and contain no ':'"
             )));
         }
-        let tls_section = gird.tls.unwrap_or_default();
-        let tls = match (
-            cli.tls_cert.clone().or(tls_section.cert_file),
-            cli.tls_key.clone().or(tls_section.key_file),
-        ) {
-            (Some(certificate), Some(key)) => Some(crate::listen::TlsFiles { certificate, key }),
-            (None, None) => None,
-            _ => {
-                return Err(SettingsError::Invalid(
-                    "tls: give both the certificate (certFile, --tls-cert) and the key (keyFile, --tls-key)".into(),
-                ))
-            }
-        };
+        let tls = gird.tls.validate()?;
         let limits = crate::listen::Limits {
-            max_connections: cli
-                .max_connections
-                .or(gird.max_connections)
-                .unwrap_or(DEFAULT_MAX_CONNECTIONS),
-            max_header_bytes: cli
-                .max_header_bytes
-                .or(gird.max_header_bytes)
-                .unwrap_or(DEFAULT_MAX_HEADER_BYTES),
-            max_connections_per_address: cli
+            max_connections: gird.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
+            max_header_bytes: gird.max_header_bytes.unwrap_or(DEFAULT_MAX_HEADER_BYTES),
+            max_connections_per_address: gird
                 .max_connections_per_address
-                .or(gird.max_connections_per_address)
                 .unwrap_or(DEFAULT_MAX_CONNECTIONS_PER_ADDRESS),
-            idle_timeout: Duration::from_secs(
-                cli.idle_timeout_seconds
-                    .or(gird.idle_timeout_seconds)
-                    .unwrap_or(DEFAULT_IDLE_TIMEOUT_SECONDS)
-                    .max(1),
-            ),
+            idle_timeout: seconds(gird.idle_timeout_seconds, DEFAULT_IDLE_TIMEOUT_SECONDS),
         };
         if limits.max_connections == 0 || limits.max_header_bytes < 1024 {
             return Err(SettingsError::Invalid(
                 "maxConnections must be at least 1 and maxHeaderBytes at least 1024".into(),
             ));
         }
-        let request_timeout = Duration::from_secs(
-            cli.request_timeout_seconds
-                .or(gird.request_timeout_seconds)
-                .unwrap_or(DEFAULT_REQUEST_TIMEOUT_SECONDS)
-                .max(1),
-        );
-        let max_page_bytes = cli
+        let max_page_bytes = gird
             .max_page_bytes
-            .or(gird.max_page_bytes)
             .unwrap_or(gird_store::DEFAULT_PAGE_BYTES);
         if max_page_bytes < 1024 {
             return Err(SettingsError::Invalid(
@@ -433,65 +572,54 @@ impl Settings {
             ));
         }
         Ok(Settings {
+            listen: gird.listen.unwrap_or_else(|| DEFAULT_LISTEN.into()),
+            data_dir,
+            database,
+            ops_user,
+            ops_password: server.ops_user_password,
+            csrf_enabled: server.enable_csrf_protection.unwrap_or(false),
+            csrf_key: gird.csrf_key,
+            body_limit,
+            public_url,
+            storage_key: gird.storage_key,
+            webdav_timeout: seconds(gird.webdav_timeout_seconds, DEFAULT_WEBDAV_TIMEOUT_SECONDS),
+            forwarding,
+            tls,
+            limits,
+            request_timeout: seconds(
+                gird.request_timeout_seconds,
+                DEFAULT_REQUEST_TIMEOUT_SECONDS,
+            ),
             max_page_bytes,
             cors,
             s3,
             outbound,
-            tls,
-            limits,
-            request_timeout,
-            forwarding,
-            listen: cli
-                .listen
-                .or(gird.listen)
-                .unwrap_or_else(|| DEFAULT_LISTEN.into()),
-            data_dir,
-            database,
-            ops_user,
-            ops_password: cli.ops_password.or(server.ops_user_password),
-            csrf_enabled: cli
-                .csrf_enabled
-                .or(server.enable_csrf_protection)
-                .unwrap_or(false),
-            csrf_key: cli.csrf_key.or(gird.csrf_key),
-            body_limit,
-            public_url,
-            storage_key: cli.storage_key.or(gird.storage_key),
-            webdav_timeout: std::time::Duration::from_secs(
-                cli.webdav_timeout_seconds
-                    .or(gird.webdav_timeout_seconds)
-                    .unwrap_or(DEFAULT_WEBDAV_TIMEOUT_SECONDS)
-                    .max(1),
-            ),
         })
     }
-}
-
-fn read_file(path: &Path) -> Result<FileConfig, SettingsError> {
-    let text = std::fs::read_to_string(path).map_err(|error| SettingsError::Read {
-        path: path.to_owned(),
-        error,
-    })?;
-    if text.trim().is_empty() {
-        return Ok(FileConfig::default());
-    }
-    serde_yaml::from_str(&text).map_err(|error| SettingsError::Parse {
-        path: path.to_owned(),
-        error,
-    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn file(yaml: &str) -> FileConfig {
+    fn file(yaml: &str) -> Layer {
         serde_yaml::from_str(yaml).unwrap()
+    }
+
+    /// `flags` over the file `yaml`.
+    fn resolve(yaml: &str, flags: Layer) -> Result<Settings, SettingsError> {
+        Settings::validate(flags.over(file(yaml)))
+    }
+
+    fn flags(change: impl FnOnce(&mut Layer)) -> Layer {
+        let mut layer = Layer::default();
+        change(&mut layer);
+        layer
     }
 
     #[test]
     fn defaults_put_sqlite_in_the_data_folder() {
-        let settings = Settings::resolve(FileConfig::default(), Overrides::default()).unwrap();
+        let settings = Settings::validate(Layer::default()).unwrap();
         assert_eq!(settings.listen, DEFAULT_LISTEN);
         assert_eq!(
             settings.database,
@@ -506,20 +634,19 @@ mod tests {
     #[test]
     fn the_file_wins_over_defaults_and_flags_win_over_the_file() {
         let yaml = "serverSettings:\n  opsUsername: admin2\n  opsUserPassword: from-file\n  enableCsrfProtection: true\n  externalApiUrlV2: http://ignored\ngird:\n  listen: 0.0.0.0:9000\n  bodyLimit: 10\n";
-        let settings = Settings::resolve(file(yaml), Overrides::default()).unwrap();
+        let settings = resolve(yaml, Layer::default()).unwrap();
         assert_eq!(
             (settings.ops_user.as_str(), settings.listen.as_str()),
             ("admin2", "0.0.0.0:9000")
         );
         assert_eq!(settings.ops_password, Some(Secret::new("from-file")));
         assert!(settings.csrf_enabled);
-        let cli = Overrides {
-            ops_password: Some(Secret::new("from-flag")),
-            csrf_enabled: Some(false),
-            body_limit: Some(20),
-            ..Overrides::default()
-        };
-        let settings = Settings::resolve(file(yaml), cli).unwrap();
+        let cli = flags(|layer| {
+            layer.server_settings.ops_user_password = Some(Secret::new("from-flag"));
+            layer.server_settings.enable_csrf_protection = Some(false);
+            layer.gird.body_limit = Some(20);
+        });
+        let settings = resolve(yaml, cli).unwrap();
         assert_eq!(settings.ops_password, Some(Secret::new("from-flag")));
         assert!(!settings.csrf_enabled);
         assert_eq!(settings.body_limit, 20);
@@ -527,29 +654,26 @@ mod tests {
 
     #[test]
     fn a_typo_under_gird_or_in_an_ops_setting_is_an_error() {
-        assert!(serde_yaml::from_str::<FileConfig>("gird:\n  lisen: x\n").is_err());
-        let typo = file("serverSettings:\n  opsUserPasword: x\n");
-        let error = Settings::resolve(typo, Overrides::default()).unwrap_err();
+        assert!(serde_yaml::from_str::<Layer>("gird:\n  lisen: x\n").is_err());
+        let error =
+            resolve("serverSettings:\n  opsUserPasword: x\n", Layer::default()).unwrap_err();
         assert!(error.to_string().contains("opsUserPasword"));
     }
 
     #[test]
     fn secrets_do_not_show_in_debug_output() {
-        let settings = Settings::resolve(
-            FileConfig::default(),
-            Overrides {
-                ops_password: Some(Secret::new("hunter2")),
-                ..Overrides::default()
-            },
-        )
-        .unwrap();
+        let cli = flags(|layer| {
+            layer.server_settings.ops_user_password = Some(Secret::new("hunter2"));
+        });
+        assert!(!format!("{cli:?}").contains("hunter2"));
+        let settings = Settings::validate(cli).unwrap();
         assert!(!format!("{settings:?}").contains("hunter2"));
     }
 
     #[test]
     fn speechminer_settings_from_the_file_and_flags() {
         let yaml = "gird:\n  speechminer:\n    maxAttempts: 3\n    initialBackoffMs: 50\n    contactCenters:\n      acme:\n        url: http://sm.example/interactionreceiver\n        username: u\n        password: p\n";
-        let settings = Settings::resolve(file(yaml), Overrides::default()).unwrap();
+        let settings = resolve(yaml, Layer::default()).unwrap();
         let forwarding = &settings.forwarding;
         assert_eq!(forwarding.max_attempts, 3);
         assert_eq!(forwarding.initial_backoff, Duration::from_millis(50));
@@ -558,36 +682,54 @@ mod tests {
         assert!(acme.enabled);
         assert_eq!(acme.password, Some(Secret::new("p")));
         assert!(!format!("{settings:?}").contains("\"p\""));
-        let cli = Overrides {
-            forward_max_attempts: Some(7),
-            ..Overrides::default()
-        };
-        let settings = Settings::resolve(file(yaml), cli).unwrap();
+        let cli = flags(|layer| layer.gird.speechminer.max_attempts = Some(7));
+        let settings = resolve(yaml, cli).unwrap();
         assert_eq!(settings.forwarding.max_attempts, 7);
-        assert!(
-            serde_yaml::from_str::<FileConfig>("gird:\n  speechminer:\n    maxAtempts: 3\n")
-                .is_err()
+        assert_eq!(
+            settings.forwarding.receivers.len(),
+            1,
+            "the file's receivers stay"
         );
-        let zero = Overrides {
-            forward_max_attempts: Some(0),
-            ..Overrides::default()
-        };
-        assert!(Settings::resolve(FileConfig::default(), zero).is_err());
+        assert!(
+            serde_yaml::from_str::<Layer>("gird:\n  speechminer:\n    maxAtempts: 3\n").is_err()
+        );
+        let zero = flags(|layer| layer.gird.speechminer.max_attempts = Some(0));
+        assert!(Settings::validate(zero).is_err());
         let inverted = "gird:\n  speechminer:\n    initialBackoffMs: 10\n    maxBackoffMs: 5\n";
-        assert!(Settings::resolve(file(inverted), Overrides::default()).is_err());
+        assert!(resolve(inverted, Layer::default()).is_err());
     }
 
     #[test]
     fn outbound_allow_lists_from_the_file() {
         let yaml = "gird:\n  outbound:\n    contactCenters:\n      acme:\n        origins: [\"https://media.example.com\", \"http://10.1.2.3:8080\"]\n";
-        let settings = Settings::resolve(file(yaml), Overrides::default()).unwrap();
+        let settings = resolve(yaml, Layer::default()).unwrap();
         assert_eq!(settings.outbound["acme"].origins.len(), 2);
         for typo in [
             "gird:\n  outbound:\n    contactCentres: {}\n",
             "gird:\n  outbound:\n    contactCenters:\n      acme:\n        origin: []\n",
         ] {
-            assert!(serde_yaml::from_str::<FileConfig>(typo).is_err(), "{typo}");
+            assert!(serde_yaml::from_str::<Layer>(typo).is_err(), "{typo}");
         }
+    }
+
+    #[test]
+    fn an_empty_tls_section_is_no_tls_and_half_of_one_is_refused() {
+        assert!(resolve("gird:\n  tls:\n", Layer::default())
+            .unwrap()
+            .tls
+            .is_none());
+        let half = resolve("gird:\n  tls:\n    certFile: c.pem\n", Layer::default());
+        assert!(half.unwrap_err().to_string().contains("--tls-key"));
+        let cli = flags(|layer| layer.gird.tls.key_file = Some(PathBuf::from("k.pem")));
+        let tls = resolve("gird:\n  tls:\n    certFile: c.pem\n", cli)
+            .unwrap()
+            .tls
+            .unwrap();
+        assert_eq!(
+            (tls.certificate, tls.key),
+            (PathBuf::from("c.pem"), PathBuf::from("k.pem")),
+            "the halves may come from different layers"
+        );
     }
 
     #[test]

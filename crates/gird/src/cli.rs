@@ -1,12 +1,12 @@
 //! Command-line parsing: flags, with environment variables as their fallback.
 
+use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
-use gird_server::cors::{CrossOriginSettings, ListSetting};
-use gird_server::{Overrides, Secret, Settings};
+use clap::{Arg, ArgMatches, Args, Parser, Subcommand};
+use gird_server::{Layer, Secret, Settings};
 use tokio::net::TcpListener;
 
 #[derive(Debug, Parser)]
@@ -27,7 +27,7 @@ enum Command {
     /// Read a password on standard input and print its argon2 hash for opsUserPassword.
     HashPassword,
     /// Create or update the database schema, then exit (serve does it too on start).
-    Migrate(Box<ServeArgs>),
+    Migrate(Box<StoreArgs>),
     /// Queue records for SpeechMiner again: one recording, a time range, or the dead letters.
     Repost(Box<RepostArgs>),
     /// Bulk-load recordings into an Insertion API (gird or RWS) from JSON Lines, CSV, or a crawl of WebDAV or S3.
@@ -54,7 +54,7 @@ pub(crate) struct StatusArgs {
     #[arg(long)]
     pub(crate) json: bool,
     #[command(flatten)]
-    pub(crate) store: ServeArgs,
+    pub(crate) store: StoreArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -76,112 +76,110 @@ pub(crate) struct RepostArgs {
     #[arg(long)]
     pub(crate) dead_letters: bool,
     #[command(flatten)]
-    pub(crate) store: ServeArgs,
+    pub(crate) store: StoreArgs,
 }
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct ServeArgs {
-    /// application.yaml (RWS shape); default: ./application.yaml if it exists.
-    #[arg(long, env = "GIRD_CONFIG")]
-    config: Option<PathBuf>,
-    /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free port).
-    #[arg(long, env = "GIRD_LISTEN")]
-    listen: Option<String>,
-    /// sqlite://PATH (default: sqlite://<data-dir>/gird.db), or postgres://USER:PASSWORD@HOST:PORT/DBNAME for PostgreSQL (several instances may share it).
-    #[arg(long, env = "GIRD_DATABASE")]
-    database: Option<String>,
-    /// Folder for the database, the generated ops password and the CSRF key.
-    #[arg(long, env = "GIRD_DATA_DIR")]
-    data_dir: Option<PathBuf>,
-    #[arg(long, env = "GIRD_OPS_USER")]
-    ops_user: Option<String>,
-    /// Clear text, or {argon2}$argon2id$... / {bcrypt}$2b$...
-    #[arg(long, env = "GIRD_OPS_PASSWORD", hide_env_values = true)]
-    ops_password: Option<String>,
-    /// Require the CSRF token on POST, PUT and DELETE.
-    #[arg(long, env = "GIRD_CSRF")]
-    csrf: Option<bool>,
-    /// Key of the CSRF token MAC; instances sharing it accept each other's tokens.
-    #[arg(long, env = "GIRD_CSRF_KEY", hide_env_values = true)]
-    csrf_key: Option<String>,
-    /// Largest accepted request body, in bytes.
-    #[arg(long, env = "GIRD_BODY_LIMIT")]
-    body_limit: Option<usize>,
-    /// Base of absolute URLs in answers (default: http:// + the request's Host).
-    #[arg(long, env = "GIRD_PUBLIC_URL")]
-    public_url: Option<String>,
-    /// Key that seals the WebDAV passwords stored per contact center.
-    #[arg(long, env = "GIRD_STORAGE_KEY", hide_env_values = true)]
-    storage_key: Option<String>,
-    /// How long to wait for WebDAV to answer, in seconds.
-    #[arg(long, env = "GIRD_WEBDAV_TIMEOUT_SECONDS")]
-    webdav_timeout_seconds: Option<u64>,
-    /// How long to wait for S3 to answer, in seconds.
-    #[arg(long, env = "GIRD_S3_TIMEOUT_SECONDS")]
-    s3_timeout_seconds: Option<u64>,
-    /// Serve HTTPS with this PEM certificate chain (with --tls-key); reloaded when it changes.
-    #[arg(long, env = "GIRD_TLS_CERT")]
-    tls_cert: Option<PathBuf>,
-    /// The PEM private key of --tls-cert.
-    #[arg(long, env = "GIRD_TLS_KEY")]
-    tls_key: Option<PathBuf>,
-    /// Connections served at once; more wait to be accepted.
-    #[arg(long, env = "GIRD_MAX_CONNECTIONS")]
-    max_connections: Option<usize>,
-    /// Connections served at once from one client address (IPv6: one /64); 0: no limit.
-    #[arg(long, env = "GIRD_MAX_CONNECTIONS_PER_ADDRESS")]
-    max_connections_per_address: Option<usize>,
-    /// A connection with no request in flight for this long is closed (HTTP/1 and HTTP/2), in seconds.
-    #[arg(long, env = "GIRD_IDLE_TIMEOUT_SECONDS")]
-    idle_timeout_seconds: Option<u64>,
-    /// The most stored bytes one page of a search holds (at least one recording; the rest comes with `next`).
-    #[arg(long, env = "GIRD_MAX_PAGE_BYTES")]
-    max_page_bytes: Option<usize>,
-    /// Largest request head (request line and headers), in bytes.
-    #[arg(long, env = "GIRD_MAX_HEADER_BYTES")]
-    max_header_bytes: Option<usize>,
-    /// The longest a request may take, its body included, in seconds.
-    #[arg(long, env = "GIRD_REQUEST_TIMEOUT_SECONDS")]
-    request_timeout_seconds: Option<u64>,
+    #[command(flatten)]
+    config: ConfigFile,
+    /// Every setting of `application.yaml` that has a flag (and an environment variable).
+    #[command(flatten)]
+    settings: Layer,
     /// Log lines as text or as JSON objects (one per line, with the request id).
     #[arg(long, env = "GIRD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
     /// Append the audit log (every insert, delete and legal-hold change) to this file, as JSON lines.
     #[arg(long, env = "GIRD_AUDIT_LOG")]
     audit_log: Option<PathBuf>,
-    /// SpeechMiner deliveries: attempts before one becomes a dead letter.
-    #[arg(long, env = "GIRD_SPEECHMINER_MAX_ATTEMPTS")]
-    speechminer_max_attempts: Option<u32>,
-    /// SpeechMiner deliveries: the wait after a first failure, doubled after each next one.
-    #[arg(long, env = "GIRD_SPEECHMINER_INITIAL_BACKOFF_MS")]
-    speechminer_initial_backoff_ms: Option<u64>,
-    /// SpeechMiner deliveries: the longest wait between two attempts.
-    #[arg(long, env = "GIRD_SPEECHMINER_MAX_BACKOFF_MS")]
-    speechminer_max_backoff_ms: Option<u64>,
-    /// SpeechMiner deliveries: how long one POST may take.
-    #[arg(long, env = "GIRD_SPEECHMINER_TIMEOUT_SECONDS")]
-    speechminer_timeout_seconds: Option<u64>,
-    /// SpeechMiner deliveries made at once by this instance.
-    #[arg(long, env = "GIRD_SPEECHMINER_CONCURRENCY")]
-    speechminer_concurrency: Option<usize>,
-    /// Origins whose browser applications may call gird (comma-separated; `https://*.example.com` allowed). Default: none, CORS off.
-    #[arg(long, env = "GIRD_CORS_ALLOWED_ORIGINS")]
-    cors_allowed_origins: Option<String>,
-    /// Methods cross-origin requests may use (comma-separated).
-    #[arg(long, env = "GIRD_CORS_ALLOWED_METHODS")]
-    cors_allowed_methods: Option<String>,
-    /// Headers cross-origin requests may send (comma-separated, or *).
-    #[arg(long, env = "GIRD_CORS_ALLOWED_HEADERS")]
-    cors_allowed_headers: Option<String>,
-    /// Let cross-origin requests carry credentials (cookies, Basic auth).
-    #[arg(long, env = "GIRD_CORS_ALLOW_CREDENTIALS")]
-    cors_allow_credentials: Option<bool>,
-    /// Answer headers cross-origin scripts may read (X-CSRF-HEADER and X-CSRF-TOKEN always).
-    #[arg(long, env = "GIRD_CORS_EXPOSED_HEADERS")]
-    cors_exposed_headers: Option<String>,
-    /// Seconds a browser may cache a preflight answer.
-    #[arg(long, env = "GIRD_CORS_MAX_AGE_SECONDS")]
-    cors_max_age_seconds: Option<u64>,
+}
+
+#[derive(Debug, clap::Args)]
+struct ConfigFile {
+    /// application.yaml (RWS shape); default: ./application.yaml if it exists.
+    #[arg(long, env = "GIRD_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+impl ConfigFile {
+    fn path(&self) -> Option<PathBuf> {
+        let default = Path::new("application.yaml");
+        self.config
+            .clone()
+            .or_else(|| default.exists().then(|| default.to_owned()))
+    }
+}
+
+/// The settings that say where the database is: the commands that only open it (`gird
+/// migrate`, `gird repost`, `gird outbox status`) take these flags of `gird serve`.
+const STORE_SETTINGS: [&str; 2] = ["database", "data_dir"];
+
+/// `--config` and the [`STORE_SETTINGS`] flags, with their environment variables, as
+/// `gird serve` declares them; the other settings come from the file alone.
+#[derive(Debug)]
+pub(crate) struct StoreArgs {
+    config: ConfigFile,
+    settings: Layer,
+}
+
+/// `gird serve`'s declarations of the [`STORE_SETTINGS`].
+fn store_arguments() -> Vec<Arg> {
+    Layer::augment_args(clap::Command::new("serve"))
+        .get_arguments()
+        .filter(|arg| STORE_SETTINGS.contains(&arg.get_id().as_str()))
+        .cloned()
+        .collect()
+}
+
+impl Args for StoreArgs {
+    fn augment_args(command: clap::Command) -> clap::Command {
+        // In this command's order, not serve's.
+        let arguments = store_arguments()
+            .into_iter()
+            .map(|arg| arg.display_order(None));
+        ConfigFile::augment_args(command).args(arguments)
+    }
+
+    fn augment_args_for_update(command: clap::Command) -> clap::Command {
+        StoreArgs::augment_args(command)
+    }
+}
+
+impl clap::FromArgMatches for StoreArgs {
+    /// The values given, parsed again by the full declaration (with no environment), so
+    /// that they are typed the way `gird serve` types them.
+    fn from_arg_matches(matches: &ArgMatches) -> Result<StoreArgs, clap::Error> {
+        let mut given = Vec::new();
+        for arg in store_arguments() {
+            let long = arg.get_long().expect("a store setting has a flag");
+            for value in matches.get_raw(arg.get_id().as_str()).into_iter().flatten() {
+                let mut flag = OsString::from(format!("--{long}="));
+                flag.push(value);
+                given.push(flag);
+            }
+        }
+        let serve = Layer::augment_args(clap::Command::new("serve").no_binary_name(true))
+            .mut_args(|arg| arg.env(None));
+        Ok(StoreArgs {
+            config: ConfigFile::from_arg_matches(matches)?,
+            settings: Layer::from_arg_matches(&serve.try_get_matches_from(given)?)?,
+        })
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        *self = StoreArgs::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+impl StoreArgs {
+    /// The settings these arguments, their environment variables and the file give.
+    pub(crate) fn settings(self) -> anyhow::Result<Settings> {
+        Ok(Settings::load(
+            self.config.path().as_deref(),
+            self.settings,
+        )?)
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, clap::ValueEnum)]
@@ -272,53 +270,10 @@ impl Cli {
 impl ServeArgs {
     /// The settings these arguments, the environment and the configuration file give.
     pub(crate) fn settings(self) -> anyhow::Result<Settings> {
-        let config = self.config_file();
-        Ok(Settings::load(config.as_deref(), self.overrides())?)
-    }
-
-    fn config_file(&self) -> Option<PathBuf> {
-        let default = Path::new("application.yaml");
-        self.config
-            .clone()
-            .or_else(|| default.exists().then(|| default.to_owned()))
-    }
-
-    fn overrides(self) -> Overrides {
-        Overrides {
-            listen: self.listen,
-            data_dir: self.data_dir,
-            database: self.database,
-            ops_user: self.ops_user,
-            ops_password: self.ops_password.map(Secret::new),
-            csrf_enabled: self.csrf,
-            csrf_key: self.csrf_key.map(Secret::new),
-            body_limit: self.body_limit,
-            public_url: self.public_url,
-            storage_key: self.storage_key.map(Secret::new),
-            webdav_timeout_seconds: self.webdav_timeout_seconds,
-            s3_timeout_seconds: self.s3_timeout_seconds,
-            forward_max_attempts: self.speechminer_max_attempts,
-            forward_initial_backoff_ms: self.speechminer_initial_backoff_ms,
-            forward_max_backoff_ms: self.speechminer_max_backoff_ms,
-            forward_timeout_seconds: self.speechminer_timeout_seconds,
-            forward_concurrency: self.speechminer_concurrency,
-            tls_cert: self.tls_cert,
-            tls_key: self.tls_key,
-            max_connections: self.max_connections,
-            max_header_bytes: self.max_header_bytes,
-            request_timeout_seconds: self.request_timeout_seconds,
-            max_connections_per_address: self.max_connections_per_address,
-            idle_timeout_seconds: self.idle_timeout_seconds,
-            max_page_bytes: self.max_page_bytes,
-            cors: CrossOriginSettings {
-                allowed_origins: self.cors_allowed_origins.map(ListSetting::Text),
-                allowed_methods: self.cors_allowed_methods.map(ListSetting::Text),
-                allowed_headers: self.cors_allowed_headers.map(ListSetting::Text),
-                allow_credentials: self.cors_allow_credentials,
-                exposed_headers: self.cors_exposed_headers.map(ListSetting::Text),
-                cors_filter_cache_time_to_live: self.cors_max_age_seconds,
-            },
-        }
+        Ok(Settings::load(
+            self.config.path().as_deref(),
+            self.settings,
+        )?)
     }
 }
 
@@ -345,7 +300,7 @@ fn hash_password() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn migrate(args: ServeArgs) -> anyhow::Result<()> {
+async fn migrate(args: StoreArgs) -> anyhow::Result<()> {
     let settings = args.settings()?;
     gird_server::bootstrap::migrate(&settings).await?;
     println!("gird: the database schema is up to date");
@@ -432,4 +387,352 @@ fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down: finishing in-flight requests");
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::sync::Mutex;
+
+    use clap::CommandFactory;
+    use serde_json::{json, Map, Value};
+
+    use super::*;
+
+    /// Every setting with a flag: the flag, its environment variable, its key in
+    /// `application.yaml`, and the value the file, the environment and the flag give in
+    /// the walk (each different from the others and from the default).
+    #[rustfmt::skip]
+    const SETTINGS: &[(&str, &str, &str, [&str; 3])] = &[
+        ("listen", "GIRD_LISTEN", "gird.listen", ["127.0.0.1:7001", "127.0.0.1:7002", "127.0.0.1:7003"]),
+        ("data-dir", "GIRD_DATA_DIR", "gird.dataDir", ["/file/data", "/env/data", "/flag/data"]),
+        ("database", "GIRD_DATABASE", "gird.database", ["sqlite:///file.db", "sqlite:///env.db", "sqlite:///flag.db"]),
+        ("ops-user", "GIRD_OPS_USER", "serverSettings.opsUserName", ["file-user", "env-user", "flag-user"]),
+        ("ops-password", "GIRD_OPS_PASSWORD", "serverSettings.opsUserPassword", ["file-Pw-1", "env-Pw-2", "flag-Pw-3"]),
+        ("csrf", "GIRD_CSRF", "serverSettings.enableCsrfProtection", ["true", "false", "true"]),
+        ("csrf-key", "GIRD_CSRF_KEY", "gird.csrfKey", ["file-csrf", "env-csrf", "flag-csrf"]),
+        ("body-limit", "GIRD_BODY_LIMIT", "gird.bodyLimit", ["1001", "1002", "1003"]),
+        ("public-url", "GIRD_PUBLIC_URL", "gird.publicUrl", [ "https://file.example", "https://env.example", "https://flag.example", ]),
+        ("storage-key", "GIRD_STORAGE_KEY", "gird.storageKey", ["file-seal", "env-seal", "flag-seal"]),
+        ("webdav-timeout-seconds", "GIRD_WEBDAV_TIMEOUT_SECONDS", "gird.webdavTimeoutSeconds", ["11", "12", "13"]),
+        ("s3-timeout-seconds", "GIRD_S3_TIMEOUT_SECONDS", "gird.s3.timeoutSeconds", ["21", "22", "23"]),
+        ("tls-cert", "GIRD_TLS_CERT", "gird.tls.certFile", ["/file/cert.pem", "/env/cert.pem", "/flag/cert.pem"]),
+        ("tls-key", "GIRD_TLS_KEY", "gird.tls.keyFile", ["/file/key.pem", "/env/key.pem", "/flag/key.pem"]),
+        ("max-connections", "GIRD_MAX_CONNECTIONS", "gird.maxConnections", ["31", "32", "33"]),
+        ("max-header-bytes", "GIRD_MAX_HEADER_BYTES", "gird.maxHeaderBytes", ["2001", "2002", "2003"]),
+        ("request-timeout-seconds", "GIRD_REQUEST_TIMEOUT_SECONDS", "gird.requestTimeoutSeconds", ["41", "42", "43"]),
+        ("max-connections-per-address", "GIRD_MAX_CONNECTIONS_PER_ADDRESS", "gird.maxConnectionsPerAddress", ["51", "52", "53"]),
+        ("idle-timeout-seconds", "GIRD_IDLE_TIMEOUT_SECONDS", "gird.idleTimeoutSeconds", ["61", "62", "63"]),
+        ("max-page-bytes", "GIRD_MAX_PAGE_BYTES", "gird.maxPageBytes", ["3001", "3002", "3003"]),
+        ("speechminer-max-attempts", "GIRD_SPEECHMINER_MAX_ATTEMPTS", "gird.speechminer.maxAttempts", ["71", "72", "73"]),
+        ("speechminer-initial-backoff-ms", "GIRD_SPEECHMINER_INITIAL_BACKOFF_MS", "gird.speechminer.initialBackoffMs", ["81", "82", "83"]),
+        ("speechminer-max-backoff-ms", "GIRD_SPEECHMINER_MAX_BACKOFF_MS", "gird.speechminer.maxBackoffMs", ["9001", "9002", "9003"]),
+        ("speechminer-timeout-seconds", "GIRD_SPEECHMINER_TIMEOUT_SECONDS", "gird.speechminer.timeoutSeconds", ["91", "92", "93"]),
+        ("speechminer-concurrency", "GIRD_SPEECHMINER_CONCURRENCY", "gird.speechminer.concurrency", ["4", "5", "6"]),
+        ("cors-allowed-origins", "GIRD_CORS_ALLOWED_ORIGINS", "serverSettings.crossOriginSettings.allowedOrigins", [ "https://file.example", "https://env.example", "https://flag.example", ]),
+        ("cors-allowed-methods", "GIRD_CORS_ALLOWED_METHODS", "serverSettings.crossOriginSettings.allowedMethods", ["PATCH", "PUT", "TRACE"]),
+        ("cors-allowed-headers", "GIRD_CORS_ALLOWED_HEADERS", "serverSettings.crossOriginSettings.allowedHeaders", ["x-file", "x-env", "x-flag"]),
+        ("cors-allow-credentials", "GIRD_CORS_ALLOW_CREDENTIALS", "serverSettings.crossOriginSettings.allowCredentials", ["true", "false", "true"]),
+        ("cors-exposed-headers", "GIRD_CORS_EXPOSED_HEADERS", "serverSettings.crossOriginSettings.exposedHeaders", ["x-file-exposed", "x-env-exposed", "x-flag-exposed"]),
+        ("cors-max-age-seconds", "GIRD_CORS_MAX_AGE_SECONDS", "serverSettings.crossOriginSettings.corsFilterCacheTimeToLive", ["101", "102", "103"]),
+    ];
+    const FILE: usize = 0;
+    const ENV: usize = 1;
+    const FLAG: usize = 2;
+
+    /// clap reads the environment of the process: one test at a time changes it.
+    static ENVIRONMENT: Mutex<()> = Mutex::new(());
+
+    fn clear_environment() {
+        for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("GIRD_")) {
+            std::env::remove_var(name);
+        }
+    }
+
+    /// `application.yaml` holding `values` (setting index → value) at their keys.
+    fn yaml(values: &[(usize, &str)]) -> String {
+        let mut root = Map::new();
+        for &(index, value) in values {
+            let (_, _, path, _) = SETTINGS[index];
+            let (sections, key) = path.rsplit_once('.').expect("a nested key");
+            let mut section = &mut root;
+            for name in sections.split('.') {
+                section = section
+                    .entry(name)
+                    .or_insert_with(|| json!({}))
+                    .as_object_mut()
+                    .expect("a section");
+            }
+            let typed = serde_json::from_str(value).unwrap_or_else(|_| json!(value));
+            section.insert(key.to_owned(), typed);
+        }
+        // JSON is YAML.
+        Value::Object(root).to_string()
+    }
+
+    /// `gird <args>` with only `env` in the environment (GIRD_ variables).
+    fn parse(args: &[String], env: &[(&str, &str)]) -> Result<Cli, clap::Error> {
+        clear_environment();
+        for (name, value) in env {
+            std::env::set_var(name, value);
+        }
+        let cli =
+            Cli::try_parse_from(std::iter::once("gird".to_owned()).chain(args.iter().cloned()));
+        clear_environment();
+        cli
+    }
+
+    fn settings(cli: Cli) -> anyhow::Result<Settings> {
+        match cli.command {
+            Command::Serve(args) => args.settings(),
+            Command::Migrate(args) => args.settings(),
+            Command::Outbox {
+                command: OutboxCommand::Status(args),
+            } => args.store.settings(),
+            Command::Repost(args) => args.store.settings(),
+            _ => panic!("a command without settings"),
+        }
+    }
+
+    /// Everything the settings hold, the secrets too; or why they were refused (a TLS
+    /// certificate without its key, say).
+    fn described(settings: anyhow::Result<Settings>) -> String {
+        let settings = match settings {
+            Ok(settings) => settings,
+            Err(error) => return format!("refused: {error:#}"),
+        };
+        let exposed = |secret: &Option<Secret>| secret.as_ref().map(|s| s.expose().to_owned());
+        format!(
+            "{settings:#?}\nops password: {:?}\nCSRF key: {:?}\nstorage key: {:?}",
+            exposed(&settings.ops_password),
+            exposed(&settings.csrf_key),
+            exposed(&settings.storage_key)
+        )
+    }
+
+    /// Writes `text` to a file of its own in `folder`; answers its path.
+    fn config_file(folder: &Path, text: &str) -> String {
+        use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+        let name = BuildHasherDefault::<DefaultHasher>::default().hash_one(text);
+        let path = folder.join(format!("{name:016x}.yaml"));
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    }
+
+    /// What `gird serve --config <file>` makes of `file`, with the settings of `env` in
+    /// the environment and those of `flags` as flags.
+    fn serve(folder: &Path, file: &str, env: &[(usize, &str)], flags: &[(usize, &str)]) -> String {
+        let mut args = vec!["serve".into(), "--config".into(), config_file(folder, file)];
+        args.extend(
+            flags
+                .iter()
+                .map(|&(index, value)| format!("--{}={value}", SETTINGS[index].0)),
+        );
+        let env: Vec<(&str, &str)> = env
+            .iter()
+            .map(|&(index, value)| (SETTINGS[index].1, value))
+            .collect();
+        let cli = parse(&args, &env).unwrap_or_else(|error| panic!("{args:?}: {error}"));
+        described(settings(cli))
+    }
+
+    /// The value each setting `given` picks has in `layer`.
+    fn layer(layer: usize, given: impl Fn(usize) -> bool) -> Vec<(usize, &'static str)> {
+        (0..SETTINGS.len())
+            .filter(|&index| given(index))
+            .map(|index| (index, SETTINGS[index].3[layer]))
+            .collect()
+    }
+
+    #[test]
+    fn every_setting_is_read_from_the_file_the_environment_and_its_flag_in_that_order() {
+        let _environment = ENVIRONMENT
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        let folder = tempfile::tempdir().unwrap();
+        let file = yaml(&layer(FILE, |_| true));
+        let defaults = serve(folder.path(), "", &[], &[]);
+        // Which layer gives each setting decides whose value it has: the settings must be
+        // those of a file that holds just the winning values.
+        type Picks = fn(usize) -> bool;
+        let cases: [(&str, Picks, Picks); 4] = [
+            ("the file alone", |_| false, |_| false),
+            ("the environment over the file", |_| true, |_| false),
+            ("flags over the environment", |_| true, |_| true),
+            ("a mix, key by key", |i| i % 2 == 0, |i| i % 3 == 0),
+        ];
+        for (case, in_env, in_flags) in cases {
+            let winners: Vec<(usize, &str)> = (0..SETTINGS.len())
+                .map(|index| {
+                    let winner = match (in_flags(index), in_env(index)) {
+                        (true, _) => FLAG,
+                        (false, true) => ENV,
+                        (false, false) => FILE,
+                    };
+                    (index, SETTINGS[index].3[winner])
+                })
+                .collect();
+            let expected = serve(folder.path(), &yaml(&winners), &[], &[]);
+            assert!(!expected.starts_with("refused"), "{case}: {expected}");
+            let actual = serve(
+                folder.path(),
+                &file,
+                &layer(ENV, in_env),
+                &layer(FLAG, in_flags),
+            );
+            assert_eq!(actual, expected, "{case}");
+            assert_ne!(actual, defaults, "{case}");
+        }
+        // Each one alone, in each layer, changes the settings: none is ignored anywhere.
+        // (The file's value is never the default, not even for the flags that are booleans;
+        // the other CORS settings count only where origins are allowed.)
+        let origins = SETTINGS
+            .iter()
+            .position(|(flag, ..)| *flag == "cors-allowed-origins")
+            .unwrap();
+        for (index, (flag, env, path, values)) in SETTINGS.iter().enumerate() {
+            let cors = path.contains(".crossOriginSettings.") && index != origins;
+            let base: &[(usize, &str)] = match cors {
+                true => &[(origins, SETTINGS[origins].3[FILE])],
+                false => &[],
+            };
+            let with = |given: (usize, &'static str)| -> Vec<(usize, &str)> {
+                base.iter().copied().chain([given]).collect()
+            };
+            let value = values[FILE];
+            let unchanged = serve(folder.path(), &yaml(base), &[], &[]);
+            let alone = [
+                (
+                    path,
+                    serve(folder.path(), &yaml(&with((index, value))), &[], &[]),
+                ),
+                (
+                    env,
+                    serve(folder.path(), &yaml(base), &[(index, value)], &[]),
+                ),
+                (
+                    flag,
+                    serve(folder.path(), &yaml(base), &[], &[(index, value)]),
+                ),
+            ];
+            for (given, settings) in alone {
+                assert_ne!(settings, unchanged, "{given} alone changes nothing");
+            }
+        }
+    }
+
+    #[test]
+    fn the_walk_covers_every_flag_of_serve_with_its_environment_variable() {
+        let command = Cli::command();
+        let serve = command.find_subcommand("serve").expect("gird serve");
+        let declared: BTreeSet<(String, String)> = serve
+            .get_arguments()
+            .filter_map(|arg| Some((arg.get_long()?, arg.get_env()?.to_str()?)))
+            .filter(|(long, _)| !["config", "log-format", "audit-log"].contains(long))
+            .map(|(long, env)| (long.to_owned(), env.to_owned()))
+            .collect();
+        let walked: BTreeSet<(String, String)> = SETTINGS
+            .iter()
+            .map(|(flag, env, _, _)| (flag.to_string(), env.to_string()))
+            .collect();
+        assert_eq!(declared, walked);
+    }
+
+    #[test]
+    fn the_log_settings_come_from_the_environment_or_the_flags() {
+        let _environment = ENVIRONMENT
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        let serve = |args: &[&str], env: &[(&str, &str)]| {
+            let mut all = vec!["serve".to_owned()];
+            all.extend(args.iter().map(|arg| arg.to_string()));
+            let (format, audit) = parse(&all, env).unwrap().logging();
+            (format!("{format:?}"), audit)
+        };
+        assert_eq!(serve(&[], &[]), ("Text".into(), None));
+        let env = [
+            ("GIRD_LOG_FORMAT", "json"),
+            ("GIRD_AUDIT_LOG", "/env/audit"),
+        ];
+        assert_eq!(serve(&[], &env), ("Json".into(), Some("/env/audit".into())));
+        assert_eq!(
+            serve(
+                &["--log-format", "text", "--audit-log", "/flag/audit"],
+                &env
+            ),
+            ("Text".into(), Some("/flag/audit".into()))
+        );
+    }
+
+    /// `gird migrate`, `gird repost` and `gird outbox status` take the database settings
+    /// of `gird serve`, in the same order, and no other flag or environment variable.
+    #[test]
+    fn the_store_commands_take_only_the_database_settings() {
+        let _environment = ENVIRONMENT
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        let folder = tempfile::tempdir().unwrap();
+        let commands: [&[&str]; 3] = [
+            &["migrate"],
+            &["outbox", "status", "--json"],
+            &["repost", "--contact-center", "cc", "--dead-letters"],
+        ];
+        for command in commands {
+            let run = |args: &[&str], env: &[(&str, &str)]| {
+                let mut all: Vec<String> = command.iter().map(|arg| arg.to_string()).collect();
+                all.extend(args.iter().map(|arg| arg.to_string()));
+                parse(&all, env).map(|cli| described(settings(cli)))
+            };
+            let file = config_file(
+                folder.path(),
+                "gird:\n  dataDir: /file/data\n  database: sqlite:///file.db\n  bodyLimit: 7\n",
+            );
+            let database = |settings: &str, expected: &str| {
+                assert!(
+                    settings.contains(&format!("Sqlite(\n        \"{expected}\",")),
+                    "{command:?}: {expected}: {settings}"
+                );
+            };
+            let from_file = run(&["--config", &file], &[]).unwrap();
+            database(&from_file, "/file.db");
+            assert!(
+                from_file.contains("body_limit: 7,"),
+                "the file is read whole: {from_file}"
+            );
+            let env = [
+                ("GIRD_DATABASE", "sqlite:///env.db"),
+                ("GIRD_DATA_DIR", "/env/data"),
+            ];
+            database(&run(&["--config", &file], &env).unwrap(), "/env.db");
+            let flagged = run(
+                &["--config", &file, "--database", "sqlite:///flag.db"],
+                &env,
+            )
+            .unwrap();
+            database(&flagged, "/flag.db");
+            let data_dir = run(
+                &["--data-dir", "/flag/data"],
+                &[("GIRD_DATA_DIR", "/env/data")],
+            )
+            .unwrap();
+            database(&data_dir, "/flag/data/gird.db");
+            let config = [("GIRD_CONFIG", file.as_str())];
+            database(&run(&[], &config).unwrap(), "/file.db");
+            // serve's other settings are no flags here, and their variables are not read.
+            for other in ["--listen", "--body-limit", "--ops-password"] {
+                let error = run(&[other, "1"], &[]).unwrap_err();
+                assert_eq!(
+                    error.kind(),
+                    clap::error::ErrorKind::UnknownArgument,
+                    "{other}"
+                );
+            }
+            let ignored = [
+                ("GIRD_BODY_LIMIT", "not a number"),
+                ("GIRD_LISTEN", "nowhere"),
+            ];
+            let settings = run(&["--data-dir", "/flag/data"], &ignored).unwrap();
+            assert!(!settings.contains("nowhere"), "{settings}");
+        }
+    }
 }

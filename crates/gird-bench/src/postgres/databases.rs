@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
+use gird_testkit::TestDatabase;
 use tokio_postgres::{Client, Config, NoTls};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -18,22 +19,24 @@ pub struct Throwaway {
 
 pub struct Databases {
     admin_url: String,
-    admin: Client,
     run_tag: String,
-    /// Every name a CREATE was attempted for, so cleanup also covers a failed one.
-    created: Vec<String>,
+    /// Every database of the run, dropped by [`Databases::drop_all`].
+    created: Vec<TestDatabase>,
+    /// Names whose CREATE failed, so cleanup also covers one the server made after all.
+    failed: Vec<String>,
 }
 
 impl Databases {
     pub async fn connect(admin_url: &str, run_tag: &str) -> anyhow::Result<Self> {
-        let admin = connect(&parse_config(admin_url)?)
+        // Fail at once on a server that is not there, not at the first database.
+        connect(&parse_config(admin_url)?)
             .await
             .with_context(|| format!("cannot connect to PostgreSQL at {admin_url}"))?;
         Ok(Self {
             admin_url: admin_url.to_owned(),
-            admin,
             run_tag: run_tag.to_owned(),
             created: Vec::new(),
+            failed: Vec::new(),
         })
     }
 
@@ -41,15 +44,18 @@ impl Databases {
         parse_config(&self.admin_url)
     }
 
-    /// Creates `gird_bench_<run tag>_<suffix>`.
+    /// Creates `gird_bench_<run tag>_<suffix>` (with gird-testkit's throwaway databases).
     pub async fn create(&mut self, suffix: &str) -> anyhow::Result<Throwaway> {
         let name = format!("gird_bench_{}_{suffix}", self.run_tag);
-        self.created.push(name.clone());
-        self.admin
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .await
-            .with_context(|| format!("CREATE DATABASE {name}"))?;
-        let url = url_with_database(&self.admin_url, &name)?;
+        let database = match TestDatabase::create_on(&self.admin_url, &name).await {
+            Ok(database) => database,
+            Err(error) => {
+                self.failed.push(name);
+                return Err(error.into());
+            }
+        };
+        let url = database.url().to_owned();
+        self.created.push(database);
         let config = parse_config(&url)?;
         Ok(Throwaway { name, url, config })
     }
@@ -57,11 +63,16 @@ impl Databases {
     /// Drops every database of the run, forcing off any connection left behind;
     /// a failure is reported, not fatal, so the others still go.
     pub async fn drop_all(&mut self) {
-        for name in std::mem::take(&mut self.created) {
-            let dropped = self
-                .admin
-                .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .await;
+        let mut results = Vec::new();
+        for database in std::mem::take(&mut self.created) {
+            let name = database.name().to_owned();
+            results.push((name, database.drop().await));
+        }
+        for name in std::mem::take(&mut self.failed) {
+            let dropped = gird_testkit::drop_database(&self.admin_url, &name).await;
+            results.push((name, dropped));
+        }
+        for (name, dropped) in results {
             if let Err(error) = dropped {
                 eprintln!("gird-bench: could not drop database {name}: {error}");
             }
@@ -87,22 +98,6 @@ pub async fn connect(config: &Config) -> anyhow::Result<Client> {
     Ok(client)
 }
 
-/// `postgres://user@host:port/old?options` with `database` in place of `old`.
-pub fn url_with_database(url: &str, database: &str) -> anyhow::Result<String> {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        bail!("{url:?}: give the PostgreSQL server as a postgres:// URL");
-    };
-    if scheme != "postgres" && scheme != "postgresql" {
-        bail!("{url:?}: give the PostgreSQL server as a postgres:// URL");
-    }
-    let (location, options) = match rest.split_once('?') {
-        Some((location, options)) => (location, format!("?{options}")),
-        None => (rest, String::new()),
-    };
-    let authority = location.split_once('/').map_or(location, |(host, _)| host);
-    Ok(format!("{scheme}://{authority}/{database}{options}"))
-}
-
 /// Rows in `recordings` of a throwaway database.
 pub async fn count_recordings(database: &Throwaway) -> anyhow::Result<i64> {
     let client = connect(&database.config).await?;
@@ -111,26 +106,4 @@ pub async fn count_recordings(database: &Throwaway) -> anyhow::Result<i64> {
         .await
         .with_context(|| format!("counting the rows of {}", database.name))?;
     Ok(row.get(0))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_database_of_a_url_is_replaced() {
-        assert_eq!(
-            url_with_database("postgres://postgres@127.0.0.1:5432/postgres", "x").unwrap(),
-            "postgres://postgres@127.0.0.1:5432/x"
-        );
-        assert_eq!(
-            url_with_database("postgresql://u:p@db/app?sslmode=disable", "x").unwrap(),
-            "postgresql://u:p@db/x?sslmode=disable"
-        );
-        assert_eq!(
-            url_with_database("postgres://localhost", "x").unwrap(),
-            "postgres://localhost/x"
-        );
-        assert!(url_with_database("host=localhost dbname=postgres", "x").is_err());
-    }
 }

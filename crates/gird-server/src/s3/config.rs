@@ -6,12 +6,14 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use gird_model::s3::{is_bucket_name, is_dns_bucket_name};
+use merge::option::overwrite_none;
+use merge::Merge;
 use reqwest::Url;
 use serde::Deserialize;
 
 use crate::error::ApiError;
 use crate::seal::Sealer;
-use crate::settings::{Secret, SettingsError};
+use crate::settings::{whole_map, Secret, SettingsError};
 use crate::urls::check_service_url;
 
 pub const DEFAULT_TIMEOUT_SECONDS: u64 = 10;
@@ -206,12 +208,22 @@ fn check_buckets(names: &[String], path_style: bool) -> Result<Vec<String>, Conf
 }
 
 /// `gird.s3` in `application.yaml`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, clap::Args, Merge)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct S3Section {
-    timeout_seconds: Option<u64>,
+    /// How long to wait for S3 to answer, in seconds.
+    #[arg(
+        id = "s3_timeout_seconds",
+        value_name = "S3_TIMEOUT_SECONDS",
+        long = "s3-timeout-seconds",
+        env = "GIRD_S3_TIMEOUT_SECONDS"
+    )]
+    #[merge(strategy = overwrite_none)]
+    pub timeout_seconds: Option<u64>,
     #[serde(default)]
-    contact_centers: BTreeMap<String, S3Config>,
+    #[arg(skip)]
+    #[merge(strategy = whole_map)]
+    pub contact_centers: BTreeMap<String, S3Config>,
 }
 
 /// S3 as the server uses it.
@@ -233,11 +245,9 @@ impl Default for S3Options {
 }
 
 impl S3Section {
-    /// `timeout_flag`: `--s3-timeout-seconds`, which wins over the file.
-    pub fn resolve(self, timeout_flag: Option<u64>) -> Result<S3Options, SettingsError> {
-        let seconds = timeout_flag
-            .or(self.timeout_seconds)
-            .unwrap_or(DEFAULT_TIMEOUT_SECONDS);
+    /// The checked settings, with the default timeout when none is given.
+    pub fn resolve(self) -> Result<S3Options, SettingsError> {
+        let seconds = self.timeout_seconds.unwrap_or(DEFAULT_TIMEOUT_SECONDS);
         if seconds == 0 {
             return Err(SettingsError::Invalid(
                 "s3.timeoutSeconds must be at least 1".into(),
@@ -362,7 +372,7 @@ mod tests {
     fn yaml_settings_use_the_same_rules() {
         let yaml = "timeoutSeconds: 3\ncontactCenters:\n  acme:\n    region: eu-west-1\n    accessKeyId: AKID\n    secretAccessKey: s3cr3t\n    buckets: [acme-rec]\n";
         let section: S3Section = serde_yaml::from_str(yaml).unwrap();
-        let options = section.resolve(None).unwrap();
+        let options = section.resolve().unwrap();
         assert_eq!(options.timeout, Duration::from_secs(3));
         let acme = &options.contact_centers["acme"];
         assert!(acme.check().is_ok());
@@ -371,11 +381,13 @@ mod tests {
             serde_yaml::from_str::<S3Section>("contactCenters:\n  a:\n    secret: x\n").is_err()
         );
         let section: S3Section = serde_yaml::from_str("timeoutSeconds: 3\n").unwrap();
-        assert_eq!(
-            section.resolve(Some(1)).unwrap().timeout,
-            Duration::from_secs(1)
-        );
+        let mut flag = S3Section {
+            timeout_seconds: Some(1),
+            ..S3Section::default()
+        };
+        flag.merge(section);
+        assert_eq!(flag.resolve().unwrap().timeout, Duration::from_secs(1));
         let zero: S3Section = serde_yaml::from_str("timeoutSeconds: 0\n").unwrap();
-        assert!(zero.resolve(None).is_err());
+        assert!(zero.resolve().is_err());
     }
 }

@@ -327,7 +327,7 @@ async fn the_database_url_is_configurable() {
         Backend::Sqlite => None,
     };
     let url = match &postgres {
-        Some(database) => database.url.clone(),
+        Some(database) => database.url().to_owned(),
         None => format!("sqlite://{}", file.to_str().unwrap()),
     };
     let app = builder.arg("--database", &url).spawn().await;

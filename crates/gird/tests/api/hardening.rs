@@ -8,7 +8,7 @@ use reqwest::Method;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::helpers::{send, spawn_app, AppBuilder, PATIENCE};
+use crate::helpers::{eventually, eventually_within, send, spawn_app, AppBuilder, PATIENCE};
 
 /// A self-signed certificate for 127.0.0.1: PEM chain, PEM key, and the DER certificate.
 pub fn certificate(name: &str) -> (String, String, Vec<u8>) {
@@ -55,28 +55,27 @@ async fn https_is_served_and_a_renewed_certificate_is_picked_up() {
     let (cert, key, renewed) = certificate("renewed");
     std::fs::write(&key_path, key).unwrap();
     std::fs::write(&cert_path, cert).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(25);
-    loop {
-        // A new connection each time: the certificate is chosen at the handshake.
-        let client = reqwest::Client::builder()
-            .danger_accept_invalid_certs(true)
-            .tls_info(true)
-            .build()
-            .unwrap();
-        let response = client
-            .get(format!("{}/health", app.address))
-            .send()
-            .await
-            .unwrap();
-        if served_certificate(&response) == renewed {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the renewed certificate was not picked up"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    // The files are looked at every 10 s.
+    eventually_within(
+        Duration::from_secs(25),
+        Duration::from_millis(500),
+        "the renewed certificate is picked up",
+        || async {
+            // A new connection each time: the certificate is chosen at the handshake.
+            let client = reqwest::Client::builder()
+                .danger_accept_invalid_certs(true)
+                .tls_info(true)
+                .build()
+                .unwrap();
+            let response = client
+                .get(format!("{}/health", app.address))
+                .send()
+                .await
+                .unwrap();
+            served_certificate(&response) == renewed
+        },
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -154,6 +153,55 @@ async fn a_request_that_takes_too_long_is_ended_with_503() {
     assert!(started.elapsed() < Duration::from_secs(5));
 }
 
+/// Connections the kernel has made for the server listening on 127.0.0.1:`port` that the
+/// server has not taken yet: the accept queue, as Linux shows it (`/proc/net/tcp`, the
+/// listening socket's `rx_queue`).
+fn waiting_to_be_accepted(port: u16) -> u32 {
+    let sockets = std::fs::read_to_string("/proc/net/tcp").expect("Linux's TCP socket table");
+    let local = format!("0100007F:{port:04X}");
+    sockets
+        .lines()
+        .skip(1)
+        .find_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let listening = fields.get(1) == Some(&local.as_str()) && fields.get(3) == Some(&"0A");
+            let (_, queued) = fields.get(4)?.split_once(':')?;
+            listening.then(|| u32::from_str_radix(queued, 16).expect("hex"))
+        })
+        .expect("gird's listening socket")
+}
+
+/// Sends a keep-alive request on `stream` and reads the whole answer: the server has
+/// taken the connection and serves it (and keeps it, with its slot, until it is closed).
+async fn served(stream: &mut TcpStream) -> String {
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let complete = |answer: &[u8]| {
+        let text = String::from_utf8_lossy(answer).to_ascii_lowercase();
+        let (head, body) = text.split_once("\r\n\r\n")?;
+        let length: usize = head
+            .lines()
+            .find_map(|line| line.strip_prefix("content-length:"))?
+            .trim()
+            .parse()
+            .ok()?;
+        (body.len() >= length).then_some(())
+    };
+    while complete(&answer).is_none() {
+        let mut buffer = [0u8; 1024];
+        let read = tokio::time::timeout(PATIENCE, stream.read(&mut buffer))
+            .await
+            .expect("an answer")
+            .unwrap();
+        assert!(read > 0, "closed without an answer");
+        answer.extend_from_slice(&buffer[..read]);
+    }
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
 #[tokio::test]
 async fn connections_beyond_the_limit_wait_their_turn() {
     let app = AppBuilder::new()
@@ -161,30 +209,47 @@ async fn connections_beyond_the_limit_wait_their_turn() {
         .spawn()
         .await;
     let host = app.address.trim_start_matches("http://").to_owned();
-    let first = TcpStream::connect(&host).await.unwrap();
-    let second = TcpStream::connect(&host).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let waiting = tokio::spawn({
-        let address = app.address.clone();
-        async move {
-            raw_request(
-                &address,
-                b"GET /health HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
-            )
-            .await
-        }
-    });
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let port: u16 = host.rsplit_once(':').unwrap().1.parse().unwrap();
+    let mut first = TcpStream::connect(&host).await.unwrap();
+    let mut second = TcpStream::connect(&host).await.unwrap();
+    assert!(served(&mut first).await.starts_with("HTTP/1.1 200"));
+    assert!(served(&mut second).await.starts_with("HTTP/1.1 200"));
+
+    let mut third = TcpStream::connect(&host).await.unwrap();
+    third
+        .write_all(b"GET /health HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    // The server's side: the kernel holds the third connection and gird has not taken
+    // it; nor has it after answering requests that came after the third connection (a
+    // server free to take it takes it while it serves them).
+    eventually("the third connection waits to be accepted", || async {
+        waiting_to_be_accepted(port) == 1
+    })
+    .await;
+    for _ in 0..10 {
+        assert!(served(&mut second).await.starts_with("HTTP/1.1 200"));
+        assert_eq!(
+            waiting_to_be_accepted(port),
+            1,
+            "a third connection is not taken while two are open"
+        );
+    }
+    let mut nothing = [0u8; 1];
     assert!(
-        !waiting.is_finished(),
+        matches!(third.try_read(&mut nothing), Err(error) if error.kind() == std::io::ErrorKind::WouldBlock),
         "a third connection is not served while two are open"
     );
+
     drop(first);
-    let answer = tokio::time::timeout(PATIENCE, waiting)
+    let mut answer = Vec::new();
+    tokio::time::timeout(PATIENCE, third.read_to_end(&mut answer))
         .await
-        .unwrap()
+        .expect("served once a slot is free")
         .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert_eq!(waiting_to_be_accepted(port), 0);
     drop(second);
 }
 
@@ -208,7 +273,7 @@ async fn an_address_with_repeated_wrong_passwords_is_locked_even_for_the_right_o
         .expect("seconds");
     assert!((1..=300).contains(&retry_after), "{retry_after}");
     // Once the lock is over, the right password works and forgets the failures.
-    crate::helpers::eventually("the lock ends", || async {
+    eventually("the lock ends", || async {
         send(app.authed(Method::GET, "/api/v2/ops/contact-centers"))
             .await
             .status

@@ -11,17 +11,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tempfile::TempDir;
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
-use tokio::sync::{mpsc, OnceCell};
+use tokio::sync::OnceCell;
 use tokio::time::timeout;
 
 pub use crate::client::*;
 pub use crate::database::{Backend, TestDatabase};
+use gird_testkit::{wait_until_listening, Lines, NotListening, GIRD_LISTENING};
 
 /// How long a broken server may take before the test fails instead of hanging.
 pub const PATIENCE: Duration = Duration::from_secs(10);
-const LISTENING: &str = "gird: listening on ";
 
 /// A name no other test uses, e.g. `cc-4711-3`.
 pub fn unique(prefix: &str) -> String {
@@ -200,9 +199,13 @@ impl AppBuilder {
         let chosen = self.args.iter().any(|arg| arg == "--database")
             || self.env.iter().any(|(name, _)| name == "GIRD_DATABASE");
         match &self.storage {
-            Storage::Postgres(database) if !chosen => {
-                Some(database.get_or_init(TestDatabase::create).await.url.clone())
-            }
+            Storage::Postgres(database) if !chosen => Some(
+                database
+                    .get_or_init(TestDatabase::create)
+                    .await
+                    .url()
+                    .to_owned(),
+            ),
             _ => None,
         }
     }
@@ -247,22 +250,17 @@ impl AppBuilder {
 
     /// Starts the server and waits for its `gird: listening on` line.
     pub async fn spawn(&self) -> TestApp {
-        let mut child = self.command().await.spawn().expect("start gird");
-        let mut stdout = read_lines(&mut child);
-        let mut startup_lines = Vec::new();
-        let address = loop {
-            let line = match timeout(PATIENCE, stdout.recv()).await {
-                Ok(Some(line)) => line,
-                Ok(None) => panic!("gird exited before listening; stdout: {startup_lines:?}"),
-                Err(_) => {
-                    panic!("gird did not listen within {PATIENCE:?}; stdout: {startup_lines:?}")
-                }
-            };
-            startup_lines.push(line.clone());
-            if let Some(address) = line.strip_prefix(LISTENING) {
-                break address.trim().to_owned();
+        let child = self.command().await.spawn().expect("start gird");
+        let listening = match wait_until_listening(child, GIRD_LISTENING, PATIENCE, None).await {
+            Ok(listening) => listening,
+            Err(NotListening::Exited { printed, .. }) => {
+                panic!("gird exited before listening; stdout: {printed:?}")
+            }
+            Err(NotListening::TimedOut { printed, .. }) => {
+                panic!("gird did not listen within {PATIENCE:?}; stdout: {printed:?}")
             }
         };
+        let address = listening.address;
         let tls = address.starts_with("https://");
         assert!(
             (address.starts_with("http://127.0.0.1:") || address.starts_with("https://127.0.0.1:"))
@@ -290,9 +288,9 @@ impl AppBuilder {
         TestApp {
             api,
             data_dir: self.data_dir(),
-            child,
-            stdout,
-            startup_lines,
+            child: listening.child,
+            stdout: listening.stdout,
+            startup_lines: listening.printed,
             builder: self.clone(),
         }
     }
@@ -309,16 +307,15 @@ impl AppBuilder {
             let _ = tokio::io::AsyncReadExt::read_to_string(&mut stderr, &mut text).await;
             text
         });
-        let mut stdout = read_lines(&mut child);
-        let mut output = String::new();
-        loop {
-            match timeout(PATIENCE, stdout.recv()).await {
-                Ok(Some(line)) if line.starts_with(LISTENING) => return None,
-                Ok(Some(line)) => output.push_str(&format!("{line}\n")),
-                Ok(None) => break,
-                Err(_) => panic!("gird neither listened nor exited within {PATIENCE:?}"),
-            }
-        }
+        let (mut child, printed) =
+            match wait_until_listening(child, GIRD_LISTENING, PATIENCE, None).await {
+                Ok(_) => return None,
+                Err(NotListening::Exited { child, printed }) => (child, printed),
+                Err(NotListening::TimedOut { .. }) => {
+                    panic!("gird neither listened nor exited within {PATIENCE:?}")
+                }
+            };
+        let mut output: String = printed.iter().map(|line| format!("{line}\n")).collect();
         let status = timeout(PATIENCE, child.wait())
             .await
             .expect("gird exits")
@@ -326,21 +323,6 @@ impl AppBuilder {
         output.push_str(&errors.await.expect("stderr reader"));
         Some((status, output))
     }
-}
-
-/// Forwards the child's standard output, line by line, for as long as it runs.
-fn read_lines(child: &mut Child) -> mpsc::UnboundedReceiver<String> {
-    let stdout = child.stdout.take().expect("piped stdout");
-    let (sender, receiver) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        let mut lines = BufReader::new(stdout).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            if sender.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    receiver
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -351,7 +333,7 @@ pub struct TestApp {
     pub api: Api,
     pub data_dir: PathBuf,
     pub child: Child,
-    stdout: mpsc::UnboundedReceiver<String>,
+    stdout: Lines,
     /// Standard output up to and including the listening line.
     pub startup_lines: Vec<String>,
     builder: AppBuilder,
@@ -412,7 +394,7 @@ impl TestApp {
         self.send_sigterm();
         let status = self.wait_for_exit().await;
         let mut lines = Vec::new();
-        while let Ok(Some(line)) = timeout(PATIENCE, self.stdout.recv()).await {
+        while let Ok(Some(line)) = timeout(PATIENCE, self.stdout.next()).await {
             lines.push(line);
         }
         (status, lines)
@@ -435,20 +417,30 @@ impl TestApp {
 
 /// Waits until `check` answers true, asking again every 20 ms; fails the test, naming
 /// `what`, when it has not within [`PATIENCE`].
-pub async fn eventually<F, Fut>(what: &str, mut check: F)
+pub async fn eventually<F, Fut>(what: &str, check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let deadline = tokio::time::Instant::now() + PATIENCE;
+    eventually_within(PATIENCE, Duration::from_millis(20), what, check).await;
+}
+
+/// [`eventually`] with a deadline and a pace of its own, for what takes longer by design
+/// (a file looked at every 10 s, say).
+pub async fn eventually_within<F, Fut>(patience: Duration, poll: Duration, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + patience;
     loop {
         if check().await {
             return;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "{what}: not within {PATIENCE:?}"
+            "{what}: not within {patience:?}"
         );
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::sleep(poll).await;
     }
 }

@@ -595,7 +595,7 @@ async fn a_contact_center_without_the_insertion_feature_stops_before_posting_and
 #[tokio::test]
 async fn a_server_whose_contact_center_lacks_the_feature_stops_the_import_with_exit_1() {
     // An Insertion API that lists the features at their own path (the handshake reads it).
-    let (scripted, address) = Scripted::start(Duration::ZERO).await;
+    let (scripted, address) = Scripted::start().await;
     *scripted.features.lock().unwrap() = Some(json!(["/api/some-other-feature"]));
     let dir = TempDir::new().unwrap();
     let file = many(dir.path(), 5);
@@ -780,7 +780,7 @@ async fn a_crawl_of_plainly_named_files_makes_valid_records_from_constants_and_a
 
 #[tokio::test]
 async fn bad_sets_an_unknown_time_zone_or_a_bad_duration_stop_before_anything_is_posted() {
-    let (scripted, address) = Scripted::start(Duration::ZERO).await;
+    let (scripted, address) = Scripted::start().await;
     let dir = TempDir::new().unwrap();
     let file = many(dir.path(), 3);
     for (extra, says) in [
@@ -867,7 +867,10 @@ async fn bad_sets_an_unknown_time_zone_or_a_bad_duration_stop_before_anything_is
     assert_eq!((posts.get("ok-1"), posts.get("ok-2")), (Some(&1), Some(&1)));
 }
 
-/// An Insertion API that counts the POSTs of each id, answers slowly, and fails as told;
+/// How many POSTs pass, and what the next ones wait for.
+type Hold = (u32, Arc<tokio::sync::Semaphore>);
+
+/// An Insertion API that counts the POSTs of each id, holds them as told, and fails as told;
 /// it says nothing of the outcome (as RWS), closes every connection after its answer, and
 /// can go away and come back on the same port.
 #[derive(Clone, Default)]
@@ -879,17 +882,16 @@ struct Scripted {
     features: Arc<Mutex<Option<Value>>>,
     /// POSTs answered 403, statusCode 3 (feature not enabled), after being counted.
     forbidden: Arc<std::sync::atomic::AtomicBool>,
-    delay: Duration,
+    /// After this many POSTs the next ones wait until [`Scripted::release`].
+    gate: Arc<Mutex<Option<Hold>>>,
+    admitted: Arc<std::sync::atomic::AtomicU32>,
     address: Arc<Mutex<Option<std::net::SocketAddr>>>,
     serving: Arc<Mutex<Option<tokio::task::JoinHandle<()>>>>,
 }
 
 impl Scripted {
-    async fn start(delay: Duration) -> (Scripted, String) {
-        let scripted = Scripted {
-            delay,
-            ..Scripted::default()
-        };
+    async fn start() -> (Scripted, String) {
+        let scripted = Scripted::default();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         scripted.serve(listener);
@@ -941,6 +943,20 @@ impl Scripted {
         self.serve(socket.listen(1024).unwrap());
     }
 
+    /// POSTs after the first `count` wait until [`Scripted::release`]: the test acts while
+    /// an import is surely under way, however fast it runs.
+    fn hold_after(&self, count: u32) {
+        let semaphore = Arc::new(tokio::sync::Semaphore::new(0));
+        *self.gate.lock().unwrap() = Some((count, semaphore));
+    }
+
+    /// Lets the held POSTs and every later one through.
+    fn release(&self) {
+        if let Some((_, semaphore)) = self.gate.lock().unwrap().take() {
+            semaphore.add_permits(tokio::sync::Semaphore::MAX_PERMITS / 2);
+        }
+    }
+
     fn posts(&self) -> HashMap<String, u32> {
         self.posts.lock().unwrap().clone()
     }
@@ -964,7 +980,15 @@ async fn insert(
     State(scripted): State<Scripted>,
     Json(body): Json<Value>,
 ) -> (StatusCode, Json<Value>) {
-    sleep(scripted.delay).await;
+    let gate = scripted.gate.lock().unwrap().clone();
+    if let Some((count, semaphore)) = gate {
+        let admitted = scripted
+            .admitted
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if admitted >= count {
+            let _ = semaphore.acquire().await;
+        }
+    }
     {
         let mut unavailable = scripted.unavailable.lock().unwrap();
         if *unavailable > 0 {
@@ -1043,13 +1067,16 @@ fn signal(child: &Child, name: &str) {
 
 #[tokio::test]
 async fn ctrl_c_stops_cleanly_and_the_next_run_posts_only_the_rest() {
-    let (scripted, address) = Scripted::start(Duration::from_millis(5)).await;
+    let (scripted, address) = Scripted::start().await;
+    scripted.hold_after(100);
     let dir = TempDir::new().unwrap();
     let file = many(dir.path(), 400);
     let args = scripted_args(&address, &file);
     let child = gird_import(dir.path(), &args_of(&args)).spawn().unwrap();
     wait_for_posts(&scripted, 100).await;
     signal(&child, "-INT");
+    // The POSTs in flight when Ctrl-C came are answered; no new one is sent.
+    scripted.release();
     let output = tokio::time::timeout(PATIENCE, child.wait_with_output())
         .await
         .unwrap()
@@ -1083,13 +1110,15 @@ async fn ctrl_c_stops_cleanly_and_the_next_run_posts_only_the_rest() {
 
 #[tokio::test]
 async fn after_a_kill_9_the_next_run_finishes_and_reposts_at_most_what_was_in_flight() {
-    let (scripted, address) = Scripted::start(Duration::from_millis(5)).await;
+    let (scripted, address) = Scripted::start().await;
+    scripted.hold_after(150);
     let dir = TempDir::new().unwrap();
     let file = many(dir.path(), 400);
     let args = scripted_args(&address, &file);
     let mut child = gird_import(dir.path(), &args_of(&args)).spawn().unwrap();
     wait_for_posts(&scripted, 150).await;
     child.kill().await.unwrap();
+    scripted.release();
 
     let output = run(dir.path(), &args_of(&args)).await;
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
@@ -1104,7 +1133,7 @@ async fn after_a_kill_9_the_next_run_finishes_and_reposts_at_most_what_was_in_fl
 
 #[tokio::test]
 async fn unavailable_servers_are_retried_and_refusals_are_not() {
-    let (scripted, address) = Scripted::start(Duration::ZERO).await;
+    let (scripted, address) = Scripted::start().await;
     *scripted.unavailable.lock().unwrap() = 5;
     let dir = TempDir::new().unwrap();
     let lines = [
@@ -1146,7 +1175,7 @@ async fn unavailable_servers_are_retried_and_refusals_are_not() {
 async fn a_server_that_stays_down_stops_the_import_to_be_run_again() {
     let dir = TempDir::new().unwrap();
     let file = write_jsonl(dir.path(), "in.jsonl", &[json!({"id": "x"}).to_string()]);
-    let (scripted, address) = Scripted::start(Duration::ZERO).await;
+    let (scripted, address) = Scripted::start().await;
     *scripted.unavailable.lock().unwrap() = 1_000_000;
     let mut args = scripted_args(&address, &file);
     args.extend(["--retry-seconds".into(), "1".into()]);
@@ -1201,7 +1230,8 @@ async fn line_containing(
 
 #[tokio::test]
 async fn while_the_server_is_down_the_import_says_it_retries_and_goes_on_when_it_is_back() {
-    let (scripted, address) = Scripted::start(Duration::from_millis(10)).await;
+    let (scripted, address) = Scripted::start().await;
+    scripted.hold_after(20);
     let dir = TempDir::new().unwrap();
     let file = many(dir.path(), 400);
     let args = scripted_args(&address, &file);
@@ -1210,6 +1240,8 @@ async fn while_the_server_is_down_the_import_says_it_retries_and_goes_on_when_it
     wait_for_posts(&scripted, 20).await;
 
     scripted.down().await;
+    // The POSTs under way when it went are answered; the next ones find no server.
+    scripted.release();
     let down = line_containing(&mut log, "server unreachable, retrying in").await;
     assert!(
         down.starts_with("gird import: server unreachable, retrying in 0.2 s: "),

@@ -3,9 +3,9 @@
 
 use std::process::Stdio;
 
+use gird_testkit::{wait_until_listening, GIRD_LISTENING};
 use reqwest::Method;
 use serde_json::{json, Value};
-use tokio::io::AsyncReadExt;
 
 use crate::body::complete_record;
 use crate::helpers::{send, spawn_app, strong_password, AppBuilder, PATIENCE};
@@ -144,7 +144,7 @@ async fn the_audit_log_names_who_changed_what_from_where() {
 async fn json_logs_carry_the_request_id() {
     let data = tempfile::TempDir::new().unwrap();
     let password = strong_password();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_gird"))
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_gird"))
         .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
         .arg("--data-dir")
         .arg(data.path())
@@ -155,26 +155,10 @@ async fn json_logs_carry_the_request_id() {
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let mut seen = String::new();
-    let address = tokio::time::timeout(PATIENCE, async {
-        let mut buffer = [0u8; 512];
-        loop {
-            let read = stdout.read(&mut buffer).await.unwrap();
-            assert!(read > 0, "gird exited: {seen}");
-            seen.push_str(&String::from_utf8_lossy(&buffer[..read]));
-            if let Some(line) = seen
-                .lines()
-                .find(|line| line.starts_with("gird: listening on "))
-            {
-                if seen.contains('\n') {
-                    return line.trim_start_matches("gird: listening on ").to_owned();
-                }
-            }
-        }
-    })
-    .await
-    .expect("gird listens");
+    let listening = wait_until_listening(child, GIRD_LISTENING, PATIENCE, None)
+        .await
+        .unwrap_or_else(|error| panic!("gird listens: {error:?}"));
+    let (child, address) = (listening.child, listening.address);
     let client = reqwest::Client::new();
     let refused = client
         .get(format!("{address}/api/v2/ops/contact-centers"))

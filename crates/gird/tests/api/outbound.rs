@@ -211,8 +211,8 @@ async fn a_receiver_named_by_a_record_elsewhere_is_a_dead_letter_at_once_until_a
         "{error}"
     );
     assert!(!error.contains("Key-7731"), "{error}");
-    named.assert_no_more_than(0).await;
-    configured.assert_no_more_than(0).await;
+    named.assert_no_more_than(0, &app, &cc).await;
+    configured.assert_no_more_than(0, &app, &cc).await;
 
     app.allow(&cc, &[&origin]).await;
     let reposted = app.repost(&cc, &json!({"deadLetters": true})).await;
@@ -220,7 +220,7 @@ async fn a_receiver_named_by_a_record_elsewhere_is_a_dead_letter_at_once_until_a
     let got = named.wait_for_accepted(1).await;
     assert_eq!(got[0].id(), "forwarded");
     assert_eq!(got[0].header("authorization"), None, "not the receiver's");
-    configured.assert_no_more_than(0).await;
+    configured.assert_no_more_than(0, &app, &cc).await;
 }
 
 #[tokio::test]

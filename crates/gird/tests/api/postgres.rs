@@ -140,7 +140,7 @@ async fn a_contact_center_created_through_one_instance_is_usable_through_another
 #[tokio::test]
 async fn instances_starting_together_on_a_new_database_both_serve() {
     let database = TestDatabase::create().await;
-    let builders = [0, 1].map(|_| AppBuilder::new().arg("--database", &database.url));
+    let builders = [0, 1].map(|_| AppBuilder::new().arg("--database", database.url()));
     let (first, second) = tokio::join!(builders[0].spawn(), builders[1].spawn());
     let cc = first.ready_contact_center().await;
     insert_once_usable(&second, &cc, "both").await;
@@ -169,16 +169,16 @@ async fn migrate(url: &str) -> (bool, String) {
 #[tokio::test]
 async fn migrate_prepares_an_empty_database_and_can_run_again() {
     let database = TestDatabase::create().await;
-    let (migrated, output) = migrate(&database.url).await;
+    let (migrated, output) = migrate(database.url()).await;
     assert!(migrated, "gird migrate on an empty database: {output}");
     let tables = database.tables().await;
     assert!(!tables.is_empty(), "gird migrate creates the tables");
-    let (migrated, output) = migrate(&database.url).await;
+    let (migrated, output) = migrate(database.url()).await;
     assert!(migrated, "gird migrate a second time: {output}");
     assert_eq!(database.tables().await, tables);
 
     let app = AppBuilder::new()
-        .arg("--database", &database.url)
+        .arg("--database", database.url())
         .spawn()
         .await;
     // A database made by `gird migrate` starts like one made by `gird serve`.
@@ -193,10 +193,10 @@ async fn migrate_prepares_an_empty_database_and_can_run_again() {
     let (status, _) = app.stop().await;
     assert!(status.success());
 
-    let (migrated, output) = migrate(&database.url).await;
+    let (migrated, output) = migrate(database.url()).await;
     assert!(migrated, "gird migrate on a database in use: {output}");
     let app = AppBuilder::new()
-        .arg("--database", &database.url)
+        .arg("--database", database.url())
         .spawn()
         .await;
     app.recording(&cc, "alex-test-id").await;
@@ -206,7 +206,7 @@ async fn migrate_prepares_an_empty_database_and_can_run_again() {
 async fn the_database_can_come_from_gird_database() {
     let database = TestDatabase::create().await;
     let app = AppBuilder::new()
-        .env("GIRD_DATABASE", &database.url)
+        .env("GIRD_DATABASE", database.url())
         .spawn()
         .await;
     let cc = app.ready_contact_center().await;

@@ -11,7 +11,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::{sleep, timeout, Instant};
 
-use crate::helpers::PATIENCE;
+use crate::helpers::{eventually, Api, PATIENCE};
 
 /// How the receiver answers a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -131,9 +131,15 @@ impl Receiver {
         }
     }
 
-    /// Asserts that nothing more arrives for a while.
-    pub async fn assert_no_more_than(&self, count: usize) {
-        sleep(Duration::from_millis(700)).await;
+    /// Asserts that `count` requests arrived and no more will: once the outbox of `cc`
+    /// (on `api`) has nothing queued, retrying or in flight, gird posts nothing further
+    /// for it, and every request it made was read here before its delivery was settled.
+    pub async fn assert_no_more_than(&self, count: usize, api: &Api, cc: &str) {
+        eventually("the outbox has nothing left to post", || async {
+            let status = api.outbox(cc).await;
+            status["outbox"]["queued"] == 0 && status["outbox"]["inFlight"] == 0
+        })
+        .await;
         let seen = self.requests();
         assert_eq!(seen.len(), count, "unexpected requests: {seen:?}");
     }
@@ -174,7 +180,8 @@ async fn serve(stream: TcpStream, state: Arc<Mutex<State>>) {
                 body.len()
             ),
             Answer::Hang => {
-                sleep(PATIENCE * 3).await;
+                // Until gird gives up and closes the connection.
+                let _ = reader.read(&mut [0; 1]).await;
                 return;
             }
             Answer::Close => return,

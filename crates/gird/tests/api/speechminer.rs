@@ -136,7 +136,7 @@ async fn each_record_is_posted_with_credentials_and_an_idempotency_key() {
     let delivery = app.delivery(&cc, "alex-test-id").await;
     assert_eq!(delivery["state"], "delivered", "{delivery}");
     assert_eq!(delivery["attempts"], 1);
-    receiver.assert_no_more_than(1).await;
+    receiver.assert_no_more_than(1, &app, &cc).await;
 }
 
 #[tokio::test]
@@ -156,7 +156,7 @@ async fn every_change_is_delivered_once_in_order_and_a_retried_post_is_not() {
         got[0].header("idempotency-key"),
         got[1].header("idempotency-key")
     );
-    receiver.assert_no_more_than(2).await;
+    receiver.assert_no_more_than(2, &app, &cc).await;
 
     // Changes made while the receiver is down arrive in order once it is back; those
     // that waited together are sent as one, the latest state.
@@ -244,7 +244,7 @@ async fn failures_time_outs_and_dropped_connections_are_retried_until_delivered(
         (delivery["state"].as_str(), delivery["attempts"].as_u64()),
         (Some("delivered"), Some(5))
     );
-    receiver.assert_no_more_than(5).await;
+    receiver.assert_no_more_than(5, &app, &cc).await;
 }
 
 #[tokio::test]
@@ -259,7 +259,7 @@ async fn after_max_attempts_a_delivery_is_a_dead_letter_until_reposted() {
 
     app.insert(&cc, &record("doomed")).await.assert_ok();
     receiver.wait_for_requests(3).await;
-    receiver.assert_no_more_than(3).await;
+    receiver.assert_no_more_than(3, &app, &cc).await;
     let outbox = app.outbox(&cc).await;
     assert_eq!(outbox["outbox"]["failed"], 1, "{outbox}");
     let letter = &outbox["deadLetters"][0];
@@ -312,9 +312,8 @@ async fn deliveries_pending_at_a_kill_9_are_made_after_the_restart() {
             "pending-4"
         ]
     );
-    receiver
-        .assert_no_more_than(receiver.requests().len())
-        .await;
+    let seen = receiver.requests().len();
+    receiver.assert_no_more_than(seen, &app, &cc).await;
     let outbox = app.outbox(&cc).await;
     assert_eq!(outbox["outbox"]["delivered"], 5, "{outbox}");
 }
@@ -337,7 +336,7 @@ async fn a_media_file_can_name_another_receiver_which_gets_no_credentials() {
     let got = named.wait_for_accepted(1).await;
     assert_eq!(got[0].id(), "elsewhere");
     assert_eq!(got[0].header("authorization"), None);
-    configured.assert_no_more_than(0).await;
+    configured.assert_no_more_than(0, &app, &cc).await;
 }
 
 #[tokio::test]
@@ -349,7 +348,7 @@ async fn nothing_is_queued_where_forwarding_is_off() {
     let off = json!({"url": receiver.url, "enabled": false});
     app.put_receiver(&cc, &off).await.assert_ok();
     app.insert(&cc, &record("while-off")).await.assert_ok();
-    receiver.assert_no_more_than(0).await;
+    receiver.assert_no_more_than(0, &app, &cc).await;
     let outbox = app.outbox(&cc).await;
     assert_eq!(outbox["outbox"]["queued"], 0, "{outbox}");
     app.repost(&cc, &json!({"recordingId": "before"}))
@@ -381,7 +380,7 @@ async fn a_time_range_is_reposted_as_the_records_are_now() {
     assert_eq!(reposted["queued"], 1);
     let got = receiver.wait_for_accepted(3).await;
     assert_eq!(got[2].id(), "in-range");
-    receiver.assert_no_more_than(3).await;
+    receiver.assert_no_more_than(3, &app, &cc).await;
 }
 
 #[tokio::test]
@@ -443,7 +442,7 @@ async fn bad_repost_requests_are_refused() {
     app.repost("no-such-cc", &json!({"deadLetters": true}))
         .await
         .assert_error(404, 6);
-    receiver.assert_no_more_than(0).await;
+    receiver.assert_no_more_than(0, &app, &cc).await;
 }
 
 #[tokio::test]
@@ -528,7 +527,7 @@ async fn gird_output(app: &TestApp, args: &[&str]) -> std::process::Output {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_gird"));
     command.args(args).arg("--data-dir").arg(&app.data_dir);
     if let Some(database) = app.database() {
-        command.args(["--database", &database.url]);
+        command.args(["--database", database.url()]);
     }
     for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("GIRD_")) {
         command.env_remove(name);
@@ -566,7 +565,7 @@ async fn outbox_commands_never_create_a_database() {
     // An empty PostgreSQL database is not given gird's schema either.
     let database = crate::helpers::TestDatabase::create().await;
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_gird"))
-        .args(["outbox", "status", "--database", &database.url])
+        .args(["outbox", "status", "--database", database.url()])
         .current_dir(folder.path())
         .output()
         .await
@@ -612,7 +611,7 @@ async fn a_repost_or_a_receiver_change_makes_waiting_deliveries_due_now() {
     app.put_receiver(&cc, &body).await.assert_ok();
     let got = receiver.wait_for_accepted(2).await;
     assert_eq!(got[1].id(), "fixed-by-change");
-    receiver.assert_no_more_than(4).await;
+    receiver.assert_no_more_than(4, &app, &cc).await;
 }
 
 /// The outbox gauge counts each delivery in one state: summing them does not count a

@@ -5,7 +5,6 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
@@ -27,9 +26,6 @@ use crate::helpers::PATIENCE;
 
 pub const DAV_USER: &str = "dav-user";
 pub const DAV_PASSWORD: &str = "dav-Pass-5e1f0c";
-/// How long the server stalls when slow: far longer than gird's timeout in the tests
-/// (`--webdav-timeout-seconds 1`).
-pub const STALL: Duration = Duration::from_secs(20);
 /// The folder under the WebDAV root that is the contact center's storage `baseUrl`.
 const BASE: &str = "recordings";
 
@@ -40,7 +36,7 @@ pub enum Mode {
     Normal,
     /// Answers 500 to everything.
     Failing,
-    /// Sleeps for [`STALL`] before answering.
+    /// Never answers: gird's timeout (`--webdav-timeout-seconds`) ends the request.
     Slow,
 }
 
@@ -255,7 +251,7 @@ async fn guard(State(shared): State<Shared>, request: Request, next: Next) -> Re
         mode if mode == Mode::Failing as u8 => {
             return (StatusCode::INTERNAL_SERVER_ERROR, "failing on purpose").into_response();
         }
-        mode if mode == Mode::Slow as u8 => tokio::time::sleep(STALL).await,
+        mode if mode == Mode::Slow as u8 => std::future::pending::<()>().await,
         _ => {}
     }
     if shared.authorization.is_some() && authorization != shared.authorization {
