@@ -4,6 +4,7 @@
 use crate::prelude::*;
 use gird_model::search::{phone_match, AGENT};
 use gird_model::Recording;
+use gird_testkit::TestDatabase;
 use serde_json::json;
 use tokio_postgres::NoTls;
 
@@ -11,74 +12,39 @@ use super::PostgresStore;
 use crate::plan::{Dialect, Param, Plan};
 use crate::{Direction, SearchQuery, Store};
 
-fn server_url() -> String {
-    std::env::var("GIRD_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-/// A fresh database; answers its URL.
-async fn fresh_database() -> String {
-    let (client, connection) = tokio_postgres::connect(&server_url(), NoTls)
-        .await
-        .expect("a PostgreSQL server for the tests (GIRD_TEST_POSTGRES_URL)");
-    tokio::spawn(connection);
-    let name = format!("gird_store_test_{}", uuid_like());
-    client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    let base = server_url();
-    let server = base
-        .rsplit_once('/')
-        .map_or(base.as_str(), |(server, _)| server);
-    format!("{server}/{name}")
-}
-
-/// Drops a database made by [`fresh_database`] (after the test's connections close).
-async fn drop_database(url: &str) {
-    let name = url.rsplit('/').next().unwrap();
-    let (client, connection) = tokio_postgres::connect(&server_url(), NoTls).await.unwrap();
-    tokio::spawn(connection);
-    client
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .await
-        .unwrap();
-}
-
-fn uuid_like() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{nanos:x}{:x}", std::process::id())
-}
-
 #[tokio::test]
 async fn migrating_twice_is_fine() {
-    let url = fresh_database().await;
+    let db = TestDatabase::create().await;
+    let url = db.url().to_owned();
     let (store, created) = PostgresStore::open(&url).await.unwrap();
     assert!(created);
     assert!(!PostgresStore::migrate(&url).await.unwrap());
     store.close().await;
     let (_, created) = PostgresStore::open(&url).await.unwrap();
     assert!(!created);
-    drop_database(&url).await;
+    db.drop().await.unwrap();
 }
 
 /// A database of its own, for the conformance suite.
 struct Harness {
+    db: tokio::sync::Mutex<Option<TestDatabase>>,
     url: String,
     store: PostgresStore,
 }
 
 async fn harness() -> Harness {
-    let url = fresh_database().await;
+    let db = TestDatabase::create().await;
+    let url = db.url().to_owned();
     let (store, _) = PostgresStore::open(&url).await.unwrap();
     assert!(store
         .create_contact_center("cc", &["example.com".into()])
         .await
         .unwrap());
-    Harness { url, store }
+    Harness {
+        db: tokio::sync::Mutex::new(Some(db)),
+        url,
+        store,
+    }
 }
 
 #[async_trait::async_trait]
@@ -99,7 +65,9 @@ impl crate::conformance::Harness for Harness {
 
     async fn close(&self) {
         self.store.close().await;
-        drop_database(&self.url).await;
+        if let Some(db) = self.db.lock().await.take() {
+            db.drop().await.unwrap();
+        }
     }
 }
 
@@ -109,7 +77,8 @@ mod conformance {
 
 #[tokio::test]
 async fn every_search_can_use_an_index() {
-    let url = fresh_database().await;
+    let db = TestDatabase::create().await;
+    let url = db.url().to_owned();
     let (store, _) = PostgresStore::open(&url).await.unwrap();
     store.close().await;
     let (client, connection) = tokio_postgres::connect(&url, NoTls).await.unwrap();
@@ -178,13 +147,14 @@ async fn every_search_can_use_an_index() {
         );
     }
     drop(client);
-    drop_database(&url).await;
+    db.drop().await.unwrap();
 }
 
 /// Two instances claiming at once never get the same delivery.
 #[tokio::test]
 async fn instances_share_the_outbox_without_double_claims() {
-    let url = fresh_database().await;
+    let db = TestDatabase::create().await;
+    let url = db.url().to_owned();
     let (first, _) = PostgresStore::open(&url).await.unwrap();
     let (second, _) = PostgresStore::open(&url).await.unwrap();
     assert!(first.create_contact_center("cc", &[]).await.unwrap());
@@ -223,13 +193,14 @@ async fn instances_share_the_outbox_without_double_claims() {
     assert_eq!(unique.len(), 40);
     first.close().await;
     second.close().await;
-    drop_database(&url).await;
+    db.drop().await.unwrap();
 }
 
 /// A database made before visibility terms were indexed gets them when migrated.
 #[tokio::test]
 async fn migrating_indexes_who_may_see_the_stored_recordings() {
-    let url = fresh_database().await;
+    let db = TestDatabase::create().await;
+    let url = db.url().to_owned();
     let (store, _) = PostgresStore::open(&url).await.unwrap();
     assert!(store.create_contact_center("cc", &[]).await.unwrap());
     let mut grouped = crate::conformance::segment("r1", "m1", 1);
@@ -258,5 +229,5 @@ async fn migrating_indexes_who_may_see_the_stored_recordings() {
     };
     assert_eq!(store.search(query).await.unwrap().recordings.len(), 1);
     store.close().await;
-    drop_database(&url).await;
+    db.drop().await.unwrap();
 }
