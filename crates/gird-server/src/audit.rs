@@ -40,3 +40,31 @@ pub fn record(
         "audit"
     );
 }
+
+/// One access to a recording by a person — a read, a playback, a hold change, a
+/// deletion: its audit line, and its entry in the recording's access history in the
+/// database (`GET .../recordings/{id}/access`). The entry is written before the answer,
+/// so nothing is heard that the history does not show.
+pub async fn access(
+    store: &dyn gird_store::Store,
+    actor: Option<&Actor>,
+    action: &'static str,
+    contact_center: &str,
+    recording: &str,
+    detail: &str,
+) -> Result<(), crate::error::ApiError> {
+    record(action, actor, contact_center, recording, detail);
+    let entry = gird_store::AccessEntry {
+        contact_center: contact_center.to_owned(),
+        recording_id: recording.to_owned(),
+        at_ms: gird_model::datetime::now_millis(),
+        user: actor.map_or_else(|| "-".to_owned(), |actor| actor.user.clone()),
+        address: actor
+            .and_then(|actor| actor.peer)
+            .map(|peer| peer.ip().to_string()),
+        action: action.to_owned(),
+        detail: detail.to_owned(),
+    };
+    store.record_access(entry).await?;
+    Ok(())
+}

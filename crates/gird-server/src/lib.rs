@@ -47,8 +47,8 @@ use crate::error::ApiError;
 use crate::forward::Forwarder;
 pub use crate::routes::outbox::outbox_status_json;
 use crate::routes::{
-    contact_centers, deletion, features, hold, identity, insertion, outbound, outbox, playback,
-    receiver, recordings, repost, s3_storage, storage, users,
+    access_history, contact_centers, deletion, features, hold, identity, insertion, outbound,
+    outbox, playback, receiver, recordings, repost, s3_storage, storage, users,
 };
 use crate::seal::Sealer;
 pub use crate::settings::{Forwarding, Layer, Secret, Settings};
@@ -269,6 +269,10 @@ fn router(
             get(recordings::get_recording)
                 .delete(deletion::delete)
                 .post(hold::operation),
+        )
+        .route(
+            &format!("{ops}/{{id}}/recordings/{{recording}}/access"),
+            get(access_history::history),
         )
         .route(
             &format!("{ops}/{{id}}/recordings/{{recording}}/play/{{file}}"),

@@ -8,6 +8,7 @@
 //! A backend failure is always a [`StoreError`], never "not found": the server turns it
 //! into statusCode 4 so clients retry instead of believing a record is absent.
 
+pub use access_log::{AccessEntry, AccessLogStore};
 use async_trait::async_trait;
 pub use contact_centers::{
     ContactCenterStore, Removal, S3Settings, StorageSettings, StorageSettingsStore,
@@ -23,6 +24,7 @@ pub use recordings::{
 pub use users::{User, UserStore, UserWrite};
 
 mod access;
+pub mod access_log;
 #[cfg(test)]
 mod conformance;
 pub mod contact_centers;
@@ -65,6 +67,7 @@ pub trait Store:
     + SessionStore
     + OutboundStore
     + UserStore
+    + AccessLogStore
     + Send
     + Sync
     + 'static
@@ -76,7 +79,7 @@ pub trait Store:
 /// The store's traits, to call their methods on an `Arc<dyn Store>`.
 pub mod prelude {
     pub use crate::{
-        ContactCenterStore, OutboundStore, OutboxStore, RecordingStore, SessionStore,
-        StorageSettingsStore, Store, UserStore,
+        AccessLogStore, ContactCenterStore, OutboundStore, OutboxStore, RecordingStore,
+        SessionStore, StorageSettingsStore, Store, UserStore,
     };
 }

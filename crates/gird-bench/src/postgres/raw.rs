@@ -331,9 +331,10 @@ mod tests {
         let batch = Batch::of(&rows, 10, 2).unwrap();
         assert_eq!(batch.ids.len(), 2);
         assert_ne!(batch.ids[0], batch.ids[1]);
-        // The sample has two media files with media ids, an agent and two call UUIDs.
+        // The sample has two media files with media ids, an agent and two call UUIDs, and
+        // (no access groups or partitions) the visibility terms `/` and no partition.
         assert_eq!(batch.media_ids.len(), 4);
-        assert_eq!(batch.term_kinds.len(), 6);
+        assert_eq!(batch.term_kinds.len(), 10);
         assert_eq!(batch.text[3][0].as_deref(), Some("00000006141"));
         assert!(batch.starts[0] < batch.stops[0]);
     }

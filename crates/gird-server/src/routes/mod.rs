@@ -1,3 +1,4 @@
+pub mod access_history;
 pub mod contact_centers;
 pub mod deletion;
 pub mod features;

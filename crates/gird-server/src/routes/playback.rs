@@ -56,13 +56,15 @@ pub async fn play(
         .and_then(|range| range.to_str().ok())
         .map(|range| format!(" {}", range.chars().take(64).collect::<String>()))
         .unwrap_or_default();
-    audit::record(
-        "play",
+    audit::access(
+        app.store.as_ref(),
         actor.as_deref(),
+        "play",
         scope.contact_center.as_str(),
         &recording.id,
         &format!("{} {file}{range}", status.as_u16()),
-    );
+    )
+    .await?;
     let answer_headers =
         playback_headers(status, upstream.headers(), media_file.json["type"].as_str());
     let body = Body::from_stream(upstream.bytes_stream());

@@ -11,10 +11,12 @@ use gird_store::{FoundRecording, LegalHold};
 use serde_json::{json, Value};
 
 use crate::access::{visible, Principal};
+use crate::audit::{self, Actor};
 use crate::error::ApiError;
 use crate::scope::{RecordingScope, Scope};
 use crate::search_params::{cursor_text, SearchParams};
 use crate::state::AppState;
+use axum::Extension;
 use gird_model::access::Operation;
 
 /// The typed record of a found recording.
@@ -67,10 +69,13 @@ pub async fn found(
 pub async fn get_recording(
     State(app): State<AppState>,
     principal: Principal,
+    actor: Option<Extension<Actor>>,
     scope: RecordingScope,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     let found = found(&app, &principal, &scope, Operation::Read).await?;
+    let (cc, id) = (scope.contact_center.as_str(), scope.recording.as_str());
+    audit::access(app.store.as_ref(), actor.as_deref(), "read", cc, id, "").await?;
     let cc = scope.contact_center.as_str();
     let view = recording_view(&found, cc, &app.public_url(&headers)?)?;
     Ok(Json(json!({"statusCode": 0, "recording": view})))
@@ -79,6 +84,7 @@ pub async fn get_recording(
 pub async fn search(
     State(app): State<AppState>,
     principal: Principal,
+    actor: Option<Extension<Actor>>,
     scope: Scope,
     Query(parameters): Query<Vec<(String, String)>>,
     uri: Uri,
@@ -90,6 +96,14 @@ pub async fn search(
     query.max_bytes = app.max_page_bytes;
     query.visibility = principal.visibility();
     let page = app.store.search(query).await?;
+    let asked: String = uri.query().unwrap_or_default().chars().take(512).collect();
+    audit::record(
+        "search",
+        actor.as_deref(),
+        scope.contact_center.as_str(),
+        "-",
+        &format!("{} found; {asked}", page.recordings.len()),
+    );
     let public_url = app.public_url(&headers)?;
     let typed = page
         .recordings

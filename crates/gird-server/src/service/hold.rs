@@ -49,8 +49,8 @@ pub async fn change(
     let held = operation == HoldOperation::Apply;
     match app.store.set_legal_hold(cc, recording, held).await? {
         HoldChange::Done => {
-            audit::record("legal-hold", actor, cc, recording, operation.name());
-            Ok(())
+            let store = app.store.as_ref();
+            audit::access(store, actor, "legal-hold", cc, recording, operation.name()).await
         }
         HoldChange::NotFound => Err(unknown_recording(recording, contact_center)),
         HoldChange::DeletionInProgress => Err(ApiError::AlreadyExists(format!(

@@ -69,6 +69,7 @@ macro_rules! suite {
             sessions::sessions,
             users::users,
             users::searches_show_only_what_a_user_may_see,
+            users::access_history,
         );
     };
     (@ $open:path; $($module:ident :: $check:ident),* $(,)?) => {

@@ -228,3 +228,50 @@ pub(crate) async fn searches_show_only_what_a_user_may_see(harness: &dyn Harness
         "a merged media file's groups grant the recording"
     );
 }
+
+/// The access history: newest first, bounded, kept after the recording's deletion, gone
+/// with the contact center.
+pub(crate) async fn access_history(harness: &dyn Harness) {
+    let store = harness.store();
+    assert!(store.create_contact_center("logged", &[]).await.unwrap());
+    let entry = |at_ms: i64, action: &str| crate::AccessEntry {
+        contact_center: "logged".into(),
+        recording_id: "r1".into(),
+        at_ms,
+        user: "sam".into(),
+        address: Some("10.0.0.1".into()),
+        action: action.into(),
+        detail: format!("{action} at {at_ms}"),
+    };
+    for (at, action) in [(1, "read"), (3, "play"), (2, "play")] {
+        store.record_access(entry(at, action)).await.unwrap();
+    }
+    let other = crate::AccessEntry {
+        recording_id: "r2".into(),
+        ..entry(9, "delete")
+    };
+    store.record_access(other).await.unwrap();
+    let history = store.access_history("logged", "r1", 10).await.unwrap();
+    assert_eq!(
+        history,
+        [entry(3, "play"), entry(2, "play"), entry(1, "read")]
+    );
+    assert_eq!(
+        store.access_history("logged", "r1", 1).await.unwrap().len(),
+        1
+    );
+    assert!(store
+        .access_history("cc", "r1", 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store.delete_contact_center("logged").await.unwrap(),
+        Removal::Removed
+    );
+    assert!(store
+        .access_history("logged", "r1", 10)
+        .await
+        .unwrap()
+        .is_empty());
+}

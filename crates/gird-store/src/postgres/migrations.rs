@@ -100,7 +100,8 @@ const MIGRATIONS: &[&str] = &["
         buckets TEXT NOT NULL
     );
 ", crate::sessions::MIGRATION, crate::plan::LONG_INDEX, crate::digests::MIGRATION,
-    crate::deletion::MIGRATION, crate::counts::MIGRATION, crate::outbound::MIGRATION, crate::users::MIGRATION];
+    crate::deletion::MIGRATION, crate::counts::MIGRATION, crate::outbound::MIGRATION, crate::users::MIGRATION,
+    crate::access_log::MIGRATION];
 
 /// Indexes the visibility terms of the records stored before they were indexed, a
 /// thousand at a time.

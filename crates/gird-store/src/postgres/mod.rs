@@ -450,6 +450,7 @@ impl OutboxStore for PostgresStore {
     }
 }
 
+use crate::access_log::{AccessEntry, AccessLogStore};
 use crate::users::{self, User, UserStore, UserWrite};
 
 #[async_trait]
@@ -574,6 +575,55 @@ impl UserStore for PostgresStore {
         }
         tx.commit().await?;
         Ok(crate::sql::removal(deleted))
+    }
+}
+
+#[async_trait]
+impl AccessLogStore for PostgresStore {
+    async fn record_access(&self, entry: AccessEntry) -> Result<(), StoreError> {
+        let client = self.pool.get().await?;
+        client
+            .execute(
+                crate::access_log::INSERT,
+                &[
+                    &entry.contact_center,
+                    &entry.recording_id,
+                    &entry.at_ms,
+                    &entry.user,
+                    &entry.address,
+                    &entry.action,
+                    &entry.detail,
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn access_history(
+        &self,
+        contact_center: &str,
+        recording_id: &str,
+        limit: usize,
+    ) -> Result<Vec<AccessEntry>, StoreError> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                crate::access_log::HISTORY,
+                &[&contact_center, &recording_id, &(limit as i64)],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|row| AccessEntry {
+                contact_center: contact_center.to_owned(),
+                recording_id: recording_id.to_owned(),
+                at_ms: row.get(0),
+                user: row.get(1),
+                address: row.get(2),
+                action: row.get(3),
+                detail: row.get(4),
+            })
+            .collect())
     }
 }
 

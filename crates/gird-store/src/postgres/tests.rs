@@ -213,6 +213,7 @@ async fn migrating_indexes_who_may_see_the_stored_recordings() {
         .batch_execute(&format!(
             "DELETE FROM search_terms WHERE kind IN ('granted-group', 'in-partition');
              DROP TABLE users;
+             DROP TABLE recording_access;
              DELETE FROM gird_migrations WHERE version >= {};",
             crate::access::VISIBILITY_MIGRATION
         ))

@@ -36,6 +36,7 @@ use rusqlite::{Connection, OpenFlags};
 
 use gird_model::ContactCenter;
 
+use crate::access_log::{AccessEntry, AccessLogStore};
 use crate::prelude::*;
 use crate::users::{self, User, UserStore, UserWrite};
 use crate::{
@@ -748,6 +749,51 @@ impl UserStore for SqliteStore {
                 tx.execute(shared!(crate::sessions::DELETE_OF_USER), [&key])?;
             }
             Ok(crate::sql::removal(deleted as u64))
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl AccessLogStore for SqliteStore {
+    async fn record_access(&self, entry: AccessEntry) -> Result<(), StoreError> {
+        self.writer
+            .run(move |tx| {
+                tx.prepare_cached(shared!(crate::access_log::INSERT))?
+                    .execute(rusqlite::params![
+                        entry.contact_center,
+                        entry.recording_id,
+                        entry.at_ms,
+                        entry.user,
+                        entry.address,
+                        entry.action,
+                        entry.detail
+                    ])?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn access_history(
+        &self,
+        contact_center: &str,
+        recording_id: &str,
+        limit: usize,
+    ) -> Result<Vec<AccessEntry>, StoreError> {
+        self.read_for_recording(contact_center, recording_id, move |db, cc, id| {
+            db.prepare_cached(shared!(crate::access_log::HISTORY))?
+                .query_map(rusqlite::params![cc, id, limit as i64], |row| {
+                    Ok(AccessEntry {
+                        contact_center: cc.to_owned(),
+                        recording_id: id.to_owned(),
+                        at_ms: row.get(0)?,
+                        user: row.get(1)?,
+                        address: row.get(2)?,
+                        action: row.get(3)?,
+                        detail: row.get(4)?,
+                    })
+                })?
+                .collect()
         })
         .await
     }

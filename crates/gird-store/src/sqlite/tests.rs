@@ -282,6 +282,7 @@ async fn migrating_indexes_who_may_see_the_stored_recordings() {
         .execute_batch(&format!(
             "DELETE FROM search_terms WHERE kind IN ('granted-group', 'in-partition');
              DROP TABLE users;
+             DROP TABLE recording_access;
              PRAGMA user_version = {};",
             crate::access::VISIBILITY_MIGRATION - 1
         ))

@@ -405,7 +405,7 @@ async fn a_rejected_sign_in_does_not_log_what_was_typed() {
     let log_file = builder.log_file();
     eventually("the rejections are logged", || async {
         let log = std::fs::read_to_string(&log_file).unwrap_or_default();
-        log.contains("rejected ops credentials") && log.contains("rejected a web UI sign-in")
+        log.contains("rejected credentials") && log.contains("rejected a web UI sign-in")
     })
     .await;
     let log = std::fs::read_to_string(&log_file).unwrap();

@@ -2,6 +2,7 @@
 //! a random port with a fresh data folder (see `helpers`), on SQLite or, with
 //! `GIRD_TEST_BACKEND=postgres`, on a fresh PostgreSQL database (see `database`).
 
+mod access;
 mod attacks;
 mod auth;
 mod body;

@@ -184,7 +184,7 @@ async fn json_logs_carry_the_request_id() {
         .collect();
     let rejected = lines
         .iter()
-        .find(|line| line["fields"]["message"] == "rejected ops credentials")
+        .find(|line| line["fields"]["message"] == "rejected credentials")
         .unwrap_or_else(|| panic!("no rejection logged: {stderr}"));
     assert_eq!(rejected["span"]["id"], "json-log-1");
     assert_eq!(rejected["level"], "INFO");
