@@ -53,5 +53,22 @@ pub(crate) const INSERT: &str = "
 pub(crate) const HISTORY: &str = "
     SELECT at_ms, user_name, address, action, detail FROM recording_access
     WHERE contact_center_id = $1 AND recording_id = $2 ORDER BY at_ms DESC LIMIT $3";
+/// An entry of [`HISTORY`]'s columns, in order.
+pub(crate) fn entry(
+    contact_center: &str,
+    recording_id: &str,
+    (at_ms, user, address, action, detail): (i64, String, Option<String>, String, String),
+) -> AccessEntry {
+    AccessEntry {
+        contact_center: contact_center.to_owned(),
+        recording_id: recording_id.to_owned(),
+        at_ms,
+        user,
+        address,
+        action,
+        detail,
+    }
+}
+
 pub(crate) const FORGET_CONTACT_CENTER: &str =
     "DELETE FROM recording_access WHERE contact_center_id = $1";

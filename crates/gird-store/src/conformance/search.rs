@@ -115,7 +115,8 @@ pub(crate) async fn searches_filter_and_page_newest_first(harness: &dyn Harness)
     assert_eq!(ids(store, media).await.0, ["r5"]);
 }
 
-fn spanning(id: &str, start: &str, stop: &str) -> Recording {
+/// A recording of one media file from `start` to `stop`.
+pub(crate) fn spanning(id: &str, start: &str, stop: &str) -> Recording {
     let body = json!({
         "id": id, "callerPhoneNumber": "+1", "dialedPhoneNumber": "+2", "region": "r",
         "mediaFiles": [{

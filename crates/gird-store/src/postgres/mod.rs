@@ -614,14 +614,9 @@ impl AccessLogStore for PostgresStore {
             .await?;
         Ok(rows
             .iter()
-            .map(|row| AccessEntry {
-                contact_center: contact_center.to_owned(),
-                recording_id: recording_id.to_owned(),
-                at_ms: row.get(0),
-                user: row.get(1),
-                address: row.get(2),
-                action: row.get(3),
-                detail: row.get(4),
+            .map(|row| {
+                let columns = (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
+                crate::access_log::entry(contact_center, recording_id, columns)
             })
             .collect())
     }

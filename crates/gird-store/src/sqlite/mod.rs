@@ -783,15 +783,14 @@ impl AccessLogStore for SqliteStore {
         self.read_for_recording(contact_center, recording_id, move |db, cc, id| {
             db.prepare_cached(shared!(crate::access_log::HISTORY))?
                 .query_map(rusqlite::params![cc, id, limit as i64], |row| {
-                    Ok(AccessEntry {
-                        contact_center: cc.to_owned(),
-                        recording_id: id.to_owned(),
-                        at_ms: row.get(0)?,
-                        user: row.get(1)?,
-                        address: row.get(2)?,
-                        action: row.get(3)?,
-                        detail: row.get(4)?,
-                    })
+                    let columns = (
+                        row.get(0)?,
+                        row.get(1)?,
+                        row.get(2)?,
+                        row.get(3)?,
+                        row.get(4)?,
+                    );
+                    Ok(crate::access_log::entry(cc, id, columns))
                 })?
                 .collect()
         })

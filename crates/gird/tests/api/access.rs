@@ -26,7 +26,12 @@ impl Success for ApiResponse {
         let code = serde_json::from_str::<Value>(&self.text)
             .ok()
             .and_then(|body| body["statusCode"].as_i64());
-        assert_eq!((self.status.as_u16(), code), (200, Some(0)), "{}", self.text);
+        assert_eq!(
+            (self.status.as_u16(), code),
+            (200, Some(0)),
+            "{}",
+            self.text
+        );
     }
 }
 
@@ -506,7 +511,9 @@ async fn the_users_api_checks_what_it_stores_and_never_answers_a_password() {
     send(app.request(Method::DELETE, &format!("{}/nobody", users_path(&cc))))
         .await
         .assert_error(404, 6);
-    send(app.request(Method::DELETE, &one)).await.assert_success();
+    send(app.request(Method::DELETE, &one))
+        .await
+        .assert_success();
     send(as_user(app, "sam", Method::GET, "/api/v2/me"))
         .await
         .assert_unauthorized();
