@@ -648,3 +648,59 @@ async fn the_access_history_shows_who_read_played_held_and_deleted() {
         .assert_error(400, 10);
     }
 }
+
+#[tokio::test]
+async fn users_meet_the_same_csrf_check_and_sign_in_throttle_as_ops() {
+    let stage = Stage::with(AppBuilder::new().csrf()).await;
+    let (app, cc) = (&stage.app, stage.cc.clone());
+    app.insert(&cc, &recording("same", 1, "bob", &["/Sales"], &[]))
+        .await
+        .assert_ok();
+    let admin = json!({"userName": "ada", "password": PASSWORD, "roles": ["Administrator"],
+        "accessGroups": ["/"]});
+    let created = create_user(app, &cc, admin).await;
+    assert_eq!(created.status.as_u16(), 201, "{}", created.text);
+    let path = "/api/v2/recordings/same";
+    for request in [
+        as_user(app, "ada", Method::POST, path).json(&json!({"operationName": "applyNonDelete"})),
+        as_user(app, "ada", Method::DELETE, path),
+    ] {
+        let message = send(request).await.assert_error(403, 3);
+        assert_eq!(message, crate::client::CSRF_MESSAGE);
+    }
+    // With the token the user got from a GET, as RWS clients do.
+    let handed = send(as_user(app, "ada", Method::GET, "/api/v2/me")).await;
+    let token = handed.header("x-csrf-token").expect("a token");
+    let cookie = handed.session_cookie().expect("a JSESSIONID");
+    let held = send(
+        as_user(app, "ada", Method::POST, path)
+            .header("x-csrf-token", token)
+            .header("cookie", cookie)
+            .json(&json!({"operationName": "applyNonDelete"})),
+    )
+    .await;
+    held.assert_success();
+
+    // Wrong passwords for a user lock the address like the ops user's do.
+    let mut locked = false;
+    for _ in 0..8 {
+        let wrong = send(
+            app.anonymous(Method::GET, "/api/v2/me")
+                .basic_auth("ada", Some("Wrong-pass-99")),
+        )
+        .await;
+        if wrong.status.as_u16() == 429 {
+            assert!(wrong.header("retry-after").is_some());
+            locked = true;
+            break;
+        }
+        wrong.assert_unauthorized();
+    }
+    assert!(locked, "repeated failures for a user lock the address");
+    let right = send(as_user(app, "ada", Method::GET, "/api/v2/me")).await;
+    assert_eq!(
+        right.status.as_u16(),
+        429,
+        "even the right password waits out the lock"
+    );
+}
