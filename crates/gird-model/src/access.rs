@@ -172,16 +172,6 @@ fn strings(recording: &Recording, field: &str) -> Vec<String> {
     values
 }
 
-/// The user names a recording is on (lowercased): its media files' `parameters.username`
-/// and its events' contacts.
-pub fn recording_users(recording: &Recording) -> Vec<String> {
-    crate::search::search_terms(recording)
-        .into_iter()
-        .filter(|(kind, _)| *kind == crate::search::AGENT)
-        .map(|(_, value)| value)
-        .collect()
-}
-
 /// `path` and every group above it, up to `/`.
 fn ancestors(path: &str) -> impl Iterator<Item = String> + '_ {
     let mut next = Some(path.to_owned());
@@ -240,7 +230,7 @@ impl Visibility {
     }
 
     pub fn can_see(&self, recording: &Recording) -> bool {
-        if recording_users(recording).contains(&self.user) {
+        if recording.user_names().contains(&self.user) {
             return true;
         }
         let granted = recording_groups(recording)

@@ -83,6 +83,28 @@ pub struct Event {
 }
 
 impl Recording {
+    /// The user names the recording is on, in lower case, each once: its media files'
+    /// `parameters.username` and its events' `contact.userName` (agents are found and
+    /// shown their recordings by these).
+    pub fn user_names(&self) -> Vec<String> {
+        let media = self
+            .media_files
+            .iter()
+            .map(|m| m.json["parameters"]["username"].as_str());
+        let events = self
+            .events
+            .iter()
+            .map(|e| e.json["contact"]["userName"].as_str());
+        let mut names: Vec<String> = Vec::new();
+        for name in media.chain(events).flatten().filter(|n| !n.is_empty()) {
+            let name = name.to_lowercase();
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        names
+    }
+
     /// Parses a request body that is already known to be a JSON object.
     pub fn from_json(object: Map<String, Value>) -> Result<Recording, Violations> {
         let mut checker = Checker::default();

@@ -98,9 +98,11 @@ pub fn search_terms(recording: &Recording) -> Vec<(&'static str, String)> {
             terms.push((kind, value));
         }
     };
+    for agent in recording.user_names() {
+        add(AGENT, Some(&agent), false);
+    }
     for media_file in &recording.media_files {
         let json = &media_file.json;
-        add(AGENT, json["parameters"]["username"].as_str(), true);
         add(CALL_UUID, json["callUUID"].as_str(), false);
         for (kind, field) in [(PARTITION, "partitions"), (ACCESS_GROUP, "accessgroups")] {
             for value in json[field].as_array().into_iter().flatten() {
@@ -109,7 +111,6 @@ pub fn search_terms(recording: &Recording) -> Vec<(&'static str, String)> {
         }
     }
     for event in &recording.events {
-        add(AGENT, event.json["contact"]["userName"].as_str(), true);
         add(CALL_UUID, event.json["calluuid"].as_str(), false);
     }
     terms.extend(crate::access::visibility_terms(recording));

@@ -19,8 +19,8 @@ use gird_store::{FoundRecording, Store, User};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::error::unknown_recording;
 use crate::error::ApiError;
-use crate::scope::unknown_recording;
 
 /// Who a request is made by.
 #[derive(Debug, Clone)]

@@ -61,6 +61,19 @@ pub enum ApiError {
 
 pub const CSRF_MESSAGE: &str = "Missing or invalid Csrf token";
 
+/// 404/6 for a contact center that does not exist (or that a user may not name).
+pub fn unknown_contact_center(id: &str) -> ApiError {
+    ApiError::NotFound(format!("contact center {id:?} does not exist"))
+}
+
+/// 404/6 for a recording that does not exist, or that the principal may not see: the
+/// same words, so a refusal never tells that a recording exists.
+pub fn unknown_recording(id: &str, contact_center: &gird_model::ContactCenterId) -> ApiError {
+    ApiError::NotFound(format!(
+        "recording {id:?} does not exist in contact center {contact_center:?}"
+    ))
+}
+
 impl ApiError {
     pub fn status(&self) -> (StatusCode, u32) {
         match self {

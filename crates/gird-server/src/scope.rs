@@ -18,15 +18,7 @@ use crate::state::AppState;
 
 pub const CONTACT_CENTER_PARAMETER: &str = "contactCenterId";
 
-pub fn unknown_contact_center(id: &str) -> ApiError {
-    ApiError::NotFound(format!("contact center {id:?} does not exist"))
-}
-
-pub fn unknown_recording(id: &str, contact_center: &ContactCenterId) -> ApiError {
-    ApiError::NotFound(format!(
-        "recording {id:?} does not exist in contact center {contact_center:?}"
-    ))
-}
+pub use crate::error::{unknown_contact_center, unknown_recording};
 
 fn contact_center_id(text: &str) -> Result<ContactCenterId, ApiError> {
     ContactCenterId::parse(text).map_err(|_| unknown_contact_center(text))

@@ -6,10 +6,10 @@ use axum::http::{header, HeaderMap};
 use gird_model::{ContactCenter, ContactCenterId, INSERTION_FEATURE};
 use gird_store::Store;
 
+use crate::error::unknown_contact_center;
 use crate::error::ApiError;
 use crate::json_body::BodyLimit;
 use crate::s3::{S3Storage, S3};
-use crate::scope::unknown_contact_center;
 use crate::seal::Sealer;
 use crate::webdav::{Storage, WebDav};
 

@@ -5,8 +5,8 @@
 
 use gird_model::ContactCenterId;
 
+use crate::error::unknown_contact_center;
 use crate::error::ApiError;
-use crate::scope::unknown_contact_center;
 
 /// A write of one contact center's settings: storage, S3, SpeechMiner receiver,
 /// outbound allow-list, features.

@@ -7,9 +7,9 @@ use gird_model::{ContactCenterId, Recording, RecordingId};
 use gird_store::{DeletionLease, DeletionStart};
 
 use crate::audit::{self, Actor};
+use crate::error::unknown_recording;
 use crate::error::ApiError;
 use crate::media::{Location, MediaStore};
-use crate::scope::unknown_recording;
 use crate::state::AppState;
 use crate::store_answers::Lease;
 

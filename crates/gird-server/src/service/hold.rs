@@ -5,8 +5,8 @@ use gird_store::HoldChange;
 use serde::Deserialize;
 
 use crate::audit::{self, Actor};
+use crate::error::unknown_recording;
 use crate::error::ApiError;
-use crate::scope::unknown_recording;
 use crate::state::AppState;
 
 /// `applyNonDelete` or `removeNonDelete`, as a request names it.
