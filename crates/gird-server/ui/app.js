@@ -1,4 +1,7 @@
 // gird's web UI: sign in, search recordings, open one, play it, put it on legal hold.
+// The ops user and users alike: the page asks GET /api/v2/me who is signed in and what
+// they may do, shows a user only their contact center, and leaves out the actions their
+// roles forbid (the server refuses them anyway; the page just does not offer them).
 // Plain JavaScript, no dependencies; every text from the server goes in as text, never
 // as markup.
 //
@@ -13,7 +16,7 @@ const PAGE_SIZE = 25;
 const LAST_CONTACT_CENTER = "gird.contactCenter";
 const SHOW_UTC = "gird.utc";
 const LOCAL_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone || "your time zone";
-const state = { csrf: null, user: null, contactCenters: null, utc: remembered(SHOW_UTC) === "1" };
+const state = { csrf: null, me: null, contactCenters: null, utc: remembered(SHOW_UTC) === "1" };
 
 // ---- helpers --------------------------------------------------------------------
 
@@ -278,7 +281,7 @@ function confirmation(title, text, yes, danger) {
 
 function signIn(message) {
   document.getElementById("account").hidden = true;
-  const user = h("input", { id: "user", name: "user", autocomplete: "username", value: "ops", required: true });
+  const user = h("input", { id: "user", name: "user", autocomplete: "username", required: true });
   const password = h("input", {
     id: "password", name: "password", type: "password", autocomplete: "current-password", required: true,
   });
@@ -297,7 +300,7 @@ function signIn(message) {
         body: JSON.stringify({ user: user.value, password: password.value }),
       });
       if (!response.ok) throw new Error("Wrong user or password.");
-      state.user = user.value;
+      state.me = null;
       say("");
       route();
     } catch (error) {
@@ -312,14 +315,32 @@ function signIn(message) {
 
 async function signOut() {
   await fetch("/ui/session", { method: "DELETE", headers: { "X-Gird-UI": "1" }, credentials: "same-origin" });
-  state.user = null;
+  state.me = null;
   state.contactCenters = null;
   signIn("Signed out.");
 }
 
 // ---- search ---------------------------------------------------------------------
 
+// Who is signed in (GET /api/v2/me): the ops user, or a user with their contact center,
+// roles and what they may do ("may": search, play, applyNonDelete, removeNonDelete, delete).
+async function me() {
+  if (!state.me) state.me = (await api("GET", "/api/v2/me")).user;
+  return state.me;
+}
+
+function isUser(who) {
+  return Boolean(who && who.contactCenterId);
+}
+
+function may(who, operation) {
+  return Boolean(who && who.may && who.may[operation]);
+}
+
+// The contact centers to choose from: all of them for the ops user, a user's own alone.
 async function contactCenters() {
+  const who = await me();
+  if (isUser(who)) return [who.contactCenterId];
   if (!state.contactCenters) {
     const answer = await api("GET", "/api/v2/ops/contact-centers");
     state.contactCenters = (answer.uris || []).map((uri) => decodeURIComponent(uri.split("/").pop()));
@@ -332,7 +353,7 @@ async function contactCenters() {
 async function showCount(cc, target) {
   target.textContent = "";
   delete target.dataset.for;
-  if (!cc) return;
+  if (!cc || isUser(state.me)) return;
   let count = null;
   try {
     const answer = await api("GET", ccPath(cc));
@@ -690,13 +711,17 @@ async function recordingView(params) {
   const query = new URLSearchParams({ contactCenterId: cc });
   const answer = await api("GET", `/api/v2/recordings/${encodeURIComponent(id)}?${query}`);
   const recording = answer.recording;
+  const who = await me();
   let delivery = null;
-  try {
-    delivery = (await api("GET", `${ccPath(cc)}/speechminer/deliveries/${encodeURIComponent(id)}`)).delivery;
-  } catch (error) {
-    if (error instanceof SignInNeeded) throw error;
+  if (!isUser(who)) {
+    try {
+      delivery = (await api("GET", `${ccPath(cc)}/speechminer/deliveries/${encodeURIComponent(id)}`)).delivery;
+    } catch (error) {
+      if (error instanceof SignInNeeded) throw error;
+    }
   }
   const held = Boolean(recording.nonDelete);
+  const holdChange = held ? "removeNonDelete" : "applyNonDelete";
   const forwarding = delivery
     ? h("span", {},
       h("span", { class: `badge ${delivery.state}`, text: delivery.state }),
@@ -714,9 +739,10 @@ async function recordingView(params) {
     ["Call type", recording.callType || "—"],
     ["Region", recording.region || "—"],
     ["Segments", String((recording.mediaFiles || []).length)],
-    ["Legal hold", h("span", {}, h("span", { class: `badge ${held ? "held" : ""}`, text: held ? "on hold" : "not held" }), " ", holdButton(id, query, held, params))],
-    ["SpeechMiner", forwarding],
-  ];
+    ["Legal hold", h("span", {}, h("span", { class: `badge ${held ? "held" : ""}`, text: held ? "on hold" : "not held" }),
+      may(who, holdChange) ? [" ", holdButton(id, query, held, params)] : null)],
+    isUser(who) ? null : ["SpeechMiner", forwarding],
+  ].filter(Boolean);
   const events = eventsOf(recording);
   show(`Recording ${id}`,
     backLink(cc),
@@ -771,8 +797,10 @@ async function route() {
 }
 
 function signedIn() {
+  const who = state.me;
   document.getElementById("account").hidden = false;
-  document.getElementById("who").textContent = state.user ? `Signed in as ${state.user}` : "Signed in";
+  const roles = who && who.roles && who.roles.length ? ` (${who.roles.join(", ")})` : "";
+  document.getElementById("who").textContent = who ? `Signed in as ${who.userName}${roles}` : "Signed in";
 }
 
 document.addEventListener("DOMContentLoaded", () => {

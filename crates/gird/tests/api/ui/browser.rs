@@ -166,15 +166,27 @@ pub async fn wait_until(browser: &Client, code: &str, what: &str) -> Value {
     }
 }
 
-/// Opens the page at `#hash` (e.g. `/recording?cc=a&id=b`) and signs in.
+/// Opens the page at `#hash` (e.g. `/recording?cc=a&id=b`) and signs in as the ops user.
 pub async fn open_signed_in(browser: &Client, app: &TestApp, hash: &str) {
+    open_signed_in_as(browser, app, hash, &app.ops_user, &app.ops_password).await;
+}
+
+/// Opens the page at `#hash` and signs in as `user`.
+pub async fn open_signed_in_as(
+    browser: &Client,
+    app: &TestApp,
+    hash: &str,
+    user: &str,
+    password: &str,
+) {
     browser
         .goto(&format!("{}/ui/#{hash}", app.address))
         .await
         .expect("the UI loads");
+    find(browser, "#user").await.send_keys(user).await.unwrap();
     find(browser, "#password")
         .await
-        .send_keys(&app.ops_password)
+        .send_keys(password)
         .await
         .unwrap();
     find(browser, "form button[type=submit]")

@@ -10,6 +10,7 @@ mod browser;
 mod errors;
 mod search;
 mod times;
+mod users;
 
 use fantoccini::Client;
 use reqwest::Method;
@@ -85,6 +86,11 @@ async fn sign_in_search_open_and_play_a_recording_in_chromium() {
     .await;
 
     // Sign in: a wrong password first, then the right one.
+    find(&browser, "#user")
+        .await
+        .send_keys(&app.ops_user)
+        .await
+        .unwrap();
     let password = find(&browser, "#password").await;
     password.send_keys("wrong-password").await.unwrap();
     find(&browser, "form button[type=submit]")
