@@ -68,6 +68,19 @@ impl Session {
         })
     }
 
+    /// This session's headers with another user's Basic credentials instead (GET
+    /// requests need no CSRF token, so the session's cookie may stay).
+    pub fn headers_as(&self, user: &str, password: &str) -> anyhow::Result<HeaderMap> {
+        let credentials =
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        let mut headers = self.headers.clone();
+        headers.insert(
+            AUTHORIZATION,
+            HeaderValue::from_str(&format!("Basic {credentials}"))?,
+        );
+        Ok(headers)
+    }
+
     pub fn path(&self, path: &str) -> String {
         format!("{}{path}", self.base_path)
     }

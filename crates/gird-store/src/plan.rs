@@ -67,9 +67,18 @@ impl Plan {
     /// The plans that together find every match: the query driven by its most selective
     /// index, and, when the query has a window and the contact center may hold long
     /// recordings, the long recordings that start before the scanned part of the window.
+    ///
+    /// A restricted user's search that would scan the start index is driven by the
+    /// visibility terms instead (see [`Plan::by_visibility`]): a supervisor who may see
+    /// one call in fifty then reads about as many rows as they are shown.
     pub(crate) fn all(query: &SearchQuery, max_duration: i64, dialect: Dialect) -> Vec<Plan> {
         let lookback = max_duration.clamp(0, LONG_SPAN_MS);
-        let mut plans = vec![Plan::new(query, lookback, dialect)];
+        let mut plans = match &query.visibility {
+            Some(visibility) if Plan::scans_by_start(query) => {
+                Plan::by_visibility(query, visibility, lookback, dialect)
+            }
+            _ => vec![Plan::new(query, lookback, dialect)],
+        };
         if let (Some(from), true) = (query.from, max_duration > LONG_SPAN_MS) {
             plans.push(Plan::long(query, from - lookback, dialect));
         }
@@ -86,6 +95,58 @@ impl Plan {
         let driven_by_term = !query.terms.is_empty();
         plan.filters(query, usize::from(driven_by_term), driven_by_term);
         plan
+    }
+
+    /// Whether the query has no index more selective than the start time.
+    fn scans_by_start(query: &SearchQuery) -> bool {
+        let phone_index = [&query.caller, &query.dialed].into_iter().any(|phone| {
+            matches!(
+                phone,
+                Some(PhoneMatch::Exact(_) | PhoneMatch::Suffix { .. })
+            )
+        });
+        query.terms.is_empty() && query.media_id.is_none() && !phone_index
+    }
+
+    /// [`Visibility`]'s rule as disjoint plans, each driven by one term, newest first:
+    /// the user's own recordings (their agent term), then for each of their groups the
+    /// recordings it grants that are in no partition or one of theirs, and that no plan
+    /// before already finds (not their own, not granted by an earlier group). Disjoint, so
+    /// that their pages merge and their counts add up.
+    fn by_visibility(
+        query: &SearchQuery,
+        visibility: &Visibility,
+        lookback: i64,
+        dialect: Dialect,
+    ) -> Vec<Plan> {
+        let driven_by = |kind: &'static str, value: &str| {
+            let mut driven = query.clone();
+            driven.visibility = None;
+            driven.terms = vec![(kind, value.to_owned())];
+            Plan::new(&driven, lookback, dialect)
+        };
+        let mut plans = vec![driven_by(AGENT, &visibility.user)];
+        let partitions = visibility.partition_terms();
+        for (position, group) in visibility.groups.iter().enumerate() {
+            let mut plan = driven_by(GRANTED_TO_GROUP, group);
+            plan.condition(
+                term_test(false, partitions.len()),
+                term_params(IN_PARTITION, &partitions),
+            );
+            plan.condition(
+                term_test(true, 1),
+                term_params(AGENT, std::slice::from_ref(&visibility.user)),
+            );
+            let earlier = &visibility.groups[..position];
+            if !earlier.is_empty() {
+                plan.condition(
+                    term_test(true, earlier.len()),
+                    term_params(GRANTED_TO_GROUP, earlier),
+                );
+            }
+            plans.push(plan);
+        }
+        plans
     }
 
     /// Long recordings (see [`LONG_SPAN_MS`]) that start before `earliest` and overlap
@@ -155,27 +216,17 @@ impl Plan {
     /// the user is on the recording, or one of their groups grants it and it has no
     /// partition or one of theirs. Each test is a lookup of the term index's primary key.
     fn visibility(&mut self, visibility: &Visibility) {
-        let term = |kind_and_values: usize| {
-            let values = vec!["?"; kind_and_values].join(", ");
-            format!(
-                "EXISTS (SELECT 1 FROM search_terms v WHERE v.contact_center_id = r.contact_center_id
-                 AND v.kind = ? AND v.value IN ({values}) AND v.start_ms = r.start_ms
-                 AND v.recording_id = r.id)"
-            )
-        };
-        let mut params = vec![Plan::text(AGENT), Plan::text(&visibility.user)];
-        let mut sql = format!("({}", term(1));
+        let mut params = term_params(AGENT, std::slice::from_ref(&visibility.user));
+        let mut sql = format!("({}", term_test(false, 1));
         if !visibility.groups.is_empty() {
             let partitions = visibility.partition_terms();
             sql.push_str(&format!(
                 " OR ({} AND {})",
-                term(visibility.groups.len()),
-                term(partitions.len())
+                term_test(false, visibility.groups.len()),
+                term_test(false, partitions.len())
             ));
-            params.push(Plan::text(GRANTED_TO_GROUP));
-            params.extend(visibility.groups.iter().map(|g| Plan::text(g)));
-            params.push(Plan::text(IN_PARTITION));
-            params.extend(partitions.iter().map(|p| Plan::text(p)));
+            params.extend(term_params(GRANTED_TO_GROUP, &visibility.groups));
+            params.extend(term_params(IN_PARTITION, &partitions));
         }
         sql.push(')');
         self.condition(sql, params);
@@ -323,6 +374,25 @@ impl Plan {
         let (sql, params) = self.select("1", Direction::Older, cap as usize);
         (format!("SELECT count(*) FROM ({sql}) matches"), params)
     }
+}
+
+/// Whether the row has a term of one kind with one of `values` values (a lookup of the
+/// term index's primary key), or, `negated`, has none; see [`term_params`].
+fn term_test(negated: bool, values: usize) -> String {
+    let values = vec!["?"; values].join(", ");
+    let not = if negated { "NOT " } else { "" };
+    format!(
+        "{not}EXISTS (SELECT 1 FROM search_terms v WHERE v.contact_center_id = r.contact_center_id
+         AND v.kind = ? AND v.value IN ({values}) AND v.start_ms = r.start_ms
+         AND v.recording_id = r.id)"
+    )
+}
+
+/// The parameters of a [`term_test`].
+fn term_params(kind: &str, values: &[String]) -> Vec<Param> {
+    std::iter::once(Plan::text(kind))
+        .chain(values.iter().map(|value| Plan::text(value)))
+        .collect()
 }
 
 /// One page of a search, in the two steps both backends share: [`Paging::start`] says
@@ -532,6 +602,43 @@ mod tests {
             Plan::all(&unbounded, 1_000 * LONG_SPAN_MS, Dialect::Sqlite).len(),
             1
         );
+    }
+
+    #[test]
+    fn a_restricted_search_without_a_better_index_is_driven_by_the_visibility_terms() {
+        let visibility = Visibility::new("Sam", &["/Sales".into(), "/Support".into()], &[]);
+        let query = SearchQuery {
+            contact_center: "cc".into(),
+            limit: 10,
+            visibility: Some(visibility),
+            ..SearchQuery::default()
+        };
+        let plans = Plan::all(&query, 0, Dialect::Sqlite);
+        let sql: Vec<String> = plans
+            .iter()
+            .map(|plan| plan.select("r.id", Direction::Older, 11).0)
+            .collect();
+        assert_eq!(sql.len(), 3, "own, then one per group");
+        assert!(sql
+            .iter()
+            .all(|sql| sql.starts_with("SELECT r.id FROM search_terms t")));
+        assert_eq!(
+            plans[0].params[1..3],
+            [Plan::text(AGENT), Plan::text("sam")]
+        );
+        assert_eq!(plans[2].params[2], Plan::text("/Support"));
+        // Disjoint: a group's plan leaves out the user's own and the earlier groups'.
+        assert_eq!(sql[1].matches("NOT EXISTS").count(), 1, "{}", sql[1]);
+        assert_eq!(sql[2].matches("NOT EXISTS").count(), 2, "{}", sql[2]);
+        let by_caller = SearchQuery {
+            caller: Some(PhoneMatch::Exact("1".into())),
+            ..query.clone()
+        };
+        let plans = Plan::all(&by_caller, 0, Dialect::Sqlite);
+        assert_eq!(plans.len(), 1, "the phone index is more selective");
+        let (sql, _) = plans[0].select("r.id", Direction::Older, 11);
+        assert!(sql.contains("recordings_by_caller_reversed"), "{sql}");
+        assert!(sql.contains(" OR "), "visibility as a filter: {sql}");
     }
 
     fn row(start_ms: i64, stored_bytes: usize) -> FoundRecording {

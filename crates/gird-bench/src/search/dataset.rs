@@ -14,6 +14,17 @@ pub const DIALED_NUMBERS: u64 = 500;
 pub const HOT_DIALED_NUMBERS: u64 = 10;
 const REGIONS: [&str; 5] = ["Can-West", "Can-East", "US-West", "US-East", "EU-Central"];
 const CALL_TYPES: [&str; 3] = ["Inbound", "Outbound", "Internal"];
+/// Each call's access group: one of 4 departments × 5 areas (`/Sales/East`...).
+const DEPARTMENTS: [&str; 4] = ["/Sales", "/Support", "/Billing", "/Retention"];
+const AREAS: [&str; 5] = ["East", "West", "North", "South", "Central"];
+/// Each call's partition, or none for a fifth of them.
+const PARTITIONS: [&str; 3] = ["/emea", "/apac", "/amer"];
+/// The restricted supervisor of the benchmark: one of the 20 groups, one of the 3
+/// partitions, so they see about 2.3 % of the calls (a twentieth of those in `/emea` or
+/// in no partition).
+pub const SUPERVISOR_NAME: &str = "bench-supervisor";
+pub const SUPERVISOR_GROUP: &str = "/Sales/East";
+pub const SUPERVISOR_PARTITION: &str = "/emea";
 /// 2025-01-01T00:00:00Z.
 pub const YEAR_START_MS: i64 = 1_735_689_600_000;
 pub const DAY_MS: i64 = 86_400_000;
@@ -25,6 +36,9 @@ const MAX_CALL_MS: u64 = 20 * 60_000;
 const STREAM_RECORD: u64 = 1;
 const STREAM_DIALED_POOL: u64 = 2;
 pub const STREAM_QUERIES: u64 = 3;
+/// Access groups and partitions have a stream of their own, so that adding them left
+/// every other generated value as it was.
+const STREAM_ACCESS: u64 = 4;
 
 /// SplitMix64: tiny, fast, and fixed forever, unlike a library generator whose
 /// algorithm may change between versions and with it every generated database.
@@ -114,6 +128,9 @@ pub struct Recording {
     pub call_type: &'static str,
     pub call_uuid: String,
     pub media_files: Vec<MediaFile>,
+    /// The access group of every media file of the call, e.g. `/Sales/East`.
+    pub access_group: String,
+    pub partition: Option<&'static str>,
 }
 
 pub struct Dataset {
@@ -144,7 +161,22 @@ impl Dataset {
         format!("search-{}-{index:08}", self.seed)
     }
 
+    /// The index of a recording id of this dataset, the inverse of [`Dataset::recording_id`].
+    pub fn index_of(&self, id: &str) -> Option<u64> {
+        let rest = id.strip_prefix(&format!("search-{}-", self.seed))?;
+        rest.parse().ok()
+    }
+
+    /// Whether `id` is a recording of this dataset that the restricted supervisor may see.
+    pub fn supervisor_sees(&self, id: &str) -> bool {
+        self.index_of(id)
+            .is_some_and(|index| self.recording(index).visible_to_supervisor())
+    }
+
     pub fn recording(&self, index: u64) -> Recording {
+        let mut access = Rng::new(self.seed, STREAM_ACCESS, index);
+        let access_group = format!("{}/{}", access.pick(&DEPARTMENTS), access.pick(&AREAS));
+        let partition = (!access.percent(20)).then(|| access.pick(&PARTITIONS));
         let mut rng = Rng::new(self.seed, STREAM_RECORD, index);
         let start_ms = YEAR_START_MS + rng.below(YEAR_MS as u64) as i64;
         let length_ms = rng.between(MIN_CALL_MS, MAX_CALL_MS);
@@ -188,6 +220,8 @@ impl Dataset {
             call_type: rng.pick(&CALL_TYPES),
             call_uuid: format!("{:016X}", rng.next_u64()),
             media_files,
+            access_group,
+            partition,
         }
     }
 }
@@ -199,6 +233,16 @@ impl BodySource for Dataset {
 }
 
 impl Recording {
+    /// Whether the benchmark's restricted supervisor may see the call (gird's rule: a
+    /// group of theirs grants it, and it has no partition or one of theirs).
+    pub fn visible_to_supervisor(&self) -> bool {
+        let granted = self.access_group == SUPERVISOR_GROUP
+            || self
+                .access_group
+                .starts_with(&format!("{SUPERVISOR_GROUP}/"));
+        granted && self.partition.is_none_or(|p| p == SUPERVISOR_PARTITION)
+    }
+
     /// The record as the Insertion API takes it.
     pub fn to_json(&self) -> Value {
         let media_files: Vec<Value> = self
@@ -216,6 +260,8 @@ impl Recording {
                     "duration": length_ms.to_string(),
                     "size": (length_ms * 2).to_string(),
                     "parameters": {"username": agent_name(media.agent)},
+                    "accessgroups": [self.access_group],
+                    "partitions": self.partition.into_iter().collect::<Vec<_>>(),
                     "mediaDescriptor": {
                         "storage": "webDAV",
                         "path": format!("{}/{}-m{position}.mp3", &iso_millis(media.start_ms)[..10], self.id),
@@ -359,10 +405,37 @@ mod tests {
             }
             assert!(REGIONS.contains(&body["region"].as_str().unwrap()));
             assert!(CALL_TYPES.contains(&body["callType"].as_str().unwrap()));
+            for file in media {
+                assert_eq!(file["accessgroups"], json!([recording.access_group]));
+                let partitions: Vec<&str> = recording.partition.into_iter().collect();
+                assert_eq!(file["partitions"], json!(partitions));
+            }
         }
         assert_eq!(formats_seen, [true; PHONE_FORMATS]);
+        let visible = (0..2_000)
+            .filter(|&index| dataset.recording(index).visible_to_supervisor())
+            .count();
+        // 1/20 of the groups × (4/5 × 1/3 + 1/5) of the partitions: about 46 in 2,000.
+        assert!((20..80).contains(&visible), "{visible}");
         // 50 % hot plus the hot numbers' share of the uniform half: about 51 %.
         assert!((900..1_150).contains(&hot_calls), "{hot_calls}");
+    }
+
+    #[test]
+    fn ids_lead_back_to_their_records() {
+        let dataset = Dataset::new(3);
+        assert_eq!(dataset.index_of(&dataset.recording_id(1234)), Some(1234));
+        assert_eq!(dataset.index_of("search-4-00001234"), None);
+        assert_eq!(dataset.index_of("other"), None);
+        let visible = (0..500)
+            .find(|&index| dataset.recording(index).visible_to_supervisor())
+            .unwrap();
+        let invisible = (0..500)
+            .find(|&index| !dataset.recording(index).visible_to_supervisor())
+            .unwrap();
+        assert!(dataset.supervisor_sees(&dataset.recording_id(visible)));
+        assert!(!dataset.supervisor_sees(&dataset.recording_id(invisible)));
+        assert!(!dataset.supervisor_sees("unknown"));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use super::dataset::Dataset;
+use super::dataset::{Dataset, SUPERVISOR_NAME};
 use super::queries::{self, QueryKind, SearchQuery};
 use super::workload::Searches;
 use super::SearchOptions;
@@ -73,6 +73,10 @@ struct Bench<'a> {
     session: &'a Session,
     search_path: String,
     baseline_path: String,
+    /// The restricted supervisor's searches: the RWS path, their Basic credentials.
+    supervisor_search_path: String,
+    supervisor_headers: hyper::HeaderMap,
+    dataset: Arc<Dataset>,
 }
 
 pub async fn run(
@@ -81,6 +85,7 @@ pub async fn run(
     dataset: &Dataset,
     records: u64,
     gird: &mut ServerProcess,
+    supervisor_password: &str,
 ) -> anyhow::Result<Vec<Totals>> {
     let contact_center = &options.gird.contact_center;
     let bench = Bench {
@@ -90,6 +95,9 @@ pub async fn run(
             "/api/v2/ops/contact-centers/{contact_center}/recordings"
         )),
         baseline_path: session.path(&format!("/api/v2/ops/contact-centers/{contact_center}")),
+        supervisor_search_path: session.path("/api/v2/recordings"),
+        supervisor_headers: session.headers_as(SUPERVISOR_NAME, supervisor_password)?,
+        dataset: Arc::new(Dataset::new(dataset.seed())),
     };
     let draw = |count: u32, purpose: u64| -> Vec<Vec<SearchQuery>> {
         QueryKind::ALL
@@ -101,7 +109,11 @@ pub async fn run(
                     kind,
                     count as usize,
                     purpose,
-                    &bench.search_path,
+                    if kind.as_supervisor() {
+                        &bench.supervisor_search_path
+                    } else {
+                        &bench.search_path
+                    },
                     options.limit,
                 )
             })
@@ -163,7 +175,13 @@ impl Bench<'_> {
     ) -> anyhow::Result<()> {
         eprintln!("  ... {label}");
         let baseline = Searches::plain_reads(&self.baseline_path, baseline_reads);
-        let (baseline, result) = self.phase(baseline, &format!("{label} baseline")).await?;
+        let (baseline, result) = self
+            .phase(
+                baseline,
+                &format!("{label} baseline"),
+                &self.session.headers,
+            )
+            .await?;
         totals[0].add(&result, &baseline, measured);
         let mut day_pages: Vec<SearchQuery> = Vec::new();
         for (position, kind) in QueryKind::ALL.into_iter().enumerate() {
@@ -171,9 +189,14 @@ impl Bench<'_> {
                 QueryKind::DayPageTwo => std::mem::take(&mut day_pages),
                 _ => queries_by_kind[position].clone(),
             };
-            let workload = Searches::new(queries, self.options.limit);
+            let mut workload = Searches::new(queries, self.options.limit);
+            let mut headers = &self.session.headers;
+            if kind.as_supervisor() {
+                workload = workload.as_supervisor(self.dataset.clone());
+                headers = &self.supervisor_headers;
+            }
             let (workload, result) = self
-                .phase(workload, &format!("{label} {}", kind.label()))
+                .phase(workload, &format!("{label} {}", kind.label()), headers)
                 .await?;
             if kind == QueryKind::Day {
                 day_pages = workload.next_pages();
@@ -187,6 +210,7 @@ impl Bench<'_> {
         &self,
         workload: Searches,
         label: &str,
+        headers: &hyper::HeaderMap,
     ) -> anyhow::Result<(Arc<Searches>, PhaseResult)> {
         let workload = Arc::new(workload);
         if workload.len() == 0 {
@@ -195,7 +219,7 @@ impl Bench<'_> {
         let total = workload.len();
         let target = Arc::new(LoadTarget {
             authority: self.session.authority.clone(),
-            headers: self.session.headers.clone(),
+            headers: headers.clone(),
             workload: workload.clone(),
             sequence: Arc::new(AtomicU64::new(0)),
         });

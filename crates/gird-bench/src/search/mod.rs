@@ -164,7 +164,10 @@ async fn populate_and_measure(
     let search_errors = if options.populate_only {
         0
     } else {
-        let totals = measure::run(options, &session, &dataset, plan.wanted, gird).await?;
+        let password = launch::random_token(18)?;
+        create_supervisor(&session, options, &password).await?;
+        let totals =
+            measure::run(options, &session, &dataset, plan.wanted, gird, &password).await?;
         report::print(options, &totals, gird.memory());
         totals.iter().map(|kind| kind.errors).sum()
     };
@@ -176,6 +179,44 @@ async fn populate_and_measure(
     }
     println!("errors: none");
     Ok(Outcome::Clean)
+}
+
+/// The restricted supervisor of the (g)–(i) searches, made anew with `password` (a kept
+/// folder may hold the one of an earlier run).
+async fn create_supervisor(
+    session: &Session,
+    options: &SearchOptions,
+    password: &str,
+) -> anyhow::Result<()> {
+    let users = format!(
+        "/api/v2/ops/contact-centers/{}/users",
+        options.gird.contact_center
+    );
+    let earlier = format!("{users}/{}", dataset::SUPERVISOR_NAME);
+    let gone = session.call(Method::DELETE, &earlier, None).await?;
+    if !matches!(gone.status, StatusCode::OK | StatusCode::NOT_FOUND) {
+        bail!(
+            "DELETE {earlier}: HTTP {} {}",
+            gone.status,
+            String::from_utf8_lossy(&gone.body)
+        );
+    }
+    let body = serde_json::json!({
+        "userName": dataset::SUPERVISOR_NAME,
+        "password": password,
+        "roles": ["Supervisor"],
+        "accessGroups": [dataset::SUPERVISOR_GROUP],
+        "partitions": [dataset::SUPERVISOR_PARTITION],
+    });
+    let created = session.call(Method::POST, &users, Some(body)).await?;
+    if created.status != StatusCode::CREATED {
+        bail!(
+            "POST {users}: HTTP {} {}: this gird has no users API",
+            created.status,
+            String::from_utf8_lossy(&created.body)
+        );
+    }
+    Ok(())
 }
 
 /// One search before a long population, so a gird without the search API fails at once.

@@ -17,7 +17,8 @@ use crate::ops::Session;
 const MARKER_FILE: &str = "gird-bench-search.json";
 /// Bump whenever the generator's output changes: a kept database then no longer
 /// matches the queries drawn for it and must be rebuilt.
-const GENERATOR_VERSION: u64 = 1;
+/// 2: access groups and partitions.
+const GENERATOR_VERSION: u64 = 2;
 
 #[derive(Debug, PartialEq, Eq)]
 pub struct Marker {

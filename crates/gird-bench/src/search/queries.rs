@@ -14,16 +14,22 @@ pub enum QueryKind {
     AgentDay,
     Day,
     DayPageTwo,
+    SupervisorDay,
+    SupervisorCaller,
+    SupervisorNewest,
 }
 
 impl QueryKind {
-    pub const ALL: [QueryKind; 6] = [
+    pub const ALL: [QueryKind; 9] = [
         QueryKind::CallerExact,
         QueryKind::CallerSuffix,
         QueryKind::DialedBusy,
         QueryKind::AgentDay,
         QueryKind::Day,
         QueryKind::DayPageTwo,
+        QueryKind::SupervisorDay,
+        QueryKind::SupervisorCaller,
+        QueryKind::SupervisorNewest,
     ];
 
     pub fn label(self) -> &'static str {
@@ -34,15 +40,38 @@ impl QueryKind {
             QueryKind::AgentDay => "(d) userName + one day",
             QueryKind::Day => "(e) one day",
             QueryKind::DayPageTwo => "(f) one day, next page",
+            QueryKind::SupervisorDay => "(g) restricted supervisor: one day",
+            QueryKind::SupervisorCaller => "(h) restricted supervisor: callerPhoneNumber",
+            QueryKind::SupervisorNewest => "(i) restricted supervisor: newest, no filter",
         }
+    }
+
+    /// The kinds searched as the restricted supervisor, through `GET /api/v2/recordings`:
+    /// gird filters out what they may not see inside the query.
+    pub fn as_supervisor(self) -> bool {
+        matches!(
+            self,
+            QueryKind::SupervisorDay | QueryKind::SupervisorCaller | QueryKind::SupervisorNewest
+        )
     }
 
     /// The kinds with a latency target (p95 ≤ 50 ms).
     pub fn has_target(self) -> bool {
         matches!(
             self,
-            QueryKind::CallerExact | QueryKind::CallerSuffix | QueryKind::AgentDay
+            QueryKind::CallerExact
+                | QueryKind::CallerSuffix
+                | QueryKind::AgentDay
+                | QueryKind::SupervisorDay
+                | QueryKind::SupervisorCaller
+                | QueryKind::SupervisorNewest
         )
+    }
+
+    /// Whether the record the parameters were drawn from must be among the results
+    /// (when the page is not full).
+    fn expects_its_record(self) -> bool {
+        self.has_target() && self != QueryKind::SupervisorNewest
     }
 
     fn stream(self) -> u64 {
@@ -76,7 +105,11 @@ pub fn draw(
     let mut rng = Rng::new(dataset.seed(), STREAM_QUERIES, purpose << 8 | kind.stream());
     (0..count)
         .map(|_| {
-            let recording = dataset.recording(rng.below(records));
+            let recording = if kind.as_supervisor() {
+                visible_recording(dataset, records, &mut rng)
+            } else {
+                dataset.recording(rng.below(records))
+            };
             let (parameters, expected) = match kind {
                 QueryKind::CallerExact => {
                     // Any spelling, usually not the stored one: matching is on digits.
@@ -109,7 +142,15 @@ pub fn draw(
                     (parameters, true)
                 }
                 QueryKind::Day | QueryKind::DayPageTwo => (day_window(recording.start_ms), false),
+                QueryKind::SupervisorDay => (day_window(recording.start_ms), true),
+                QueryKind::SupervisorCaller => {
+                    let format = rng.below(PHONE_FORMATS as u64) as usize;
+                    let number = format_phone(&recording.caller_digits, format);
+                    (vec![("callerPhoneNumber", number)], true)
+                }
+                QueryKind::SupervisorNewest => (Vec::new(), false),
             };
+            let expected = expected && (!kind.as_supervisor() || recording.visible_to_supervisor());
             let mut path = format!("{search_path}?");
             for (name, value) in &parameters {
                 path.push_str(name);
@@ -124,6 +165,19 @@ pub fn draw(
             }
         })
         .collect()
+}
+
+/// A record the restricted supervisor may see (about one in 43), or after 5,000 draws
+/// without one (a tiny database) any record: its query then expects nothing.
+fn visible_recording(dataset: &Dataset, records: u64, rng: &mut Rng) -> super::dataset::Recording {
+    let mut recording = dataset.recording(rng.below(records));
+    for _ in 0..5_000 {
+        if recording.visible_to_supervisor() {
+            break;
+        }
+        recording = dataset.recording(rng.below(records));
+    }
+    recording
 }
 
 /// The UTC day that contains `instant_ms`, as `startTime` and `endTime`.
@@ -191,11 +245,23 @@ mod tests {
                 assert!(first.is_empty());
                 continue;
             }
+            if kind == QueryKind::SupervisorNewest {
+                // No parameters to draw: the supervisor's newest, again and again.
+                assert!(first
+                    .iter()
+                    .all(|query| query.path == format!("{PATH}?limit=100")));
+                continue;
+            }
             assert_ne!(paths(&first), paths(&warm_up));
             for query in &first {
                 assert!(query.path.starts_with(PATH), "{}", query.path);
                 assert!(query.path.ends_with("&limit=100"), "{}", query.path);
-                assert_eq!(query.expected_id.is_some(), kind.has_target());
+                assert_eq!(query.expected_id.is_some(), kind.expects_its_record());
+                if let Some(id) = &query.expected_id {
+                    if kind.as_supervisor() {
+                        assert!(dataset.supervisor_sees(id), "{kind:?} drew {id}");
+                    }
+                }
             }
         }
     }

@@ -1,14 +1,16 @@
 //! Search requests for the load driver, and the check of their answers: HTTP 200,
 //! statusCode 0, newest first, the record the parameters were drawn from among the
-//! results, and the `next` link kept for the page-two queries.
+//! results, for the restricted supervisor only records they may see, and the `next` link
+//! kept for the page-two queries.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{Method, Request, StatusCode};
 use serde_json::Value;
 
+use super::dataset::{Dataset, SUPERVISOR_NAME};
 use super::queries::SearchQuery;
 use crate::load::{describe_answer, Workload};
 
@@ -17,6 +19,8 @@ pub struct Searches {
     /// `None` for a plain read whose answer has no `recordings`.
     limit: Option<u64>,
     next_links: Mutex<Vec<Option<String>>>,
+    /// Searches of the restricted supervisor: every result must be one they may see.
+    seen_by: Option<Arc<Dataset>>,
 }
 
 impl Searches {
@@ -26,7 +30,14 @@ impl Searches {
             queries,
             limit: Some(u64::from(limit)),
             next_links,
+            seen_by: None,
         }
+    }
+
+    /// The same searches, made as the restricted supervisor of `dataset`.
+    pub fn as_supervisor(mut self, dataset: Arc<Dataset>) -> Self {
+        self.seen_by = Some(dataset);
+        self
     }
 
     /// The baseline: the same GET every time, any `{"statusCode":0,...}` is success.
@@ -39,6 +50,7 @@ impl Searches {
             queries: vec![query; count],
             limit: None,
             next_links: Mutex::new(Vec::new()),
+            seen_by: None,
         }
     }
 
@@ -87,6 +99,17 @@ impl Searches {
         }
         if recordings.len() as u64 > limit {
             return Err(format!("{} results, over the limit", recordings.len()));
+        }
+        if let Some(dataset) = &self.seen_by {
+            let hidden = recordings.iter().find_map(|recording| {
+                let id = recording["id"].as_str().unwrap_or_default();
+                (!dataset.supervisor_sees(id)).then_some(id)
+            });
+            if let Some(id) = hidden {
+                return Err(format!(
+                    "{SUPERVISOR_NAME} was shown {id}, which they may not see"
+                ));
+            }
         }
         let expected = self.query(sequence).expected_id.as_deref();
         if let Some(expected) = expected {
@@ -182,6 +205,37 @@ mod tests {
             {"id":"a","startTime":"2025-02-01T00:00:00.000Z"},
             {"id":"b","startTime":"2025-01-01T00:00:00.000Z"}]}"#;
         assert_eq!(check(&searches, page), Ok(2));
+    }
+
+    #[test]
+    fn the_supervisor_is_shown_only_what_they_may_see() {
+        let dataset = Arc::new(Dataset::new(9));
+        let id = |visible: bool| {
+            let index = (0..1000)
+                .find(|&index| dataset.recording(index).visible_to_supervisor() == visible)
+                .unwrap();
+            dataset.recording_id(index)
+        };
+        let searches = Searches::new(
+            vec![SearchQuery {
+                path: "/search".to_owned(),
+                expected_id: None,
+            }],
+            2,
+        )
+        .as_supervisor(dataset.clone());
+        let page = |id: &str| {
+            format!(
+                r#"{{"statusCode":0,"recordings":[{{"id":"{id}","startTime":"2025-01-01T00:00:00.000Z"}}]}}"#
+            )
+        };
+        assert_eq!(check(&searches, &page(&id(true))), Ok(1));
+        let hidden = id(false);
+        let refused = check(&searches, &page(&hidden)).unwrap_err();
+        assert!(
+            refused.contains(&format!("was shown {hidden}")),
+            "{refused}"
+        );
     }
 
     #[test]

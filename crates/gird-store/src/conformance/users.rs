@@ -150,7 +150,11 @@ pub(crate) async fn searches_show_only_what_a_user_may_see(harness: &dyn Harness
         recordings.push(recording);
     }
     let strings = |items: &[&str]| items.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-    let users: [(&str, &[&str], &[&str]); 9] = [
+    // Also users whose recordings their groups grant too, and groups within each other:
+    // each recording is shown (and counted) once.
+    let users: [(&str, &[&str], &[&str]); 11] = [
+        ("Bob", &["/Sales"], &["/emea"]),
+        ("sup", &["/Sales", "/Sales/East", "/"], &["/emea"]),
         ("Ann", &[], &[]),
         ("sup", &["/Sales"], &[]),
         ("sup", &["/Sales"], &["/emea"]),
