@@ -192,7 +192,7 @@ impl Bench<'_> {
             let mut workload = Searches::new(queries, self.options.limit);
             let mut headers = &self.session.headers;
             if kind.as_supervisor() {
-                workload = workload.as_supervisor(self.dataset.clone());
+                workload = workload.seen_by_supervisor(self.dataset.clone());
                 headers = &self.supervisor_headers;
             }
             let (workload, result) = self

@@ -110,16 +110,16 @@ pub fn draw(
             } else {
                 dataset.recording(rng.below(records))
             };
-            let (parameters, expected) = match kind {
+            let parameters = match kind {
                 QueryKind::CallerExact => {
                     // Any spelling, usually not the stored one: matching is on digits.
                     let format = rng.below(PHONE_FORMATS as u64) as usize;
                     let number = format_phone(&recording.caller_digits, format);
-                    (vec![("callerPhoneNumber", number)], true)
+                    vec![("callerPhoneNumber", number)]
                 }
                 QueryKind::CallerSuffix => {
                     let last_seven = &recording.caller_digits[4..];
-                    (vec![("callerPhoneNumber", format!("*{last_seven}"))], true)
+                    vec![("callerPhoneNumber", format!("*{last_seven}"))]
                 }
                 QueryKind::DialedBusy => {
                     let number = dataset.dialed_number(rng.below(HOT_DIALED_NUMBERS));
@@ -128,7 +128,7 @@ pub fn draw(
                     } else {
                         number.trim_start_matches('+').to_owned()
                     };
-                    (vec![("dialedPhoneNumber", number)], false)
+                    vec![("dialedPhoneNumber", number)]
                 }
                 QueryKind::AgentDay => {
                     let media = &recording.media_files
@@ -139,18 +139,19 @@ pub fn draw(
                     }
                     let mut parameters = vec![("userName", agent)];
                     parameters.extend(day_window(recording.start_ms));
-                    (parameters, true)
+                    parameters
                 }
-                QueryKind::Day | QueryKind::DayPageTwo => (day_window(recording.start_ms), false),
-                QueryKind::SupervisorDay => (day_window(recording.start_ms), true),
+                QueryKind::Day | QueryKind::DayPageTwo => day_window(recording.start_ms),
+                QueryKind::SupervisorDay => day_window(recording.start_ms),
                 QueryKind::SupervisorCaller => {
                     let format = rng.below(PHONE_FORMATS as u64) as usize;
                     let number = format_phone(&recording.caller_digits, format);
-                    (vec![("callerPhoneNumber", number)], true)
+                    vec![("callerPhoneNumber", number)]
                 }
-                QueryKind::SupervisorNewest => (Vec::new(), false),
+                QueryKind::SupervisorNewest => Vec::new(),
             };
-            let expected = expected && (!kind.as_supervisor() || recording.visible_to_supervisor());
+            let expected = kind.expects_its_record()
+                && (!kind.as_supervisor() || recording.visible_to_supervisor());
             let mut path = format!("{search_path}?");
             for (name, value) in &parameters {
                 path.push_str(name);

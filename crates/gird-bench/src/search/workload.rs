@@ -35,7 +35,7 @@ impl Searches {
     }
 
     /// The same searches, made as the restricted supervisor of `dataset`.
-    pub fn as_supervisor(mut self, dataset: Arc<Dataset>) -> Self {
+    pub fn seen_by_supervisor(mut self, dataset: Arc<Dataset>) -> Self {
         self.seen_by = Some(dataset);
         self
     }
@@ -223,7 +223,7 @@ mod tests {
             }],
             2,
         )
-        .as_supervisor(dataset.clone());
+        .seen_by_supervisor(dataset.clone());
         let page = |id: &str| {
             format!(
                 r#"{{"statusCode":0,"recordings":[{{"id":"{id}","startTime":"2025-01-01T00:00:00.000Z"}}]}}"#
