@@ -4,7 +4,11 @@
 //! takes every insert that is waiting, writes all new recordings, their search terms and
 //! media id claims with one set-based statement each (`UNNEST` of arrays), merges the few
 //! that already exist one by one under a savepoint, commits once, and then answers every
-//! caller. A failed batch answers all of its callers "unavailable"; their retries
+//! caller. A batch holds one change per recording: the next change of a recording already
+//! in it starts the next batch. (Many segments of one call posted at once would otherwise
+//! be merged one after the other in one transaction, each re-writing the growing record,
+//! and none acknowledged before the last; this way each is acknowledged as soon as the
+//! transaction of its own merge commits.) A failed batch answers all of its callers "unavailable"; their retries
 //! are safe because inserts are idempotent.
 
 use std::collections::{HashMap, HashSet};
@@ -31,6 +35,15 @@ struct Job {
     contact_center: String,
     prepared: PreparedInsert,
     reply: oneshot::Sender<Result<InsertOutcome, StoreError>>,
+}
+
+impl Job {
+    fn key(&self) -> (String, String) {
+        (
+            self.contact_center.clone(),
+            self.prepared.recording.id.clone(),
+        )
+    }
 }
 
 pub(super) struct Batcher {
@@ -74,16 +87,27 @@ async fn work(
     receiver: Arc<Mutex<mpsc::Receiver<Job>>>,
     deliveries_queued: Arc<Notify>,
 ) {
+    // The change that ended the last batch, because its recording was in it already.
+    let mut carried: Option<Job> = None;
     loop {
         let jobs = {
             let mut receiver = receiver.lock().await;
-            let Some(first) = receiver.recv().await else {
-                return;
+            let first = match carried.take() {
+                Some(job) => job,
+                None => match receiver.recv().await {
+                    Some(job) => job,
+                    None => return,
+                },
             };
+            let mut recordings = HashSet::from([first.key()]);
             let mut jobs = vec![first];
             while jobs.len() < MAX_BATCH {
                 match receiver.try_recv() {
-                    Ok(job) => jobs.push(job),
+                    Ok(job) if recordings.insert(job.key()) => jobs.push(job),
+                    Ok(job) => {
+                        carried = Some(job);
+                        break;
+                    }
                     Err(_) => break,
                 }
             }
