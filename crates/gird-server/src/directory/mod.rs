@@ -102,7 +102,12 @@ pub struct Directory {
     /// Salted digest of name and password → the user and until when.
     remembered: Mutex<HashMap<[u8; 32], (User, Instant)>>,
     salt: [u8; 32],
+    /// Sign-ins asking the directory at once; more wait (within the time limit), so that
+    /// a burst of sign-ins does not open a connection each.
+    asking: tokio::sync::Semaphore,
 }
+
+const MAX_ASKING: usize = 16;
 
 /// What the directory said of a name and password.
 enum Answer {
@@ -163,6 +168,7 @@ impl Directory {
             tls,
             remembered: Mutex::new(HashMap::new()),
             salt,
+            asking: tokio::sync::Semaphore::new(MAX_ASKING),
         })
     }
 
@@ -174,10 +180,20 @@ impl Directory {
             return Ok(None);
         }
         let key = self.key(name, password);
-        if let Some(user) = self.remembered(&key) {
+        if let Some(user) = self.remembered(&key, Instant::now()) {
             return Ok(Some(user));
         }
-        let answer = tokio::time::timeout(self.settings.timeout, self.ask(name, password)).await;
+        let asked = async {
+            let _permit = self
+                .asking
+                .acquire()
+                .await
+                .map_err(|_| ldap3::LdapError::Io {
+                    source: std::io::Error::other("gird is shutting down"),
+                })?;
+            self.ask(name, password).await
+        };
+        let answer = tokio::time::timeout(self.settings.timeout, asked).await;
         let groups = match answer {
             Err(_) => {
                 tracing::error!(timeout = ?self.settings.timeout, "the directory did not answer in time");
@@ -200,7 +216,7 @@ impl Directory {
             return Ok(None);
         }
         let user = directory_user(name, &self.settings.contact_center, profile);
-        self.remember(key, &user);
+        self.remember(key, &user, Instant::now());
         Ok(Some(user))
     }
 
@@ -306,26 +322,27 @@ impl Directory {
     }
 
     fn key(&self, name: &str, password: &str) -> [u8; 32] {
+        let name = name.to_lowercase();
         let mut digest = Sha256::new();
         digest.update(self.salt);
         digest.update((name.len() as u64).to_be_bytes());
-        digest.update(name.to_lowercase().as_bytes());
+        digest.update(name.as_bytes());
         digest.update(password.as_bytes());
         digest.finalize().into()
     }
 
-    fn remembered(&self, key: &[u8; 32]) -> Option<User> {
+    /// The user a sign-in remembered at `now` is of.
+    fn remembered(&self, key: &[u8; 32], now: Instant) -> Option<User> {
         let remembered = self.remembered.lock().ok()?;
         let (user, until) = remembered.get(key)?;
-        (Instant::now() < *until).then(|| user.clone())
+        (now < *until).then(|| user.clone())
     }
 
-    fn remember(&self, key: [u8; 32], user: &User) {
+    fn remember(&self, key: [u8; 32], user: &User, now: Instant) {
         if self.settings.cache_for.is_zero() {
             return;
         }
         if let Ok(mut remembered) = self.remembered.lock() {
-            let now = Instant::now();
             remembered.retain(|_, (_, until)| *until > now);
             if remembered.len() >= MAX_REMEMBERED {
                 remembered.clear();
@@ -446,6 +463,86 @@ mod tests {
         assert!(!is_directory_stamp("0123abcd"));
         assert_eq!(user_of_stamp("0123abcd"), None);
         assert_eq!(user_of_stamp("directory {not json"), None);
+    }
+
+    fn settings(url: &str) -> DirectorySettings {
+        DirectorySettings {
+            url: url.into(),
+            start_tls: false,
+            ca_file: None,
+            service: None,
+            user_base: "ou=people,dc=example,dc=org".into(),
+            user_filter: "(uid={user})".into(),
+            groups: GroupLookup::MemberOf,
+            contact_center: "acme".into(),
+            timeout: Duration::from_secs(1),
+            cache_for: Duration::from_secs(60),
+            rules: vec![],
+        }
+    }
+
+    #[tokio::test]
+    async fn empty_passwords_and_impossible_names_are_refused_without_asking() {
+        // Nothing listens on port 1: asking would be 503.
+        let directory = Directory::new(settings("ldap://127.0.0.1:1")).unwrap();
+        assert_eq!(directory.verify("carol", "").await, Ok(None));
+        assert_eq!(directory.verify(" carol", "secret").await, Ok(None));
+        assert_eq!(directory.verify("a:b", "secret").await, Ok(None));
+        assert!(matches!(
+            directory.verify("carol", "secret").await,
+            Err(ApiError::DirectoryUnavailable(_))
+        ));
+    }
+
+    #[test]
+    fn a_missing_service_password_file_stops_the_start() {
+        let mut with_service = settings("ldap://127.0.0.1:1");
+        with_service.service = Some(ServiceAccount {
+            dn: "cn=gird".into(),
+            password_file: PathBuf::from("/nonexistent/gird-bind-password"),
+        });
+        let error = Directory::new(with_service).err().unwrap().to_string();
+        assert!(error.contains("/nonexistent/gird-bind-password"), "{error}");
+        let folder = tempfile::tempdir().unwrap();
+        let empty = folder.path().join("empty");
+        std::fs::write(&empty, "\n").unwrap();
+        let mut with_empty = settings("ldap://127.0.0.1:1");
+        with_empty.service = Some(ServiceAccount {
+            dn: "cn=gird".into(),
+            password_file: empty,
+        });
+        assert!(
+            Directory::new(with_empty).is_err(),
+            "an empty password file"
+        );
+    }
+
+    #[test]
+    fn remembered_sign_ins_are_keyed_by_name_and_password_and_expire() {
+        let directory = Directory::new(settings("ldap://127.0.0.1:1")).unwrap();
+        let user = directory_user("carol", "acme", Profile::default());
+        let key = directory.key("carol", "secret");
+        assert_eq!(key, directory.key("Carol", "secret"), "names without case");
+        assert_ne!(key, directory.key("carol", "secret2"));
+        assert_ne!(
+            directory.key("ab", "c"),
+            directory.key("a", "bc"),
+            "the name's length is in the key"
+        );
+        let now = Instant::now();
+        directory.remember(key, &user, now);
+        assert_eq!(directory.remembered(&key, now), Some(user.clone()));
+        let later = now + Duration::from_secs(59);
+        assert_eq!(directory.remembered(&key, later), Some(user.clone()));
+        let expired = now + Duration::from_secs(60);
+        assert_eq!(directory.remembered(&key, expired), None);
+        let other = directory.key("carol", "another");
+        assert_eq!(directory.remembered(&other, now), None);
+        let mut off = settings("ldap://127.0.0.1:1");
+        off.cache_for = Duration::ZERO;
+        let never = Directory::new(off).unwrap();
+        never.remember(key, &user, now);
+        assert_eq!(never.remembered(&key, now), None, "cacheSeconds 0");
     }
 
     #[test]

@@ -115,6 +115,8 @@ impl Slapd {
         std::fs::write(root.join("server.pem"), certificate).unwrap();
         std::fs::write(root.join("server-key.pem"), key).unwrap();
         let path = |name: &str| root.join(name).display().to_string();
+        // `allow bind_anon_dn`: a bind with a DN and an empty password succeeds (as
+        // anonymous), as some directories allow; gird must refuse it itself.
         let config = format!(
             "include /etc/ldap/schema/core.schema\n\
              include /etc/ldap/schema/cosine.schema\n\
@@ -122,6 +124,7 @@ impl Slapd {
              modulepath /usr/lib/ldap\n\
              moduleload back_mdb\n\
              moduleload memberof\n\
+             allow bind_anon_dn\n\
              pidfile {pid}\n\
              TLSCACertificateFile {ca}\n\
              TLSCertificateFile {cert}\n\
@@ -417,21 +420,8 @@ async fn directory_users_sign_in_over_start_tls_and_see_what_their_groups_give()
     refused(&app, "zed", &password("zed")).await;
 
     // The web UI signs a directory user in; the session knows who they are.
-    let signed_in = send(
-        app.anonymous(Method::POST, "/ui/session")
-            .json(&json!({"user": "carol", "password": password("carol")})),
-    )
-    .await;
-    success(&signed_in);
-    let set_cookie = signed_in.header("set-cookie").expect("a session cookie");
-    assert!(set_cookie.contains("Max-Age=3600"), "{set_cookie}");
-    let cookie = set_cookie.split(';').next().unwrap().to_owned();
-    let by_session = send(
-        app.anonymous(Method::GET, "/api/v2/me")
-            .header("cookie", &cookie),
-    )
-    .await;
-    let by_session = success(&by_session);
+    let cookie = ui_sign_in(&app, "carol", &password("carol")).await;
+    let by_session = success(&me_by_cookie(&app, &cookie).await);
     assert_eq!(by_session["user"]["userName"], "carol");
     assert_eq!(by_session["user"]["source"], "directory");
     assert_eq!(
@@ -445,6 +435,52 @@ async fn directory_users_sign_in_over_start_tls_and_see_what_their_groups_give()
     .await;
     wrong.assert_error(401, 20);
     ops_works(&app).await;
+
+    // A stored user created since under that name takes it over, sessions included (and
+    // deleting them ends the sessions of the name, as for any user).
+    let users = format!("/api/v2/ops/contact-centers/{cc}/users");
+    let local =
+        json!({"userName": "Carol", "password": "Local-Pass-for-carol-1", "roles": ["Agent"]});
+    let created = send(app.request(Method::POST, &users).json(&local)).await;
+    assert_eq!(created.status.as_u16(), 201, "{}", created.text);
+    me_by_cookie(&app, &cookie).await.assert_error(401, 20);
+    let deleted = send(app.request(Method::DELETE, &format!("{users}/Carol"))).await;
+    success(&deleted);
+    me_by_cookie(&app, &cookie).await.assert_error(401, 20);
+    let cookie = ui_sign_in(&app, "carol", &password("carol")).await;
+    success(&me_by_cookie(&app, &cookie).await);
+    // With directory users turned off, their sessions end.
+    let app = app
+        .restart_with(|builder| {
+            builder.write_file("gird-test.yaml", "gird: {}\n");
+            builder
+        })
+        .await;
+    me_by_cookie(&app, &cookie).await.assert_error(401, 20);
+    me(&app, "carol", &password("carol"))
+        .await
+        .assert_unauthorized();
+}
+
+/// Signs in to the web UI; answers the session cookie, checking it lasts one hour.
+async fn ui_sign_in(app: &TestApp, user: &str, password: &str) -> String {
+    let signed_in = send(
+        app.anonymous(Method::POST, "/ui/session")
+            .json(&json!({"user": user, "password": password})),
+    )
+    .await;
+    success(&signed_in);
+    let set_cookie = signed_in.header("set-cookie").expect("a session cookie");
+    assert!(set_cookie.contains("Max-Age=3600"), "{set_cookie}");
+    set_cookie.split(';').next().unwrap().to_owned()
+}
+
+async fn me_by_cookie(app: &TestApp, cookie: &str) -> ApiResponse {
+    send(
+        app.anonymous(Method::GET, "/api/v2/me")
+            .header("cookie", cookie),
+    )
+    .await
 }
 
 #[tokio::test]
