@@ -484,7 +484,7 @@ async fn me_by_cookie(app: &TestApp, cookie: &str) -> ApiResponse {
 }
 
 #[tokio::test]
-async fn ldaps_with_member_of_and_an_anonymous_search() {
+async fn ldaps_with_member_of_an_anonymous_search_and_the_throttle() {
     let slapd = Slapd::start().await;
     let cc = unique("ldap-cc");
     let yaml = ldap_config(
@@ -503,6 +503,16 @@ async fn ldaps_with_member_of_and_an_anonymous_search() {
     assert_eq!(dave["user"]["roles"], json!(["Agent"]));
     refused(&app, "dave", "wrong-password").await;
     refused(&app, "frank", &password("frank")).await;
+    // The throttle of failed sign-ins counts directory users' as anyone's: after five,
+    // the address is locked, the right password too.
+    for _ in 0..5 {
+        me(&app, "dave", "wrong-password")
+            .await
+            .assert_unauthorized();
+    }
+    let locked = me(&app, "dave", &password("dave")).await;
+    locked.assert_error(429, 20);
+    assert!(locked.header("retry-after").is_some());
 }
 
 #[tokio::test]
