@@ -111,7 +111,7 @@ const MAX_ASKING: usize = 16;
 
 /// What the directory said of a name and password.
 enum Answer {
-    /// The user's DN and the DNs of their groups.
+    /// The bind succeeded; the DNs of the user's groups.
     Member {
         groups: Vec<String>,
     },
@@ -251,10 +251,7 @@ impl Directory {
                 .await?
                 .success()?;
         }
-        let filter = self
-            .settings
-            .user_filter
-            .replace("{user}", &ldap_escape(name));
+        let filter = fill(&self.settings.user_filter, &[("{user}", name)]);
         let (entries, _) = ldap
             .search(
                 &self.settings.user_base,
@@ -264,10 +261,12 @@ impl Directory {
             )
             .await?
             .success()?;
-        let dn = match entries.len() {
-            0 => return Ok(Answer::Refused),
-            1 => SearchEntry::construct(entries.into_iter().next().expect("one entry")).dn,
-            found => {
+        let found = entries.len();
+        let mut entries = entries.into_iter();
+        let dn = match (entries.next(), entries.next()) {
+            (Some(entry), None) => SearchEntry::construct(entry).dn,
+            (None, _) => return Ok(Answer::Refused),
+            (Some(_), Some(_)) => {
                 tracing::warn!(
                     user = name,
                     found,
@@ -305,9 +304,7 @@ impl Directory {
                     .collect()
             }
             GroupLookup::Search { base, filter } => {
-                let filter = filter
-                    .replace("{dn}", &ldap_escape(&dn))
-                    .replace("{user}", &ldap_escape(name));
+                let filter = fill(filter, &[("{dn}", &dn), ("{user}", name)]);
                 let (entries, _) = ldap
                     .search(base, Scope::Subtree, &filter, vec!["1.1"])
                     .await?
@@ -350,6 +347,30 @@ impl Directory {
             remembered.insert(key, (user.clone(), now + self.settings.cache_for));
         }
     }
+}
+
+/// `template` with each placeholder replaced by its value escaped as an LDAP filter value
+/// (RFC 4515), in one pass: a value is never read as a placeholder.
+fn fill(template: &str, values: &[(&str, &str)]) -> String {
+    let mut filled = String::with_capacity(template.len());
+    let mut rest = template;
+    while !rest.is_empty() {
+        match values
+            .iter()
+            .find(|(placeholder, _)| rest.starts_with(placeholder))
+        {
+            Some((placeholder, value)) => {
+                filled.push_str(&ldap_escape(*value));
+                rest = &rest[placeholder.len()..];
+            }
+            None => {
+                let next = rest.chars().next().map_or(1, char::len_utf8);
+                filled.push_str(&rest[..next]);
+                rest = &rest[next..];
+            }
+        }
+    }
+    filled
 }
 
 fn unavailable() -> ApiError {
@@ -437,6 +458,22 @@ pub fn user_of_stamp(stamp: &str) -> Option<User> {
 mod tests {
     use super::*;
     use gird_model::access::Role;
+
+    #[test]
+    fn filter_values_are_escaped_and_never_read_as_placeholders() {
+        assert_eq!(
+            fill("(uid={user})", &[("{user}", "carol)(uid=*")]),
+            r"(uid=carol\29\28uid=\2a)"
+        );
+        assert_eq!(
+            fill(
+                "(|(member={dn})(memberUid={user}))",
+                &[("{dn}", "cn={user},dc=x"), ("{user}", "bob")]
+            ),
+            "(|(member=cn={user},dc=x)(memberUid=bob))"
+        );
+        assert_eq!(fill("(cn=ü{user}ß)", &[("{user}", "\\")]), r"(cn=ü\5cß)");
+    }
 
     #[test]
     fn only_names_a_stored_user_could_have_are_asked_about() {
