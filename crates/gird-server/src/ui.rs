@@ -1,10 +1,10 @@
 //! The web UI: a small page to find and play recordings, served from the binary (its
 //! files are embedded at build time; it loads nothing from elsewhere).
 //!
-//! Signing in trades the ops user's password for a session cookie (`HttpOnly`,
-//! `SameSite=Strict`, `Secure` over HTTPS, 12 hours; a directory user's, 1 hour), so that the browser's audio player,
-//! which cannot send an `Authorization` header, can stream recordings with Range requests
-//! like any client. The cookie is a random token; the database keeps its SHA-256, so every
+//! Signing in trades a password for a session cookie (`HttpOnly`, `SameSite=Strict`,
+//! `Secure` over HTTPS, 12 hours; a directory user's, 1 hour), so that the browser's audio
+//! player, which cannot send an `Authorization` header, can stream recordings with Range
+//! requests like any client. The cookie is a random token; the database keeps its SHA-256, so every
 //! instance on the database accepts it, and signing out (or changing the ops password)
 //! ends it everywhere at once.
 
