@@ -35,8 +35,22 @@ pub enum Principal {
 pub struct SignedIn {
     pub user: User,
     pub visibility: Visibility,
-    /// `local` (a password gird keeps) or `directory` (LDAP).
+    /// [`LOCAL`] (a password gird keeps) or [`DIRECTORY`] (LDAP).
     pub source: &'static str,
+}
+
+/// A user gird keeps, with their password hash.
+pub const LOCAL: &str = "local";
+/// A user of the directory (LDAP), signed in by a bind.
+pub const DIRECTORY: &str = "directory";
+
+/// What the stored users say of a name and password.
+#[derive(Debug)]
+pub enum LocalCheck {
+    Verified(User),
+    WrongPassword,
+    /// No stored user has that name.
+    Unknown,
 }
 
 impl SignedIn {
@@ -197,8 +211,9 @@ impl Users {
         }
     }
 
-    /// The stored user of that name if `password` is theirs.
-    pub async fn verify(&self, name: &str, password: &str) -> Result<Option<User>, ApiError> {
+    /// Whether `password` is that of the stored user `name`, or no such user exists (an
+    /// unknown name costs what a wrong password does all the same).
+    pub async fn check(&self, name: &str, password: &str) -> Result<LocalCheck, ApiError> {
         let user = self.store.user(name).await?;
         let presented = digest(password.as_bytes());
         if let Some(user) = &user {
@@ -210,7 +225,7 @@ impl Users {
                     .map(|(known, _)| bool::from(known.ct_eq(&presented)))
             });
             if cached == Some(true) {
-                return Ok(Some(user.clone()));
+                return Ok(LocalCheck::Verified(user.clone()));
             }
         }
         let hash = user
@@ -231,8 +246,10 @@ impl Users {
         })
         .await
         .unwrap_or(false);
-        let Some(user) = user.filter(|_| valid) else {
-            return Ok(None);
+        let user = match (user, valid) {
+            (Some(user), true) => user,
+            (Some(_), false) => return Ok(LocalCheck::WrongPassword),
+            (None, _) => return Ok(LocalCheck::Unknown),
         };
         if let Ok(mut verified) = self.verified.lock() {
             if verified.entries.len() >= MAX_VERIFIED {
@@ -242,7 +259,7 @@ impl Users {
                 .entries
                 .insert(user.name.to_lowercase(), (presented, user.stamp.clone()));
         }
-        Ok(Some(user))
+        Ok(LocalCheck::Verified(user))
     }
 }
 

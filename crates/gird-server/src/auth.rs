@@ -1,4 +1,4 @@
-//! HTTP Basic authentication of the ops user (docs/API.md).
+//! HTTP Basic authentication of the ops user and of users (docs/API.md).
 //!
 //! The password may be configured in clear or as an argon2/bcrypt hash. Clear passwords
 //! are compared as SHA-256 digests in constant time (so neither content nor length
@@ -18,7 +18,7 @@ use base64::Engine;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::access::{Principal, SignedIn};
+use crate::access::{LocalCheck, Principal, SignedIn, DIRECTORY, LOCAL};
 use crate::audit::Actor;
 use crate::error::ApiError;
 use crate::settings::Secret;
@@ -266,6 +266,16 @@ impl Throttle {
         Admission::Verify
     }
 
+    /// Forgets an attempt [`Throttle::admit`] let through that verified nothing.
+    fn release(&self, ip: IpAddr) {
+        let key = crate::listen::client_key(ip);
+        if let Ok(mut state) = self.state.lock() {
+            if let Some(attempts) = state.addresses.get_mut(&key) {
+                attempts.in_flight = attempts.in_flight.saturating_sub(1);
+            }
+        }
+    }
+
     /// Records the outcome of an attempt [`Throttle::admit`] let through.
     fn finish(&self, ip: IpAddr, valid: bool, now: std::time::Instant) {
         let key = crate::listen::client_key(ip);
@@ -373,8 +383,15 @@ impl OpsCredentials {
             return Err(ApiError::TooManyAttempts(wait));
         }
         let checked = check.await;
-        let valid = checked.as_ref().is_ok_and(SignInOutcome::succeeded);
-        self.throttle.finish(ip, valid, std::time::Instant::now());
+        let now = std::time::Instant::now();
+        match &checked {
+            // The directory verified nothing: the attempt counts neither way.
+            Err(ApiError::DirectoryUnavailable(_)) => self.throttle.release(ip),
+            _ => {
+                let valid = checked.as_ref().is_ok_and(SignInOutcome::succeeded);
+                self.throttle.finish(ip, valid, now);
+            }
+        }
         checked
     }
 
@@ -422,12 +439,15 @@ pub fn unauthenticated(from_ui: bool) -> Response {
 pub struct Gate {
     pub credentials: Arc<OpsCredentials>,
     pub users: Arc<crate::access::Users>,
+    /// Directory users (LDAP), when configured.
+    pub directory: Option<Arc<crate::directory::Directory>>,
     pub sessions: Arc<crate::ui::Sessions>,
 }
 
 impl Gate {
-    /// Checks a user name and password from a client — the ops user's, or a user's —
-    /// behind the throttle of failed sign-ins (the same for both).
+    /// Checks a user name and password from a client — the ops user's, a stored user's
+    /// or, for a name no stored user has, a directory user's — behind the throttle of
+    /// failed sign-ins (the same for all).
     pub async fn sign_in(
         &self,
         peer: Option<IpAddr>,
@@ -439,12 +459,25 @@ impl Gate {
             return Ok(valid.then_some(Principal::Ops));
         }
         let users = Arc::clone(&self.users);
+        let directory = self.directory.clone();
         let (name, password) = (user.to_owned(), password.to_owned());
         let verified = self
             .credentials
-            .throttled(peer, async move { users.verify(&name, &password).await })
+            .throttled(peer, async move {
+                match users.check(&name, &password).await? {
+                    LocalCheck::Verified(user) => Ok(Some(SignedIn::new(user, LOCAL))),
+                    LocalCheck::WrongPassword => Ok(None),
+                    LocalCheck::Unknown => match directory {
+                        Some(directory) => Ok(directory
+                            .verify(&name, &password)
+                            .await?
+                            .map(|user| SignedIn::new(user, DIRECTORY))),
+                        None => Ok(None),
+                    },
+                }
+            })
             .await?;
-        Ok(verified.map(|user| Principal::User(Arc::new(SignedIn::new(user, "local")))))
+        Ok(verified.map(|signed_in| Principal::User(Arc::new(signed_in))))
     }
 }
 
@@ -543,6 +576,22 @@ mod tests {
             Admission::Verify,
             "a success forgets"
         );
+    }
+
+    #[test]
+    fn an_attempt_that_verified_nothing_counts_neither_way() {
+        let throttle = Throttle::default();
+        let now = Instant::now();
+        let one = ip("10.0.0.1");
+        for _ in 0..3 * FREE_FAILURES {
+            assert_eq!(throttle.admit(one, now), Admission::Verify);
+            throttle.release(one);
+        }
+        for _ in 0..FREE_FAILURES {
+            assert_eq!(throttle.admit(one, now), Admission::Verify);
+            throttle.finish(one, false, now);
+        }
+        assert!(matches!(throttle.admit(one, now), Admission::Locked(_)));
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod body;
 pub mod bootstrap;
 pub mod cors;
 mod csrf;
+pub mod directory;
 mod drain;
 mod egress;
 pub mod error;
@@ -87,6 +88,8 @@ pub enum StartError {
     Credentials(#[from] auth::CredentialsError),
     #[error("TLS: {0}")]
     Tls(#[from] listen::TlsError),
+    #[error(transparent)]
+    Directory(#[from] directory::DirectoryError),
 }
 
 /// Resolves secrets (generating them on first start), opens the store, builds routes.
@@ -127,11 +130,18 @@ pub async fn prepare(settings: &Settings) -> Result<App, StartError> {
         s3: s3::S3::new(settings.s3.timeout),
         ops_user: Arc::from(settings.ops_user.as_str()),
     };
+    let directory = settings
+        .directory
+        .clone()
+        .map(directory::Directory::new)
+        .transpose()?
+        .map(Arc::new);
     let sessions = Arc::new(ui::Sessions::new(
         Arc::clone(&store),
         &settings.ops_user,
         &password,
         settings.tls.is_some(),
+        directory.is_some(),
     ));
     let csrf = Arc::new(Csrf::new(csrf_key, settings.tls.is_some()));
     let tls = settings.tls.clone().map(listen::tls_acceptor).transpose()?;
@@ -141,8 +151,12 @@ pub async fn prepare(settings: &Settings) -> Result<App, StartError> {
     };
     let mut router = router(
         state,
-        credentials,
-        sessions,
+        Gate {
+            credentials,
+            users: Arc::new(access::Users::new(Arc::clone(&store))),
+            directory,
+            sessions,
+        },
         protection,
         settings.cors.as_ref(),
     );
@@ -184,17 +198,12 @@ struct Protection {
 
 fn router(
     state: AppState,
-    credentials: Arc<OpsCredentials>,
-    sessions: Arc<ui::Sessions>,
+    gate: Gate,
     protection: Protection,
     cors: Option<&cors::Cors>,
 ) -> Router {
     let store = Arc::clone(&state.store);
-    let gate = Arc::new(Gate {
-        credentials,
-        users: Arc::new(access::Users::new(Arc::clone(&store))),
-        sessions,
-    });
+    let gate = Arc::new(gate);
     let ui = ui::router(Arc::clone(&gate), state.body_limit);
     observe::prometheus();
     let ops = "/api/v2/ops/contact-centers";

@@ -143,6 +143,8 @@ pub struct Settings {
     pub s3: crate::s3::config::S3Options,
     /// Allow-lists from `gird.outbound.contactCenters`, written to the database at start.
     pub outbound: BTreeMap<String, crate::egress::allow_list::OutboundConfig>,
+    /// Directory users (LDAP); `None`: off.
+    pub directory: Option<crate::directory::DirectorySettings>,
 }
 
 /// Forwarding records to SpeechMiner Interaction Receivers.
@@ -346,6 +348,258 @@ pub struct GirdSection {
     #[arg(skip)]
     #[merge(strategy = Merge::merge)]
     pub outbound: OutboundSection,
+    #[serde(default, deserialize_with = "null_is_default")]
+    #[command(flatten)]
+    #[merge(strategy = Merge::merge)]
+    pub ldap: LdapSection,
+}
+
+/// `gird.ldap`: directory users (docs/API.md "Directory users (LDAP)"); off without `url`.
+#[derive(Debug, Default, Deserialize, clap::Args, Merge)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[merge(strategy = overwrite_none)]
+pub struct LdapSection {
+    /// Directory users: the LDAP server, ldap://HOST[:PORT] or ldaps://HOST[:PORT] (off when not given).
+    #[arg(
+        id = "ldap_url",
+        value_name = "LDAP_URL",
+        long = "ldap-url",
+        env = "GIRD_LDAP_URL"
+    )]
+    pub url: Option<String>,
+    /// Directory users: upgrade an ldap:// connection with StartTLS.
+    #[arg(
+        id = "ldap_start_tls",
+        value_name = "LDAP_START_TLS",
+        long = "ldap-start-tls",
+        env = "GIRD_LDAP_START_TLS"
+    )]
+    pub start_tls: Option<bool>,
+    /// Directory users: the PEM certificates (CAs) trusted for the directory's TLS (default: the system's).
+    #[arg(
+        id = "ldap_ca_file",
+        value_name = "LDAP_CA_FILE",
+        long = "ldap-ca-file",
+        env = "GIRD_LDAP_CA_FILE"
+    )]
+    pub ca_file: Option<PathBuf>,
+    /// Directory users: the DN gird binds as to find a user's entry (default: it searches anonymously).
+    #[arg(
+        id = "ldap_bind_dn",
+        value_name = "LDAP_BIND_DN",
+        long = "ldap-bind-dn",
+        env = "GIRD_LDAP_BIND_DN"
+    )]
+    pub bind_dn: Option<String>,
+    /// Directory users: the file holding the password of --ldap-bind-dn.
+    #[arg(
+        id = "ldap_bind_password_file",
+        value_name = "LDAP_BIND_PASSWORD_FILE",
+        long = "ldap-bind-password-file",
+        env = "GIRD_LDAP_BIND_PASSWORD_FILE"
+    )]
+    pub bind_password_file: Option<PathBuf>,
+    /// Directory users: where users' entries are searched, e.g. ou=people,dc=example,dc=org.
+    #[arg(
+        id = "ldap_user_base",
+        value_name = "LDAP_USER_BASE",
+        long = "ldap-user-base",
+        env = "GIRD_LDAP_USER_BASE"
+    )]
+    pub user_base: Option<String>,
+    /// Directory users: the filter that finds a user's entry; {user} is the name signed in with, escaped.
+    #[arg(
+        id = "ldap_user_filter",
+        value_name = "LDAP_USER_FILTER",
+        long = "ldap-user-filter",
+        env = "GIRD_LDAP_USER_FILTER"
+    )]
+    pub user_filter: Option<String>,
+    /// Directory users: where groups are searched for a user's membership (default: the user's memberOf).
+    #[arg(
+        id = "ldap_group_base",
+        value_name = "LDAP_GROUP_BASE",
+        long = "ldap-group-base",
+        env = "GIRD_LDAP_GROUP_BASE"
+    )]
+    pub group_base: Option<String>,
+    /// Directory users: the filter of a user's groups under --ldap-group-base; {dn} is the user's DN, {user} the name, escaped.
+    #[arg(
+        id = "ldap_group_filter",
+        value_name = "LDAP_GROUP_FILTER",
+        long = "ldap-group-filter",
+        env = "GIRD_LDAP_GROUP_FILTER"
+    )]
+    pub group_filter: Option<String>,
+    /// Directory users: the contact center they belong to.
+    #[arg(
+        id = "ldap_contact_center",
+        value_name = "LDAP_CONTACT_CENTER",
+        long = "ldap-contact-center",
+        env = "GIRD_LDAP_CONTACT_CENTER"
+    )]
+    pub contact_center: Option<String>,
+    /// Directory users: the longest a sign-in waits for the directory, in seconds (1 to 60).
+    #[arg(
+        id = "ldap_timeout_seconds",
+        value_name = "LDAP_TIMEOUT_SECONDS",
+        long = "ldap-timeout-seconds",
+        env = "GIRD_LDAP_TIMEOUT_SECONDS"
+    )]
+    pub timeout_seconds: Option<u64>,
+    /// Directory users: how long a successful sign-in is remembered, in seconds (0: never; at most 3600).
+    #[arg(
+        id = "ldap_cache_seconds",
+        value_name = "LDAP_CACHE_SECONDS",
+        long = "ldap-cache-seconds",
+        env = "GIRD_LDAP_CACHE_SECONDS"
+    )]
+    pub cache_seconds: Option<u64>,
+    /// Which groups give which roles, access groups, partitions and permissions (file only).
+    #[serde(default)]
+    #[arg(skip)]
+    #[merge(strategy = whole_list)]
+    pub rules: Vec<crate::directory::mapping::RuleConfig>,
+}
+
+pub const DEFAULT_LDAP_USER_FILTER: &str = "(uid={user})";
+pub const DEFAULT_LDAP_GROUP_FILTER: &str = "(member={dn})";
+pub const DEFAULT_LDAP_TIMEOUT_SECONDS: u64 = 5;
+pub const DEFAULT_LDAP_CACHE_SECONDS: u64 = 60;
+
+impl LdapSection {
+    fn is_empty(&self) -> bool {
+        let LdapSection {
+            url,
+            start_tls,
+            ca_file,
+            bind_dn,
+            bind_password_file,
+            user_base,
+            user_filter,
+            group_base,
+            group_filter,
+            contact_center,
+            timeout_seconds,
+            cache_seconds,
+            rules,
+        } = self;
+        url.is_none()
+            && start_tls.is_none()
+            && ca_file.is_none()
+            && bind_dn.is_none()
+            && bind_password_file.is_none()
+            && user_base.is_none()
+            && user_filter.is_none()
+            && group_base.is_none()
+            && group_filter.is_none()
+            && contact_center.is_none()
+            && timeout_seconds.is_none()
+            && cache_seconds.is_none()
+            && rules.is_empty()
+    }
+
+    fn validate(self) -> Result<Option<crate::directory::DirectorySettings>, SettingsError> {
+        use crate::directory::{DirectorySettings, GroupLookup, ServiceAccount};
+        let invalid = |what: String| Err(SettingsError::Invalid(format!("ldap.{what}")));
+        let Some(url) = self.url.clone() else {
+            if self.is_empty() {
+                return Ok(None);
+            }
+            return invalid(
+                "url (--ldap-url) is required when other directory settings are given".into(),
+            );
+        };
+        let start_tls = self.start_tls.unwrap_or(false);
+        let ldaps = match reqwest::Url::parse(&url) {
+            Ok(parsed)
+                if matches!(parsed.scheme(), "ldap" | "ldaps")
+                    && parsed.host_str().is_some_and(|host| !host.is_empty())
+                    && matches!(parsed.path(), "" | "/")
+                    && parsed.query().is_none()
+                    && parsed.username().is_empty() =>
+            {
+                parsed.scheme() == "ldaps"
+            }
+            _ => {
+                return invalid(format!(
+                    "url {url:?} must be ldap://HOST[:PORT] or ldaps://HOST[:PORT]"
+                ))
+            }
+        };
+        if ldaps && start_tls {
+            return invalid("startTls: an ldaps:// connection is TLS already".into());
+        }
+        let Some(user_base) = self.user_base.filter(|base| !base.trim().is_empty()) else {
+            return invalid("userBase (--ldap-user-base) is required".into());
+        };
+        let user_filter = self
+            .user_filter
+            .unwrap_or_else(|| DEFAULT_LDAP_USER_FILTER.into());
+        if !(user_filter.starts_with('(') && user_filter.contains("{user}")) {
+            return invalid(format!(
+                "userFilter {user_filter:?} must be an LDAP filter in parentheses holding {{user}}"
+            ));
+        }
+        let groups = match self.group_base.filter(|base| !base.trim().is_empty()) {
+            None => GroupLookup::MemberOf,
+            Some(base) => {
+                let filter = self
+                    .group_filter
+                    .unwrap_or_else(|| DEFAULT_LDAP_GROUP_FILTER.into());
+                if !(filter.starts_with('(')
+                    && (filter.contains("{dn}") || filter.contains("{user}")))
+                {
+                    return invalid(format!(
+                        "groupFilter {filter:?} must be an LDAP filter in parentheses holding {{dn}} or {{user}}"
+                    ));
+                }
+                GroupLookup::Search { base, filter }
+            }
+        };
+        let service = match (self.bind_dn, self.bind_password_file) {
+            (Some(dn), Some(password_file)) => Some(ServiceAccount { dn, password_file }),
+            (None, None) => None,
+            _ => {
+                return invalid(
+                    "bindDn and bindPasswordFile (--ldap-bind-dn, --ldap-bind-password-file) go together".into(),
+                )
+            }
+        };
+        let Some(contact_center) = self.contact_center.filter(|id| !id.is_empty()) else {
+            return invalid("contactCenter (--ldap-contact-center) is required".into());
+        };
+        let timeout_seconds = self.timeout_seconds.unwrap_or(DEFAULT_LDAP_TIMEOUT_SECONDS);
+        if !(1..=60).contains(&timeout_seconds) {
+            return invalid(format!(
+                "timeoutSeconds {timeout_seconds} must be from 1 to 60"
+            ));
+        }
+        let cache_seconds = self.cache_seconds.unwrap_or(DEFAULT_LDAP_CACHE_SECONDS);
+        if cache_seconds > 3600 {
+            return invalid(format!("cacheSeconds {cache_seconds} must be at most 3600"));
+        }
+        let rules = self
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(index, rule)| crate::directory::mapping::Rule::parse(index, rule))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(SettingsError::Invalid)?;
+        Ok(Some(DirectorySettings {
+            url,
+            start_tls,
+            ca_file: self.ca_file,
+            service,
+            user_base,
+            user_filter,
+            groups,
+            contact_center,
+            timeout: Duration::from_secs(timeout_seconds),
+            cache_for: Duration::from_secs(cache_seconds),
+            rules,
+        }))
+    }
 }
 
 /// `gird.outbound`: each contact center's allow-list of origins (file only).
@@ -438,6 +692,13 @@ pub(crate) fn whole_map<K, V>(top: &mut BTreeMap<K, V>, lower: BTreeMap<K, V>) {
     }
 }
 
+/// The merge of a file-only list: it comes whole from the highest layer that has one.
+fn whole_list<T>(top: &mut Vec<T>, lower: Vec<T>) {
+    if top.is_empty() {
+        *top = lower;
+    }
+}
+
 /// `key: ~` (or an empty `key:`) reads as the section's defaults.
 fn null_is_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
 where
@@ -525,6 +786,7 @@ impl Settings {
         let forwarding = gird.speechminer.validate()?;
         let s3 = gird.s3.resolve()?;
         let outbound = gird.outbound.contact_centers;
+        let directory = gird.ldap.validate()?;
         let data_dir = gird
             .data_dir
             .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
@@ -594,6 +856,7 @@ impl Settings {
             cors,
             s3,
             outbound,
+            directory,
         })
     }
 }
@@ -730,6 +993,101 @@ mod tests {
             (PathBuf::from("c.pem"), PathBuf::from("k.pem")),
             "the halves may come from different layers"
         );
+    }
+
+    const LDAP: &str = "gird:\n  ldap:\n    url: ldap://127.0.0.1:3389\n    startTls: true\n    userBase: ou=people,dc=example,dc=org\n    contactCenter: acme\n    rules:\n      - group: supervisors\n        roles: [Supervisor]\n        accessGroups: [/Sales]\n";
+
+    #[test]
+    fn ldap_is_off_without_settings_and_read_with_its_defaults() {
+        assert!(Settings::validate(Layer::default())
+            .unwrap()
+            .directory
+            .is_none());
+        assert!(resolve("gird:\n  ldap:\n", Layer::default())
+            .unwrap()
+            .directory
+            .is_none());
+        let directory = resolve(LDAP, Layer::default()).unwrap().directory.unwrap();
+        assert!(directory.start_tls);
+        assert_eq!(directory.user_filter, DEFAULT_LDAP_USER_FILTER);
+        assert_eq!(directory.groups, crate::directory::GroupLookup::MemberOf);
+        assert_eq!(
+            directory.timeout,
+            Duration::from_secs(DEFAULT_LDAP_TIMEOUT_SECONDS)
+        );
+        assert_eq!(
+            directory.cache_for,
+            Duration::from_secs(DEFAULT_LDAP_CACHE_SECONDS)
+        );
+        assert_eq!(directory.rules.len(), 1);
+        assert!(directory.service.is_none());
+        let cli = flags(|layer| {
+            layer.gird.ldap.group_base = Some("ou=groups,dc=example,dc=org".into());
+            layer.gird.ldap.bind_dn = Some("cn=gird,dc=example,dc=org".into());
+            layer.gird.ldap.bind_password_file = Some(PathBuf::from("bind-password"));
+            layer.gird.ldap.timeout_seconds = Some(2);
+            layer.gird.ldap.cache_seconds = Some(0);
+        });
+        let directory = resolve(LDAP, cli).unwrap().directory.unwrap();
+        assert_eq!(
+            directory.groups,
+            crate::directory::GroupLookup::Search {
+                base: "ou=groups,dc=example,dc=org".into(),
+                filter: DEFAULT_LDAP_GROUP_FILTER.into()
+            }
+        );
+        assert_eq!(directory.service.unwrap().dn, "cn=gird,dc=example,dc=org");
+        assert_eq!(directory.timeout, Duration::from_secs(2));
+        assert!(directory.cache_for.is_zero());
+        assert_eq!(directory.rules.len(), 1, "the file's rules stay");
+    }
+
+    #[test]
+    fn wrong_ldap_settings_are_refused_naming_the_setting() {
+        type Change = fn(&mut LdapSection);
+        let cases: [(&str, Change); 12] = [
+            ("ldap.url", |ldap| ldap.url = Some("http://x".into())),
+            ("ldap.url", |ldap| {
+                ldap.url = Some("ldap://x/dc=org?uid".into())
+            }),
+            ("ldap.url", |ldap| ldap.url = Some("ldap://".into())),
+            ("ldap.startTls", |ldap| {
+                ldap.url = Some("ldaps://x".into());
+            }),
+            ("ldap.userBase", |ldap| ldap.user_base = Some(" ".into())),
+            ("ldap.userFilter", |ldap| {
+                ldap.user_filter = Some("uid={user}".into())
+            }),
+            ("ldap.userFilter", |ldap| {
+                ldap.user_filter = Some("(uid=carol)".into())
+            }),
+            ("ldap.groupFilter", |ldap| {
+                ldap.group_base = Some("ou=groups".into());
+                ldap.group_filter = Some("(member=x)".into());
+            }),
+            ("ldap.bindDn", |ldap| ldap.bind_dn = Some("cn=gird".into())),
+            ("ldap.contactCenter", |ldap| ldap.contact_center = None),
+            ("ldap.timeoutSeconds", |ldap| ldap.timeout_seconds = Some(0)),
+            ("ldap.cacheSeconds", |ldap| ldap.cache_seconds = Some(3601)),
+        ];
+        for (expected, change) in cases {
+            let mut layer = file(LDAP);
+            change(&mut layer.gird.ldap);
+            let error = Settings::validate(layer).unwrap_err().to_string();
+            assert!(error.starts_with(expected), "{expected}: {error}");
+        }
+        let rule = LDAP.replace("roles: [Supervisor]", "roles: [Boss]");
+        let error = resolve(&rule, Layer::default()).unwrap_err().to_string();
+        assert!(error.starts_with("ldap.rules[0].roles"), "{error}");
+        let cli = flags(|layer| layer.gird.ldap.timeout_seconds = Some(5));
+        let error = Settings::validate(cli).unwrap_err().to_string();
+        assert!(error.contains("url (--ldap-url) is required"), "{error}");
+        for typo in [
+            "gird:\n  ldap:\n    urll: ldap://x\n",
+            "gird:\n  ldap:\n    rules:\n      - group: a\n        role: [Agent]\n",
+        ] {
+            assert!(serde_yaml::from_str::<Layer>(typo).is_err(), "{typo}");
+        }
     }
 
     #[test]

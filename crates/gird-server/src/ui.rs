@@ -1,10 +1,10 @@
 //! The web UI: a small page to find and play recordings, served from the binary (its
 //! files are embedded at build time; it loads nothing from elsewhere).
 //!
-//! Signing in trades the ops user's password for a session cookie (`HttpOnly`,
-//! `SameSite=Strict`, `Secure` over HTTPS, 12 hours), so that the browser's audio player,
-//! which cannot send an `Authorization` header, can stream recordings with Range requests
-//! like any client. The cookie is a random token; the database keeps its SHA-256, so every
+//! Signing in trades a password for a session cookie (`HttpOnly`, `SameSite=Strict`,
+//! `Secure` over HTTPS, 12 hours; a directory user's, 1 hour), so that the browser's audio
+//! player, which cannot send an `Authorization` header, can stream recordings with Range
+//! requests like any client. The cookie is a random token; the database keeps its SHA-256, so every
 //! instance on the database accepts it, and signing out (or changing the ops password)
 //! ends it everywhere at once.
 
@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::access::{Principal, SignedIn};
+use crate::access::{Principal, SignedIn, DIRECTORY, LOCAL};
 use crate::auth::Gate;
 use crate::error::ApiError;
 use crate::json_body::{BodyLimit, JsonBody};
@@ -31,6 +31,8 @@ pub const COOKIE: &str = "gird_ui";
 /// The header the UI sends with every request that changes something.
 pub const UI_HEADER: &str = "x-gird-ui";
 const SESSION_SECONDS: i64 = 12 * 3600;
+/// A directory user's session: their groups are read again at the next sign-in.
+const DIRECTORY_SESSION_SECONDS: i64 = 3600;
 
 const INDEX: &str = include_str!("../ui/index.html");
 const SCRIPT: &str = include_str!("../ui/app.js");
@@ -46,12 +48,20 @@ pub struct Sessions {
     /// A fingerprint of the ops credentials: sessions made under others no longer count.
     stamp: String,
     secure: bool,
+    /// Whether directory users' sessions count (the directory is configured).
+    directory: bool,
 }
 
 impl Sessions {
     /// `password` is the ops password as configured (clear or hashed): when it changes,
     /// every session made before ends.
-    pub fn new(store: Arc<dyn Store>, ops_user: &str, password: &Secret, secure: bool) -> Sessions {
+    pub fn new(
+        store: Arc<dyn Store>,
+        ops_user: &str,
+        password: &Secret,
+        secure: bool,
+        directory: bool,
+    ) -> Sessions {
         let mut digest = Sha256::new();
         digest.update(b"gird web UI session stamp\n");
         digest.update(ops_user.as_bytes());
@@ -62,6 +72,7 @@ impl Sessions {
             user: ops_user.to_owned(),
             stamp: hex(&digest.finalize()),
             secure,
+            directory,
         }
     }
 
@@ -70,9 +81,11 @@ impl Sessions {
         &self.user
     }
 
-    /// A new session of `principal`: its token, for the cookie. A user's session keeps
-    /// their name in lower case (the key their deletion ends sessions by) and their stamp.
-    async fn issue(&self, principal: &Principal, now: i64) -> Result<String, ApiError> {
+    /// A new session of `principal`: its token, for the cookie, and how many seconds it
+    /// lasts. A user's session keeps their name in lower case (the key their deletion ends
+    /// sessions by) and their stamp; a directory user's stamp is what the directory gave
+    /// them, and their session is shorter, since the directory is not asked again.
+    async fn issue(&self, principal: &Principal, now: i64) -> Result<(String, i64), ApiError> {
         let mut bytes = [0u8; 32];
         rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut bytes);
         let token = hex(&bytes);
@@ -83,14 +96,20 @@ impl Sessions {
                 signed_in.user.stamp.clone(),
             ),
         };
+        let seconds = match principal {
+            Principal::User(signed_in) if signed_in.source == DIRECTORY => {
+                DIRECTORY_SESSION_SECONDS
+            }
+            _ => SESSION_SECONDS,
+        };
         let session = gird_store::Session {
             token_hash: token_hash(&token),
             user,
             stamp,
-            expires_ms: (now + SESSION_SECONDS) * 1000,
+            expires_ms: (now + seconds) * 1000,
         };
         self.store.put_session(session, now * 1000).await?;
-        Ok(token)
+        Ok((token, seconds))
     }
 
     /// Who a live session is of: the ops user while the ops credentials are those it was
@@ -109,11 +128,21 @@ impl Sessions {
         if session.user == self.user {
             return Ok(same(&session.stamp, &self.stamp).then_some(Principal::Ops));
         }
-        let Some(user) = self.store.user(&session.user).await? else {
+        let stored = self.store.user(&session.user).await?;
+        if crate::directory::is_directory_stamp(&session.stamp) {
+            // A stored user of that name, made since, takes the name over.
+            if stored.is_some() || !self.directory {
+                return Ok(None);
+            }
+            return Ok(crate::directory::user_of_stamp(&session.stamp)
+                .filter(|user| user.name.to_lowercase() == session.user)
+                .map(|user| Principal::User(Arc::new(SignedIn::new(user, DIRECTORY)))));
+        }
+        let Some(user) = stored else {
             return Ok(None);
         };
         Ok(same(&session.stamp, &user.stamp)
-            .then(|| Principal::User(Arc::new(SignedIn::new(user, "local")))))
+            .then(|| Principal::User(Arc::new(SignedIn::new(user, LOCAL)))))
     }
 
     /// Who the request's session cookie is of, if it is live.
@@ -233,12 +262,11 @@ async fn sign_in(
         tracing::info!(peer = ?ip, "rejected a web UI sign-in");
         return Ok(crate::auth::unauthenticated(true));
     };
-    let token = ui.gate.sessions.issue(&principal, now()).await?;
+    let (token, seconds) = ui.gate.sessions.issue(&principal, now()).await?;
     let mut response = Json(json!({"statusCode": 0, "user": user})).into_response();
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        ui.gate.sessions.cookie(&token, SESSION_SECONDS),
-    );
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, ui.gate.sessions.cookie(&token, seconds));
     Ok(response)
 }
 

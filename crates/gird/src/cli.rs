@@ -435,6 +435,18 @@ mod tests {
         ("cors-allow-credentials", "GIRD_CORS_ALLOW_CREDENTIALS", "serverSettings.crossOriginSettings.allowCredentials", ["true", "false", "true"]),
         ("cors-exposed-headers", "GIRD_CORS_EXPOSED_HEADERS", "serverSettings.crossOriginSettings.exposedHeaders", ["x-file-exposed", "x-env-exposed", "x-flag-exposed"]),
         ("cors-max-age-seconds", "GIRD_CORS_MAX_AGE_SECONDS", "serverSettings.crossOriginSettings.corsFilterCacheTimeToLive", ["101", "102", "103"]),
+        ("ldap-url", "GIRD_LDAP_URL", "gird.ldap.url", ["ldap://file.example", "ldap://env.example:3389", "ldap://flag.example:4389"]),
+        ("ldap-start-tls", "GIRD_LDAP_START_TLS", "gird.ldap.startTls", ["true", "false", "true"]),
+        ("ldap-ca-file", "GIRD_LDAP_CA_FILE", "gird.ldap.caFile", ["/file/ca.pem", "/env/ca.pem", "/flag/ca.pem"]),
+        ("ldap-bind-dn", "GIRD_LDAP_BIND_DN", "gird.ldap.bindDn", ["cn=file,dc=example", "cn=env,dc=example", "cn=flag,dc=example"]),
+        ("ldap-bind-password-file", "GIRD_LDAP_BIND_PASSWORD_FILE", "gird.ldap.bindPasswordFile", ["/file/bind", "/env/bind", "/flag/bind"]),
+        ("ldap-user-base", "GIRD_LDAP_USER_BASE", "gird.ldap.userBase", ["ou=file,dc=example", "ou=env,dc=example", "ou=flag,dc=example"]),
+        ("ldap-user-filter", "GIRD_LDAP_USER_FILTER", "gird.ldap.userFilter", ["(cn={user})", "(mail={user})", "(sAMAccountName={user})"]),
+        ("ldap-group-base", "GIRD_LDAP_GROUP_BASE", "gird.ldap.groupBase", ["ou=file-groups,dc=example", "ou=env-groups,dc=example", "ou=flag-groups,dc=example"]),
+        ("ldap-group-filter", "GIRD_LDAP_GROUP_FILTER", "gird.ldap.groupFilter", ["(uniqueMember={dn})", "(memberUid={user})", "(roleOccupant={dn})"]),
+        ("ldap-contact-center", "GIRD_LDAP_CONTACT_CENTER", "gird.ldap.contactCenter", ["file-cc", "env-cc", "flag-cc"]),
+        ("ldap-timeout-seconds", "GIRD_LDAP_TIMEOUT_SECONDS", "gird.ldap.timeoutSeconds", ["7", "8", "9"]),
+        ("ldap-cache-seconds", "GIRD_LDAP_CACHE_SECONDS", "gird.ldap.cacheSeconds", ["111", "112", "113"]),
     ];
     const FILE: usize = 0;
     const ENV: usize = 1;

@@ -21,6 +21,7 @@ mod import;
 mod import_hrefs;
 mod insertion;
 mod instances;
+mod ldap;
 mod limits;
 mod merge;
 mod observe;
