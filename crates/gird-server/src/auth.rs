@@ -266,16 +266,6 @@ impl Throttle {
         Admission::Verify
     }
 
-    /// Forgets an attempt [`Throttle::admit`] let through that verified nothing.
-    fn release(&self, ip: IpAddr) {
-        let key = crate::listen::client_key(ip);
-        if let Ok(mut state) = self.state.lock() {
-            if let Some(attempts) = state.addresses.get_mut(&key) {
-                attempts.in_flight = attempts.in_flight.saturating_sub(1);
-            }
-        }
-    }
-
     /// Records the outcome of an attempt [`Throttle::admit`] let through.
     fn finish(&self, ip: IpAddr, valid: bool, now: std::time::Instant) {
         let key = crate::listen::client_key(ip);
@@ -383,15 +373,10 @@ impl OpsCredentials {
             return Err(ApiError::TooManyAttempts(wait));
         }
         let checked = check.await;
-        let now = std::time::Instant::now();
-        match &checked {
-            // The directory verified nothing: the attempt counts neither way.
-            Err(ApiError::DirectoryUnavailable(_)) => self.throttle.release(ip),
-            _ => {
-                let valid = checked.as_ref().is_ok_and(SignInOutcome::succeeded);
-                self.throttle.finish(ip, valid, now);
-            }
-        }
+        // An error (the directory unavailable, say) is a failure too: remembered directory
+        // sign-ins still succeed then, so free 503s would test passwords against them.
+        let valid = checked.as_ref().is_ok_and(SignInOutcome::succeeded);
+        self.throttle.finish(ip, valid, std::time::Instant::now());
         checked
     }
 
@@ -576,22 +561,6 @@ mod tests {
             Admission::Verify,
             "a success forgets"
         );
-    }
-
-    #[test]
-    fn an_attempt_that_verified_nothing_counts_neither_way() {
-        let throttle = Throttle::default();
-        let now = Instant::now();
-        let one = ip("10.0.0.1");
-        for _ in 0..3 * FREE_FAILURES {
-            assert_eq!(throttle.admit(one, now), Admission::Verify);
-            throttle.release(one);
-        }
-        for _ in 0..FREE_FAILURES {
-            assert_eq!(throttle.admit(one, now), Admission::Verify);
-            throttle.finish(one, false, now);
-        }
-        assert!(matches!(throttle.admit(one, now), Admission::Locked(_)));
     }
 
     #[test]
