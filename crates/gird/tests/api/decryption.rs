@@ -726,3 +726,62 @@ async fn a_large_encrypted_file_plays_with_flat_memory() {
         .await;
     assert!(seek.body == tail, "a seek near the end");
 }
+
+/// `gird import` crawling GIR's encrypted files: `x.mp3.bin` with its envelope
+/// `x.mp3.pkcs7` beside it (and a JSON sidecar `x.mp3.json`) is one encrypted recording
+/// that plays.
+#[tokio::test]
+async fn import_takes_envelopes_from_files_beside_the_media() {
+    let pki = Pki::new();
+    let rcs = pki.recipient("rcs-import", "5150");
+    let root = TempDir::new().unwrap();
+    let calls = root.path().join("archive/2024-05");
+    std::fs::create_dir_all(&calls).unwrap();
+    let bytes = pattern(20_000, 90);
+    let name = "c9_+15550009_20240501T080000Z";
+    let pkcs7 = encrypted_file(&pki, &calls, name, &bytes, &[&rcs]);
+    std::fs::write(calls.join(format!("{name}.mp3.pkcs7")), &pkcs7).unwrap();
+    let sidecar = json!({"dialedPhoneNumber": "+15559999", "region": "north",
+                         "mediaFiles": [{"stopTime": "2024-05-01T08:03:00Z"}]});
+    std::fs::write(calls.join(format!("{name}.mp3.json")), sidecar.to_string()).unwrap();
+    let rclone = Rclone::serve(root.path()).await;
+
+    let app = spawn_app().await;
+    let cc = app.ready_contact_center().await;
+    let base_url = format!("{}/archive/", rclone.address);
+    let storage = json!({"baseUrl": base_url, "username": USER, "password": PASSWORD});
+    app.put_storage(&cc, &storage).await.assert_ok();
+    added(&app, &cc, &rcs.keys_body("rcs-import")).await;
+    let work = TempDir::new().unwrap();
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_gird"))
+        .args(["import", "--quiet", "--target", &app.address])
+        .args(["--contact-center", &cc, "--password", &app.ops_password])
+        .args(["--webdav", &base_url, "--webdav-user", USER])
+        .args(["--webdav-password", PASSWORD, "--depth", "1"])
+        .args([
+            "--pattern",
+            r"(?P<callUUID>c\d+)_(?P<callerPhoneNumber>\+\d+)_(?P<startTime>\d{8}T\d{6}Z)\.mp3\.bin$",
+        ])
+        .current_dir(work.path())
+        .output()
+        .await
+        .expect("run gird import");
+    let summary = String::from_utf8_lossy(&output.stdout);
+    let reasons: String = std::fs::read_dir(work.path())
+        .unwrap()
+        .filter_map(|entry| {
+            let path = entry.ok()?.path();
+            path.to_string_lossy()
+                .ends_with(".txt")
+                .then(|| std::fs::read_to_string(path).ok())?
+        })
+        .collect();
+    assert!(output.status.success(), "{summary} {reasons}");
+    assert!(summary.contains("1 records: 1 new"), "{summary}");
+    let call = app.recording(&cc, "c9").await;
+    let media = &call["mediaFiles"][0];
+    assert_eq!(media["pkcs7"], pkcs7, "the envelope as written");
+    assert_eq!(media["type"], "audio/mp3", "the type of the plaintext");
+    let play_path = media["playPath"].as_str().unwrap();
+    assert_whole(&app.play(play_path, &cc, None).await, &bytes);
+}
