@@ -112,3 +112,38 @@ impl Envelope {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use der::Any;
+
+    #[test]
+    fn what_is_not_an_enveloped_data_is_named() {
+        assert!(matches!(
+            Envelope::from_pem("MIIB-envelope"),
+            Err(DecryptError::DamagedEnvelope(_))
+        ));
+        assert!(matches!(
+            Envelope::from_der(b"\x30\x03\x02\x01"),
+            Err(DecryptError::DamagedEnvelope(_))
+        ));
+        let data = ContentInfo {
+            content_type: ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.1"),
+            content: Any::encode_from(&OctetString::new(vec![1, 2, 3]).unwrap()).unwrap(),
+        };
+        let error = Envelope::from_der(&data.to_der().unwrap()).unwrap_err();
+        assert!(
+            matches!(&error, DecryptError::Unsupported(text) if text.contains("1.2.840.113549.1.7.1")),
+            "{error}"
+        );
+        let wrong_shape = ContentInfo {
+            content_type: ENVELOPED_DATA,
+            content: Any::encode_from(&OctetString::new(vec![1]).unwrap()).unwrap(),
+        };
+        assert!(matches!(
+            Envelope::from_der(&wrong_shape.to_der().unwrap()),
+            Err(DecryptError::DamagedEnvelope(_))
+        ));
+    }
+}

@@ -35,8 +35,7 @@ pub async fn play(
     encrypted: EncryptedFile<'_>,
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
-    let envelope = Envelope::from_pem(encrypted.pkcs7)?;
-    let (key, alias) = content_key(app, encrypted.contact_center, &envelope).await?;
+    let (envelope, key, alias) = open(app, actor, &encrypted).await?;
     let location = Location::of(encrypted.media_file)?;
     let media = MediaStore::new(app, encrypted.contact_center);
     let (length, upstream_headers) = plaintext_size(&media, &location, &envelope, &key).await?;
@@ -99,6 +98,31 @@ pub async fn play(
     }
     let body = Body::from_stream(decrypt(upstream.bytes_stream().boxed(), state));
     Ok((status, answer, body).into_response())
+}
+
+/// The envelope and its content key, with the alias of the key that opened it; a
+/// refusal is an audit line too (probing envelopes shows).
+async fn open(
+    app: &AppState,
+    actor: Option<&Actor>,
+    encrypted: &EncryptedFile<'_>,
+) -> Result<(Envelope, ContentKey, String), ApiError> {
+    let opened = match Envelope::from_pem(encrypted.pkcs7) {
+        Ok(envelope) => content_key(app, encrypted.contact_center, &envelope)
+            .await
+            .map(|(key, alias)| (envelope, key, alias)),
+        Err(error) => Err(error.into()),
+    };
+    if let Err(error) = &opened {
+        audit::record(
+            "decrypt",
+            actor,
+            encrypted.contact_center,
+            encrypted.recording,
+            &format!("{} refused: {}", encrypted.file, error.message()),
+        );
+    }
+    opened
 }
 
 /// The content key, from the contact center's keys for the envelope's recipients.

@@ -180,6 +180,14 @@ async fn encrypted_media_plays_whole_and_by_range_from_rclone_webdav() {
 
     assert_whole(&app.play(&play_path, &cc, None).await, &bytes);
     assert_ranges(&app, &cc, &play_path, &bytes).await;
+    let stranger = pki.recipient("stranger", "5e");
+    let foreign = encrypted_file(&pki, &folder, "foreign", &bytes[..100], &[&stranger]);
+    let record = encrypted_record("foreign", "2024/foreign.mp3.bin", &foreign, "x");
+    let foreign_path = insert_encrypted(&app, &cc, &record).await;
+    app.play(&foreign_path, &cc, None)
+        .await
+        .as_api()
+        .assert_error(404, 6);
 
     let history = send(app.request(
         Method::GET,
@@ -199,7 +207,7 @@ async fn encrypted_media_plays_whole_and_by_range_from_rclone_webdav() {
             .any(|detail| detail.contains("decrypted with key rcs-2024")),
         "{details:?}"
     );
-    eventually("the audit log has the decryption", || {
+    eventually("the audit log has the decryption and the refusal", || {
         let audit = audit.clone();
         async move {
             std::fs::read_to_string(&audit).is_ok_and(|text| {
@@ -212,6 +220,14 @@ async fn encrypted_media_plays_whole_and_by_range_from_rclone_webdav() {
                         && fields["outcome"]
                             .as_str()
                             .is_some_and(|outcome| outcome.contains("key rcs-2024"))
+                }) && text.lines().any(|line| {
+                    let line: Value = serde_json::from_str(line).unwrap_or_default();
+                    let fields = &line["fields"];
+                    fields["action"] == "decrypt"
+                        && fields["recording"] == "foreign"
+                        && fields["outcome"]
+                            .as_str()
+                            .is_some_and(|outcome| outcome.contains("refused: no decryption key"))
                 })
             })
         }
