@@ -77,8 +77,9 @@ struct Cached {
 
 pub struct ContentKeys {
     cache: Mutex<HashMap<[u8; 32], Cached>>,
-    /// One RSA decryption at a time.
+    /// One RSA decryption at a time; when the recent ones were.
     unwrapping: tokio::sync::Mutex<Vec<Instant>>,
+    per_minute: usize,
 }
 
 impl Default for ContentKeys {
@@ -89,9 +90,15 @@ impl Default for ContentKeys {
 
 impl ContentKeys {
     pub fn new() -> ContentKeys {
+        ContentKeys::with_limit(UNWRAPS_PER_MINUTE)
+    }
+
+    /// At most `per_minute` RSA decryptions a minute.
+    pub fn with_limit(per_minute: usize) -> ContentKeys {
         ContentKeys {
             cache: Mutex::new(HashMap::new()),
             unwrapping: tokio::sync::Mutex::new(Vec::new()),
+            per_minute,
         }
     }
 
@@ -162,7 +169,7 @@ impl ContentKeys {
         }
         let now = Instant::now();
         recent.retain(|at| now.duration_since(*at) < Duration::from_secs(60));
-        if recent.len() >= UNWRAPS_PER_MINUTE {
+        if recent.len() >= self.per_minute {
             return Err(RateLimited);
         }
         recent.push(now);
@@ -281,5 +288,27 @@ mod tests {
             short.unwrap_err(),
             DecryptError::KeyDoesNotOpen("k1".into())
         );
+    }
+
+    #[tokio::test]
+    async fn new_envelopes_past_the_limit_are_refused_and_cached_ones_still_answer() {
+        let keys = ContentKeys::with_limit(2);
+        let candidate = || {
+            vec![Candidate {
+                alias: "k".into(),
+                recipient_index: 0,
+                private_key_pem: "not a key".into(),
+            }]
+        };
+        for digest in [1, 2] {
+            let outcome = keys
+                .unwrap("cc", &envelope(vec![1], digest), candidate())
+                .await;
+            assert!(matches!(outcome, Ok(Err(DecryptError::KeyDoesNotOpen(_)))));
+        }
+        let refused = keys.unwrap("cc", &envelope(vec![1], 3), candidate()).await;
+        assert_eq!(refused.err(), Some(RateLimited));
+        let cached = keys.unwrap("cc", &envelope(vec![1], 1), candidate()).await;
+        assert!(cached.is_ok(), "a cached envelope needs no RSA operation");
     }
 }

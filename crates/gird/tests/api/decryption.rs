@@ -801,3 +801,27 @@ async fn import_takes_envelopes_from_files_beside_the_media() {
     let play_path = media["playPath"].as_str().unwrap();
     assert_whole(&app.play(play_path, &cc, None).await, &bytes);
 }
+
+/// Keys sealed with one storage key do not open with another: 500/4, nothing told.
+#[tokio::test]
+async fn keys_sealed_with_another_storage_key_are_an_internal_error() {
+    let pki = Pki::new();
+    let rcs = pki.recipient("rcs-sealed", "5ea1");
+    let work = TempDir::new().unwrap();
+    let pkcs7 = encrypted_file(&pki, work.path(), "sealed", &pattern(100, 91), &[&rcs]);
+    // The first start generates its storage key into the data folder.
+    let app = spawn_app().await;
+    let cc = app.ready_contact_center().await;
+    added(&app, &cc, &rcs.keys_body("sealed")).await;
+    let record = encrypted_record("sealed", "sealed.mp3.bin", &pkcs7, "sealed");
+    let play_path = insert_encrypted(&app, &cc, &record).await;
+    let app = app
+        .restart_with(|builder| builder.arg("--storage-key", "other-storage-key-77aa"))
+        .await;
+    let message = app
+        .play(&play_path, &cc, None)
+        .await
+        .as_api()
+        .assert_error(500, 4);
+    assert_eq!(message, "internal error");
+}
