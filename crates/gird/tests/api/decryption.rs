@@ -825,3 +825,79 @@ async fn keys_sealed_with_another_storage_key_are_an_internal_error() {
         .assert_error(500, 4);
     assert_eq!(message, "internal error");
 }
+
+/// The same from an S3 bucket (SeaweedFS): `x.mp3.bin` with `x.mp3.bin.p7m` beside it.
+#[tokio::test]
+async fn import_takes_envelopes_from_s3_objects_beside_the_media() {
+    let Some(weed) = Weed::start("gird-enc-import").await else {
+        return;
+    };
+    let pki = Pki::new();
+    let rcs = pki.recipient("rcs-s3-import", "5153");
+    let work = TempDir::new().unwrap();
+    let bytes = pattern(30_000, 92);
+    let name = "c8_15550008_20240501T090000Z";
+    let pkcs7 = encrypted_file(&pki, work.path(), name, &bytes, &[&rcs]);
+    let cipher = std::fs::read(work.path().join(format!("{name}.mp3.bin"))).unwrap();
+    let sidecar = json!({"dialedPhoneNumber": "+15559999", "region": "south",
+                         "mediaFiles": [{"stopTime": "2024-05-01T09:03:00Z"}]});
+    for (key, object) in [
+        (format!("archive/{name}.mp3.bin"), cipher),
+        (
+            format!("archive/{name}.mp3.bin.p7m"),
+            pkcs7.clone().into_bytes(),
+        ),
+        (
+            format!("archive/{name}.mp3.bin.json"),
+            sidecar.to_string().into_bytes(),
+        ),
+    ] {
+        weed.put("gird-enc-import", &key, object).await;
+    }
+    let app = spawn_app().await;
+    let cc = app.ready_contact_center().await;
+    app.put_s3(
+        &cc,
+        &weed.settings("gird-enc-import", crate::s3::SECRET_KEY),
+    )
+    .await
+    .assert_ok();
+    added(&app, &cc, &rcs.keys_body("rcs-s3-import")).await;
+    let mut args = crate::import::into_gird(&app, &cc);
+    args.extend(
+        [
+            "--s3-endpoint",
+            &weed.endpoint,
+            "--s3-bucket",
+            "gird-enc-import",
+            "--s3-prefix",
+            "archive",
+            "--s3-region",
+            crate::s3::REGION,
+            "--s3-path-style",
+            "--pattern",
+            r"(?P<callUUID>c\d+)_(?P<callerPhoneNumber>\d+)_(?P<startTime>\d{8}T\d{6}Z)\.mp3\.bin$",
+        ]
+        .map(String::from),
+    );
+    let dir = TempDir::new().unwrap();
+    let output = crate::s3_import::import_s3(
+        dir.path(),
+        &crate::import::args_of(&args),
+        Some(crate::s3::SECRET_KEY),
+    )
+    .await;
+    let summary = crate::import::stdout(&output);
+    assert!(
+        summary.contains("1 records: 1 new"),
+        "{summary}{}",
+        crate::import::stderr(&output)
+    );
+    let call = app.recording(&cc, "c8").await;
+    let media = &call["mediaFiles"][0];
+    assert_eq!(media["pkcs7"], pkcs7);
+    assert_eq!(media["type"], "audio/mp3");
+    assert_eq!(media["mediaDescriptor"]["storage"], "awsS3");
+    let play_path = media["playPath"].as_str().unwrap();
+    assert_whole(&app.play(play_path, &cc, None).await, &bytes);
+}

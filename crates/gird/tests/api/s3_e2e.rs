@@ -25,7 +25,7 @@ use crate::webdav::pattern;
 
 /// A running `weed mini` with one bucket; killed when dropped.
 pub(crate) struct Weed {
-    endpoint: String,
+    pub(crate) endpoint: String,
     pub(crate) client: S3Client,
     _dir: TempDir,
     _child: Child,
