@@ -3,6 +3,8 @@
 //! cancels out of their ratio. `search`: search latency over a populated database,
 //! against a trivial authenticated read on the same server. `postgres`: gird with
 //! several instances on one PostgreSQL database, against raw batched INSERTs.
+//! `playback`: decrypted playback of an encrypted recording against plain playback of
+//! the same file.
 
 mod bench;
 mod body;
@@ -12,6 +14,7 @@ mod launch;
 mod load;
 mod noop;
 mod ops;
+mod playback;
 mod postgres;
 mod report;
 mod search;
@@ -48,6 +51,8 @@ enum Command {
     Postgres(postgres::PostgresOptions),
     /// Import benchmark: `gird import` of a JSON Lines file against the insert benchmark on the same server.
     Import(import::ImportOptions),
+    /// Playback benchmark: decrypted playback of an encrypted recording against plain playback of the same file.
+    Playback(playback::PlaybackOptions),
     /// Soak test: a share of the maximum insert rate, with searches, for a long time.
     Soak(soak::SoakOptions),
     /// Fault test: SIGKILL gird (and restart the database) again and again under load, then count what was lost.
@@ -144,6 +149,7 @@ fn main() -> std::process::ExitCode {
         Some(Command::Search(options)) => search::run(options),
         Some(Command::Postgres(options)) => postgres::run(options),
         Some(Command::Import(options)) => import::run(options),
+        Some(Command::Playback(options)) => playback::run(options),
         Some(Command::Soak(options)) => soak::soak(options),
         Some(Command::Faults(options)) => soak::faults(options),
         Some(Command::Storage(options)) => storage::run(options),

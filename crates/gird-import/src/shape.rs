@@ -249,9 +249,12 @@ fn fill(target: &mut Map<String, Value>, fill_with: &Map<String, Value>) {
     }
 }
 
+/// The type of `x.mp3`, and of GIR's encrypted `x.mp3.bin`.
 fn media_type(path: &str) -> Option<&'static str> {
-    let extension = path.rsplit_once('.')?.1.to_ascii_lowercase();
-    Some(match extension.as_str() {
+    let lower = path.to_ascii_lowercase();
+    let plain = lower.strip_suffix(".bin").unwrap_or(&lower);
+    let extension = plain.rsplit_once('.')?.1;
+    Some(match extension {
         "mp3" => "audio/mp3",
         "wav" => "audio/wav",
         "ogg" | "opus" => "audio/ogg",
@@ -264,6 +267,15 @@ fn media_type(path: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_encrypted_file_has_the_type_of_its_plaintext() {
+        assert_eq!(media_type("a/x.mp3.bin"), Some("audio/mp3"));
+        assert_eq!(media_type("a/X.WAV.BIN"), Some("audio/wav"));
+        assert_eq!(media_type("a/x.mp3"), Some("audio/mp3"));
+        assert_eq!(media_type("a/x.bin"), None);
+        assert_eq!(media_type("a/x.txt.bin"), None);
+    }
 
     fn built(shaping: &Shaping, record: Value) -> Result<Value, String> {
         let item = Item {

@@ -50,6 +50,10 @@ pub enum ApiError {
     NotFound(String),
     /// statusCode 10: a value of the wrong type or out of range.
     InvalidValue(String),
+    /// statusCode 10, HTTP 422: an encrypted media file cannot be decrypted (a damaged
+    /// envelope or ciphertext, bad padding, an unsupported algorithm, a key that does not
+    /// open the envelope).
+    Undecryptable(String),
     /// statusCode 18.
     AlreadyExists(String),
     /// statusCode 20.
@@ -93,6 +97,7 @@ impl ApiError {
             ApiError::DirectoryUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, 4),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, 6),
             ApiError::InvalidValue(_) => (StatusCode::BAD_REQUEST, 10),
+            ApiError::Undecryptable(_) => (StatusCode::UNPROCESSABLE_ENTITY, 10),
             ApiError::AlreadyExists(_) => (StatusCode::CONFLICT, 18),
             ApiError::Unauthenticated => (StatusCode::UNAUTHORIZED, 20),
             ApiError::TooManyAttempts(_) => (StatusCode::TOO_MANY_REQUESTS, 20),
@@ -106,6 +111,7 @@ impl ApiError {
             | ApiError::Forbidden(text)
             | ApiError::NotFound(text)
             | ApiError::InvalidValue(text)
+            | ApiError::Undecryptable(text)
             | ApiError::AlreadyExists(text)
             | ApiError::BadGateway(text)
             | ApiError::Refused(text)
@@ -191,6 +197,17 @@ impl From<Violations> for ApiError {
     }
 }
 
+impl From<crate::decrypt::DecryptError> for ApiError {
+    fn from(error: crate::decrypt::DecryptError) -> ApiError {
+        use crate::decrypt::DecryptError;
+        metrics::counter!("gird_decryption_failures_total").increment(1);
+        match error {
+            DecryptError::NoKey(_) => ApiError::NotFound(error.to_string()),
+            _ => ApiError::Undecryptable(error.to_string()),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> ApiError {
         tracing::error!(%error, "storage error");
@@ -243,6 +260,7 @@ mod tests {
             ApiError::Refused(_) => (403, 5),
             ApiError::NotFound(_) => (404, 6),
             ApiError::InvalidValue(_) => (400, 10),
+            ApiError::Undecryptable(_) => (422, 10),
             ApiError::AlreadyExists(_) => (409, 18),
             ApiError::Unauthenticated => (401, 20),
             ApiError::TooManyAttempts(_) => (429, 20),
@@ -270,6 +288,7 @@ mod tests {
             ApiError::Refused(text()),
             ApiError::NotFound(text()),
             ApiError::InvalidValue(text()),
+            ApiError::Undecryptable(text()),
             ApiError::AlreadyExists(text()),
             ApiError::Unauthenticated,
             ApiError::TooManyAttempts(std::time::Duration::from_millis(1500)),

@@ -10,6 +10,7 @@ mod body;
 pub mod bootstrap;
 pub mod cors;
 mod csrf;
+mod decrypt;
 pub mod directory;
 mod drain;
 mod egress;
@@ -48,8 +49,9 @@ use crate::error::ApiError;
 use crate::forward::Forwarder;
 pub use crate::routes::outbox::outbox_status_json;
 use crate::routes::{
-    access_history, contact_centers, deletion, features, hold, identity, insertion, outbound,
-    outbox, playback, receiver, recordings, repost, s3_storage, storage, users,
+    access_history, contact_centers, decryption_keys, deletion, features, hold, identity,
+    insertion, outbound, outbox, playback, receiver, recordings, repost, s3_storage, storage,
+    users,
 };
 use crate::seal::Sealer;
 pub use crate::settings::{Forwarding, Layer, Secret, Settings};
@@ -129,6 +131,7 @@ pub async fn prepare(settings: &Settings) -> Result<App, StartError> {
         },
         s3: s3::S3::new(settings.s3.timeout),
         ops_user: Arc::from(settings.ops_user.as_str()),
+        content_keys: Arc::new(decrypt::content_keys::ContentKeys::new()),
     };
     let directory = settings
         .directory
@@ -263,6 +266,18 @@ fn router(
             get(outbox::recording_delivery),
         )
         .route("/api/v2/ops/speechminer/outbox", get(outbox::all_outboxes))
+        .route(
+            &format!("{ops}/{{id}}/decryption-keys"),
+            post(decryption_keys::add).get(decryption_keys::list),
+        )
+        .route(
+            &format!("{ops}/{{id}}/decryption-keys/{{alias}}"),
+            delete(decryption_keys::delete),
+        )
+        .route(
+            &format!("{ops}/{{id}}/settings/screen-recording-encryption"),
+            get(decryption_keys::screen_recording_encryption),
+        )
         .route(
             &format!("{ops}/{{id}}/users"),
             post(users::create).get(users::list),

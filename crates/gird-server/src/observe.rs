@@ -329,6 +329,9 @@ mod tests {
             "/api/v2/ops/contact-centers/{id}/storage",
             "/api/v2/ops/contact-centers/{id}/storage/s3",
             "/api/v2/ops/contact-centers/{id}/outbound",
+            "/api/v2/ops/contact-centers/{id}/decryption-keys",
+            "/api/v2/ops/contact-centers/{id}/decryption-keys/{alias}",
+            "/api/v2/ops/contact-centers/{id}/settings/screen-recording-encryption",
             "/api/v2/ops/contact-centers/{id}/users",
             "/api/v2/ops/contact-centers/{id}/users/{name}",
             "/api/v2/ops/contact-centers/{id}/recordings/{recording}/access",
@@ -353,6 +356,6 @@ mod tests {
         ] {
             assert!(paths.contains_key(route), "{route} is not documented");
         }
-        assert_eq!(paths.len(), 29, "a documented path the list above misses");
+        assert_eq!(paths.len(), 32, "a documented path the list above misses");
     }
 }

@@ -147,6 +147,47 @@ impl RequestBody for OutboundBody {
         &[("origins", "a list of origins (scheme://host[:port])")];
 }
 
+/// `POST .../decryption-keys`: a PEM certificate with its private key, or a PKCS#12
+/// keystore (base64) with its password; an alias, else one made from the certificate.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DecryptionKeyBody {
+    pub alias: Option<KeyAlias>,
+    pub certificate: Option<String>,
+    pub private_key: Option<Secret>,
+    pub pkcs12: Option<Secret>,
+    pub password: Option<Secret>,
+}
+
+impl RequestBody for DecryptionKeyBody {
+    const SETTING: &'static str = "a decryption key field";
+    const EXPECTED: &'static [(&'static str, &'static str)] = &[
+        ("certificate", "a PEM certificate"),
+        ("privateKey", "a PEM private key"),
+        ("pkcs12", "a base64 PKCS#12 keystore"),
+    ];
+}
+
+/// A decryption key's alias: 1 to 64 letters, digits, `-`, `_`, `.`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct KeyAlias(pub String);
+
+impl TryFrom<String> for KeyAlias {
+    type Error = String;
+
+    fn try_from(alias: String) -> Result<KeyAlias, String> {
+        let allowed = |b: u8| b.is_ascii_alphanumeric() || b"-_.".contains(&b);
+        if (1..=64).contains(&alias.len()) && alias.bytes().all(allowed) {
+            Ok(KeyAlias(alias))
+        } else {
+            Err(format!(
+                "{alias:?} is not an alias (1 to 64 letters, digits, '-', '_', '.')"
+            ))
+        }
+    }
+}
+
 /// `POST /ui/session`: what the sign-in form sent (missing fields are empty, and fail).
 #[derive(Debug, Deserialize)]
 pub struct SignIn {

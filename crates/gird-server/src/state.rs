@@ -27,6 +27,8 @@ pub struct AppState {
     pub scheme: &'static str,
     /// The ops user's name, which no user may take.
     pub ops_user: Arc<str>,
+    /// Unwrapped content keys of encrypted recordings, and the one RSA unwrapping at a time.
+    pub content_keys: Arc<crate::decrypt::content_keys::ContentKeys>,
 }
 
 /// `host`, `host:port`, `1.2.3.4:port` or `[v6]:port`, nothing else.

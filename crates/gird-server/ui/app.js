@@ -648,10 +648,13 @@ async function playbackProblem(src, type) {
 function player(cc, media, index) {
   const src = `/api/v2${media.playPath}?${new URLSearchParams({ contactCenterId: cc })}`;
   const video = String(media.type || "").startsWith("video/");
+  // Stored encrypted (a pkcs7 envelope): gird decrypts it for playback.
+  const encrypted = typeof media.pkcs7 === "string" && media.pkcs7.trim() !== "";
   // Present (empty) from the start, so that screen readers announce what goes in.
   const problem = h("div", { class: "failure play-error", id: `play-error-${index}`, role: "alert" });
   const element = h(video ? "video" : "audio", {
-    controls: true, preload: "none", src, "aria-label": `Play segment ${index + 1}`,
+    controls: true, preload: "none", src,
+    "aria-label": `Play segment ${index + 1}${encrypted ? " (encrypted)" : ""}`,
     "aria-describedby": problem.id,
   });
   element.addEventListener("error", async () => {
@@ -660,7 +663,12 @@ function player(cc, media, index) {
   });
   const masked = masksOf(media);
   return h("li", {},
-    h("h3", { text: `Segment ${index + 1}` }),
+    h("h3", {}, `Segment ${index + 1}`, encrypted ? " " : "",
+      encrypted ? h("span", {
+        class: "badge encrypted",
+        title: "Stored encrypted; gird decrypts it as it plays",
+        text: "encrypted",
+      }) : ""),
     h("p", {},
       when(media.startTimeMs, media.startTime), " – ", when(media.stopTimeMs, media.stopTime),
       ` (${duration(span(media))})`,

@@ -1,6 +1,6 @@
 //! gird's storage: traits named by what the server needs, one per concern (contact
 //! centers, their storage settings, recordings, the SpeechMiner outbox, web UI sessions,
-//! outbound allow-lists), gathered in [`Store`]; and its two backends, [`sqlite`] and
+//! outbound allow-lists, decryption keys), gathered in [`Store`]; and its two backends, [`sqlite`] and
 //! [`postgres`], which keep only SQL and its execution: the decisions (merges, holds and
 //! deletions, which delivery replaces which) are made once, here, and proved on both by
 //! one conformance suite.
@@ -13,6 +13,7 @@ use async_trait::async_trait;
 pub use contact_centers::{
     ContactCenterStore, Removal, S3Settings, StorageSettings, StorageSettingsStore,
 };
+pub use decryption_keys::{DecryptionKey, DecryptionKeyStore, KeyAdded};
 pub use outbox::{
     AttemptResult, Delivery, DeliveryRecord, DeliveryState, OutboxStatus, OutboxStore,
     ReceiverSettings, Repost,
@@ -29,6 +30,7 @@ pub mod access_log;
 mod conformance;
 pub mod contact_centers;
 pub mod counts;
+pub mod decryption_keys;
 pub mod deletion;
 mod digests;
 pub mod outbound;
@@ -68,6 +70,7 @@ pub trait Store:
     + OutboundStore
     + UserStore
     + AccessLogStore
+    + DecryptionKeyStore
     + Send
     + Sync
     + 'static
@@ -79,7 +82,7 @@ pub trait Store:
 /// The store's traits, to call their methods on an `Arc<dyn Store>`.
 pub mod prelude {
     pub use crate::{
-        AccessLogStore, ContactCenterStore, OutboundStore, OutboxStore, RecordingStore,
-        SessionStore, StorageSettingsStore, Store, UserStore,
+        AccessLogStore, ContactCenterStore, DecryptionKeyStore, OutboundStore, OutboxStore,
+        RecordingStore, SessionStore, StorageSettingsStore, Store, UserStore,
     };
 }

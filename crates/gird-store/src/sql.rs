@@ -16,8 +16,9 @@ pub(crate) const HAS_RECORDINGS: &str =
     "SELECT EXISTS (SELECT 1 FROM recordings WHERE contact_center_id = $1)";
 /// What a contact center's deletion removes before its own row (it holds no recordings
 /// by then), each `$1` the contact center.
-pub(crate) const FORGET_CONTACT_CENTER: [&str; 10] = [
+pub(crate) const FORGET_CONTACT_CENTER: [&str; 11] = [
     crate::access_log::FORGET_CONTACT_CENTER,
+    crate::decryption_keys::FORGET_CONTACT_CENTER,
     "DELETE FROM users WHERE contact_center_id = $1",
     "DELETE FROM contact_center_features WHERE contact_center_id = $1",
     "DELETE FROM contact_center_storage WHERE contact_center_id = $1",

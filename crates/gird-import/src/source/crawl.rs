@@ -3,7 +3,9 @@
 //! the root matches the pattern is a media file; the pattern's named groups are its
 //! fields (see `fields`). A file next to it named like it plus `.json` (or with `.json`
 //! instead of its extension) is its sidecar: a partial record whose fields are added to,
-//! and win over, what the pattern gave.
+//! and win over, what the pattern gave. A file named like it plus `.pkcs7` or `.p7m` (or
+//! with that instead of its extension: `a.mp3.pkcs7` beside GIR's encrypted `a.mp3.bin`)
+//! is its encryption envelope, the media file's `pkcs7`, as written.
 //!
 //! Items are keyed by the media files' paths, not by position, so that files added to
 //! the folder between two runs do not shift what the journal says is done.
@@ -37,6 +39,8 @@ pub trait Folders {
     fn list(&self, folder: &str) -> impl Future<Output = anyhow::Result<Vec<Listed>>> + Send;
     /// The JSON object in a sidecar file.
     fn sidecar(&self, file: &Listed) -> impl Future<Output = anyhow::Result<Value>> + Send;
+    /// The text of an envelope file (PEM).
+    fn envelope(&self, file: &Listed) -> impl Future<Output = anyhow::Result<String>> + Send;
     /// The fields a media file gets from where it is (`path`, and for S3 `storage` and
     /// `bucket`), unless the pattern names them.
     fn located(&self, file: &Listed) -> Row;
@@ -78,9 +82,14 @@ pub async fn crawl<F: Folders>(
             .map(|entry| entry.name.as_str())
             .collect();
         for entry in entries.iter().filter(|entry| !entry.folder) {
-            let Some(row) = row(pattern, entry, folders.located(entry)) else {
+            let Some(mut row) = row(pattern, entry, folders.located(entry)) else {
                 continue;
             };
+            let envelope = envelope_of(&entry.name, &names)
+                .and_then(|name| entries.iter().find(|entry| entry.name == name));
+            if let (Some(file), false) = (envelope, row.iter().any(|(name, _)| name == "pkcs7")) {
+                row.push(("pkcs7".into(), folders.envelope(file).await?));
+            }
             let sidecar = match sidecar_of(&entry.name, &names)
                 .and_then(|name| entries.iter().find(|entry| entry.name == name))
             {
@@ -106,7 +115,11 @@ pub async fn crawl<F: Folders>(
 
 /// The fields of a media file, if it is one.
 fn row(pattern: &Regex, entry: &Listed, located: Row) -> Option<Row> {
-    if entry.name.to_ascii_lowercase().ends_with(".json") {
+    let lower = entry.name.to_ascii_lowercase();
+    if [".json", ".pkcs7", ".p7m"]
+        .iter()
+        .any(|suffix| lower.ends_with(suffix))
+    {
         return None;
     }
     let captures = pattern.captures(&entry.name)?;
@@ -146,14 +159,26 @@ fn key_of(item: &Item) -> u64 {
 
 /// `a.mp3.json` or `a.json` beside `a.mp3`, if the listing has one.
 fn sidecar_of(name: &str, names: &HashSet<&str>) -> Option<String> {
-    let with_suffix = format!("{name}.json");
-    let replaced = name
+    beside(name, &["json"], names)
+}
+
+/// `a.mp3.bin.pkcs7`, `a.mp3.pkcs7` (or `.p7m`) beside `a.mp3.bin`, if the listing has one.
+fn envelope_of(name: &str, names: &HashSet<&str>) -> Option<String> {
+    beside(name, &["pkcs7", "p7m"], names)
+}
+
+/// The first of `name.EXT`, then `stem.EXT` (`name` without its extension) in the listing.
+fn beside(name: &str, extensions: &[&str], names: &HashSet<&str>) -> Option<String> {
+    let stem = name
         .rsplit_once('.')
         .filter(|(stem, _)| !stem.is_empty() && !stem.ends_with('/'))
-        .map(|(stem, _)| format!("{stem}.json"));
-    [Some(with_suffix), replaced]
-        .into_iter()
-        .flatten()
+        .map(|(stem, _)| stem);
+    let with_suffix = extensions.iter().map(|ext| format!("{name}.{ext}"));
+    let replaced = extensions
+        .iter()
+        .filter_map(|ext| stem.map(|stem| format!("{stem}.{ext}")));
+    with_suffix
+        .chain(replaced)
         .find(|candidate| names.contains(candidate.as_str()))
 }
 
@@ -206,5 +231,33 @@ mod tests {
         assert_eq!(sidecar_of("a.mp3", &listed).as_deref(), Some("a.mp3.json"));
         assert!(sidecar_of("a.mp3", &HashSet::new()).is_none());
         assert!(sidecar_of("rec/.mp3", &HashSet::from(["rec/.json"])).is_none());
+    }
+
+    #[test]
+    fn envelopes_sit_beside_their_encrypted_media_file() {
+        for envelope in [
+            "r/a.mp3.bin.pkcs7",
+            "r/a.mp3.pkcs7",
+            "r/a.mp3.bin.p7m",
+            "r/a.mp3.p7m",
+        ] {
+            let listed = HashSet::from([envelope, "r/a.mp3.json"]);
+            assert_eq!(
+                envelope_of("r/a.mp3.bin", &listed).as_deref(),
+                Some(envelope)
+            );
+        }
+        assert!(envelope_of("r/a.mp3.bin", &HashSet::from(["r/b.mp3.pkcs7"])).is_none());
+        let pattern = check_pattern(r"(?P<callUUID>[^/]+)\.mp3").unwrap();
+        let entry = Listed {
+            name: "r/c1.mp3.pkcs7".into(),
+            location: "r/c1.mp3.pkcs7".into(),
+            folder: false,
+            size: None,
+        };
+        assert!(
+            row(&pattern, &entry, Vec::new()).is_none(),
+            "not a media file"
+        );
     }
 }

@@ -101,6 +101,31 @@ mod tests {
     }
 
     #[test]
+    fn an_envelope_is_a_quoted_multi_line_cell() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.csv");
+        let pem = "-----BEGIN PKCS7-----\nMIIBxjCCAcICAQAx\n-----END PKCS7-----";
+        std::fs::write(
+            &path,
+            format!("callUUID,path,certAlias,pkcs7\nc1,a.mp3.bin,rcs-1;rcs-2,\"{pem}\"\n"),
+        )
+        .unwrap();
+        let items: Vec<Item> = read(&path).unwrap().collect();
+        let record = items[0]
+            .record
+            .as_ref()
+            .unwrap()
+            .json()
+            .unwrap()
+            .into_owned();
+        assert_eq!(record["mediaFiles"][0]["pkcs7"], pem);
+        assert_eq!(
+            record["mediaFiles"][0]["certAlias"],
+            serde_json::json!(["rcs-1", "rcs-2"])
+        );
+    }
+
+    #[test]
     fn an_unknown_column_is_refused_before_anything_is_imported() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("in.csv");

@@ -11,7 +11,8 @@
 //! | `path`, `storage` | `mediaDescriptor.path`, `mediaDescriptor.storage` (default `webDAV`) |
 //! | `bucket` | `mediaDescriptor.data.bucket` (with `storage` `awsS3`) |
 //! | `username` | `parameters.username` (the agent) |
-//! | `partitions`, `accessgroups` | lists, items separated by `;` |
+//! | `partitions`, `accessgroups`, `certAlias` | lists, items separated by `;` |
+//! | `pkcs7` | the media file's encryption envelope (PEM), as written |
 //! | `parameters.NAME` | `parameters.NAME` |
 //!
 //! Values go as written; what is derived from them (times made ISO, the media type,
@@ -28,7 +29,7 @@ pub const RECORD_FIELDS: [&str; 5] = [
     "region",
     "callType",
 ];
-pub const MEDIA_FIELDS: [&str; 15] = [
+pub const MEDIA_FIELDS: [&str; 17] = [
     "callUUID",
     "mediaId",
     "startTime",
@@ -44,6 +45,8 @@ pub const MEDIA_FIELDS: [&str; 15] = [
     "username",
     "partitions",
     "accessgroups",
+    "certAlias",
+    "pkcs7",
 ];
 pub const PARAMETER_PREFIX: &str = "parameters.";
 
@@ -87,7 +90,7 @@ pub fn media_file(row: &Row) -> Map<String, Value> {
     for (name, value) in row.iter().filter(|(_, value)| !value.is_empty()) {
         match name.as_str() {
             "callUUID" | "mediaId" | "startTime" | "stopTime" | "type" | "duration" | "size"
-            | "tenant" | "ivrprofile" => {
+            | "tenant" | "ivrprofile" | "pkcs7" => {
                 media.insert(name.clone(), json!(value));
             }
             "path" | "storage" => {
@@ -99,7 +102,7 @@ pub fn media_file(row: &Row) -> Map<String, Value> {
             "username" => {
                 parameters.insert(name.clone(), json!(value));
             }
-            "partitions" | "accessgroups" => {
+            "partitions" | "accessgroups" | "certAlias" => {
                 let items: Vec<&str> = value
                     .split(';')
                     .map(str::trim)
@@ -250,6 +253,20 @@ mod tests {
         assert!(check_name("parameters.").is_err());
         let error = check_name("caller").unwrap_err();
         assert!(error.contains("callerPhoneNumber"), "{error}");
+    }
+
+    #[test]
+    fn an_encrypted_media_file_carries_its_envelope_and_aliases() {
+        let pem = "-----BEGIN PKCS7-----\nMIIB\n-----END PKCS7-----";
+        let media = media_file(&row(&[
+            ("callUUID", "c1"),
+            ("path", "calls/a.mp3.bin"),
+            ("pkcs7", pem),
+            ("certAlias", "rcs-2024; rcs-2025"),
+        ]));
+        assert_eq!(media["pkcs7"], pem);
+        assert_eq!(media["certAlias"], json!(["rcs-2024", "rcs-2025"]));
+        assert!(check_name("pkcs7").is_ok() && check_name("certAlias").is_ok());
     }
 
     #[test]

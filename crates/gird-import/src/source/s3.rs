@@ -157,6 +157,36 @@ fn error_code(body: &str) -> String {
     code.map(|code| format!(" ({code})")).unwrap_or_default()
 }
 
+impl S3Folders<'_> {
+    /// A small object's bytes (a sidecar, an envelope), and how to name it in an error.
+    async fn fetch(&self, file: &Listed) -> anyhow::Result<(Vec<u8>, String)> {
+        let crawl = self.crawl;
+        let what = format!("GET {}", crawl.at(&file.location));
+        let url = crawl
+            .bucket
+            .get_object(Some(&crawl.credentials), &file.location)
+            .sign(SIGNED_FOR);
+        let response = self
+            .client
+            .get(url)
+            .send()
+            .await
+            .map_err(|error| failed(&what, error))?;
+        let status = response.status();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|error| failed(&what, error))?;
+        if !status.is_success() {
+            bail!(
+                "{what}: HTTP {status}{}",
+                error_code(&String::from_utf8_lossy(&bytes))
+            );
+        }
+        Ok((bytes.to_vec(), what))
+    }
+}
+
 impl Folders for S3Folders<'_> {
     async fn list(&self, folder: &str) -> anyhow::Result<Vec<Listed>> {
         let crawl = self.crawl;
@@ -204,35 +234,18 @@ impl Folders for S3Folders<'_> {
     }
 
     async fn sidecar(&self, file: &Listed) -> anyhow::Result<Value> {
-        let crawl = self.crawl;
-        let what = format!("GET {}", crawl.at(&file.location));
-        let url = crawl
-            .bucket
-            .get_object(Some(&crawl.credentials), &file.location)
-            .sign(SIGNED_FOR);
-        let response = self
-            .client
-            .get(url)
-            .send()
-            .await
-            .map_err(|error| failed(&what, error))?;
-        let status = response.status();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|error| failed(&what, error))?;
-        if !status.is_success() {
-            bail!(
-                "{what}: HTTP {status}{}",
-                error_code(&String::from_utf8_lossy(&bytes))
-            );
-        }
+        let (bytes, what) = self.fetch(file).await?;
         let sidecar: Value =
             serde_json::from_slice(&bytes).with_context(|| format!("{what}: not JSON"))?;
         if !sidecar.is_object() {
             bail!("{what}: not a JSON object");
         }
         Ok(sidecar)
+    }
+
+    async fn envelope(&self, file: &Listed) -> anyhow::Result<String> {
+        let (bytes, what) = self.fetch(file).await?;
+        String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{what}: not text (PEM)"))
     }
 
     fn located(&self, file: &Listed) -> Row {

@@ -148,6 +148,34 @@ struct WebDavFolders<'a> {
     client: Client,
 }
 
+impl WebDavFolders<'_> {
+    /// A small file's bytes (a sidecar, an envelope), and how to name it in an error.
+    async fn fetch(&self, file: &Listed) -> anyhow::Result<(Vec<u8>, String)> {
+        let url = Url::parse(&file.location).with_context(|| format!("{:?}", file.location))?;
+        let response = self
+            .crawl
+            .request(&self.client, Method::GET, &url)
+            .send()
+            .await
+            .with_context(|| format!("GET {}", loggable(&url)))?;
+        let status = response.status();
+        if status.is_redirection() {
+            bail!(
+                "GET {}: HTTP {status}, a redirect outside --webdav, not followed",
+                loggable(&url)
+            );
+        }
+        if !status.is_success() {
+            bail!("GET {}: HTTP {status}", loggable(&url));
+        }
+        let bytes = response
+            .bytes()
+            .await
+            .with_context(|| format!("GET {}", loggable(&url)))?;
+        Ok((bytes.to_vec(), loggable(&url).to_string()))
+    }
+}
+
 impl Folders for WebDavFolders<'_> {
     async fn list(&self, folder: &str) -> anyhow::Result<Vec<Listed>> {
         let folder = Url::parse(folder).with_context(|| format!("{folder:?} is not a URL"))?;
@@ -195,31 +223,18 @@ impl Folders for WebDavFolders<'_> {
     }
 
     async fn sidecar(&self, file: &Listed) -> anyhow::Result<Value> {
-        let url = Url::parse(&file.location).with_context(|| format!("{:?}", file.location))?;
-        let response = self
-            .crawl
-            .request(&self.client, Method::GET, &url)
-            .send()
-            .await
-            .with_context(|| format!("GET {}", loggable(&url)))?;
-        let status = response.status();
-        if status.is_redirection() {
-            bail!(
-                "GET {}: HTTP {status}, a redirect outside --webdav, not followed",
-                loggable(&url)
-            );
-        }
-        if !status.is_success() {
-            bail!("GET {}: HTTP {status}", loggable(&url));
-        }
-        let sidecar: Value = response
-            .json()
-            .await
-            .with_context(|| format!("{} is not JSON", loggable(&url)))?;
+        let (bytes, what) = self.fetch(file).await?;
+        let sidecar: Value =
+            serde_json::from_slice(&bytes).with_context(|| format!("{what} is not JSON"))?;
         if !sidecar.is_object() {
-            bail!("{} is not a JSON object", loggable(&url));
+            bail!("{what} is not a JSON object");
         }
         Ok(sidecar)
+    }
+
+    async fn envelope(&self, file: &Listed) -> anyhow::Result<String> {
+        let (bytes, what) = self.fetch(file).await?;
+        String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{what} is not text (PEM)"))
     }
 
     fn located(&self, file: &Listed) -> Row {

@@ -1,6 +1,8 @@
 pub mod access_history;
 pub mod contact_centers;
+pub mod decryption_keys;
 pub mod deletion;
+pub mod encrypted_playback;
 pub mod features;
 pub mod hold;
 pub mod identity;

@@ -1,5 +1,5 @@
 //! `GET .../recordings/{id}/play/{uuid}.{ext}`: streams a media file from its storage
-//! (WebDAV or S3).
+//! (WebDAV or S3), decrypted when the media file has a `pkcs7` envelope.
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -10,6 +10,7 @@ use gird_model::view::play_uuid;
 use axum::Extension;
 use gird_model::access::Operation;
 
+use super::encrypted_playback::{self, EncryptedFile};
 use super::recordings::found;
 use crate::access::Principal;
 use crate::audit::{self, Actor};
@@ -46,6 +47,19 @@ pub async fn play(
                 recording.id
             ))
         })?;
+    if let Some(pkcs7) = media_file.json["pkcs7"]
+        .as_str()
+        .filter(|p| !p.trim().is_empty())
+    {
+        let encrypted = EncryptedFile {
+            contact_center: scope.contact_center.as_str(),
+            recording: &recording.id,
+            file,
+            media_file: &media_file.json,
+            pkcs7,
+        };
+        return encrypted_playback::play(&app, actor.as_deref(), encrypted, &headers).await;
+    }
     let location = Location::of(&media_file.json)?;
     let upstream = MediaStore::new(&app, scope.contact_center.as_str())
         .open(&location, headers.get(header::RANGE))

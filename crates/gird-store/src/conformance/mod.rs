@@ -6,6 +6,7 @@
 //! restart releases, how instances share a PostgreSQL database.
 
 pub(crate) mod contact_centers;
+pub(crate) mod decryption_keys;
 pub(crate) mod holds;
 pub(crate) mod outbox;
 pub(crate) mod recordings;
@@ -70,6 +71,7 @@ macro_rules! suite {
             users::users,
             users::searches_show_only_what_a_user_may_see,
             users::access_history,
+            decryption_keys::decryption_keys,
         );
     };
     (@ $open:path; $($module:ident :: $check:ident),* $(,)?) => {

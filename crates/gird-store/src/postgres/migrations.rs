@@ -101,7 +101,7 @@ const MIGRATIONS: &[&str] = &["
     );
 ", crate::sessions::MIGRATION, crate::plan::LONG_INDEX, crate::digests::MIGRATION,
     crate::deletion::MIGRATION, crate::counts::MIGRATION, crate::outbound::MIGRATION, crate::users::MIGRATION,
-    crate::access_log::MIGRATION];
+    crate::access_log::MIGRATION, crate::decryption_keys::MIGRATION];
 
 /// Indexes the visibility terms of the records stored before they were indexed, a
 /// thousand at a time.

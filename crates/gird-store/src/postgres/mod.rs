@@ -658,5 +658,74 @@ impl crate::OutboundStore for PostgresStore {
     }
 }
 
+#[async_trait]
+impl crate::DecryptionKeyStore for PostgresStore {
+    async fn add_decryption_key(
+        &self,
+        key: crate::DecryptionKey,
+    ) -> Result<crate::KeyAdded, StoreError> {
+        use crate::decryption_keys as keys;
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let columns = keys::columns(&key);
+        let inserted = tx
+            .execute(
+                keys::INSERT,
+                &[
+                    &columns[0],
+                    &columns[1],
+                    &columns[2],
+                    &columns[3],
+                    &columns[4],
+                    &columns[5],
+                    &columns[6],
+                    &columns[7],
+                    &columns[8],
+                    &key.added_ms,
+                ],
+            )
+            .await?;
+        let outcome = if inserted == 1 {
+            crate::KeyAdded::Added
+        } else {
+            let row = tx
+                .query_one(keys::TAKEN, &[&key.contact_center, &key.alias])
+                .await?;
+            keys::refusal((row.get(0), row.get(1)))
+        };
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn decryption_keys(
+        &self,
+        contact_center: &str,
+    ) -> Result<Vec<crate::DecryptionKey>, StoreError> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(crate::decryption_keys::SELECT, &[&contact_center])
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|row| {
+                let text: [String; 8] = std::array::from_fn(|column| row.get(column));
+                crate::decryption_keys::key(contact_center, text, row.get(8))
+            })
+            .collect())
+    }
+
+    async fn delete_decryption_key(
+        &self,
+        contact_center: &str,
+        alias: &str,
+    ) -> Result<Removal, StoreError> {
+        let client = self.pool.get().await?;
+        let deleted = client
+            .execute(crate::decryption_keys::DELETE, &[&contact_center, &alias])
+            .await?;
+        Ok(crate::sql::removal(deleted))
+    }
+}
+
 #[cfg(test)]
 mod tests;

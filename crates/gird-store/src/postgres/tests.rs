@@ -214,6 +214,7 @@ async fn migrating_indexes_who_may_see_the_stored_recordings() {
             "DELETE FROM search_terms WHERE kind IN ('granted-group', 'in-partition');
              DROP TABLE users;
              DROP TABLE recording_access;
+             DROP TABLE decryption_keys;
              DELETE FROM gird_migrations WHERE version >= {};",
             crate::access::VISIBILITY_MIGRATION
         ))

@@ -102,7 +102,7 @@ const MIGRATIONS: &[&str] = &["
     );
 ", crate::sessions::MIGRATION, crate::plan::LONG_INDEX, crate::digests::MIGRATION,
     crate::deletion::MIGRATION, crate::counts::MIGRATION, crate::outbound::MIGRATION, crate::users::MIGRATION,
-    crate::access_log::MIGRATION];
+    crate::access_log::MIGRATION, crate::decryption_keys::MIGRATION];
 
 /// Brings the schema up to date; answers true when the database was new.
 pub(super) fn run(connection: &mut Connection) -> rusqlite::Result<bool> {

@@ -846,6 +846,88 @@ impl crate::OutboundStore for SqliteStore {
     }
 }
 
+#[async_trait]
+impl crate::DecryptionKeyStore for SqliteStore {
+    async fn add_decryption_key(
+        &self,
+        key: crate::DecryptionKey,
+    ) -> Result<crate::KeyAdded, StoreError> {
+        use crate::decryption_keys as keys;
+        self.writer
+            .run(move |tx| {
+                let columns = keys::columns(&key);
+                let inserted =
+                    tx.prepare_cached(shared!(keys::INSERT))?
+                        .execute(rusqlite::params![
+                            columns[0],
+                            columns[1],
+                            columns[2],
+                            columns[3],
+                            columns[4],
+                            columns[5],
+                            columns[6],
+                            columns[7],
+                            columns[8],
+                            key.added_ms
+                        ])?;
+                if inserted == 1 {
+                    return Ok(crate::KeyAdded::Added);
+                }
+                let taken = tx.query_row(
+                    shared!(keys::TAKEN),
+                    [&key.contact_center, &key.alias],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )?;
+                Ok(keys::refusal(taken))
+            })
+            .await
+    }
+
+    async fn decryption_keys(
+        &self,
+        contact_center: &str,
+    ) -> Result<Vec<crate::DecryptionKey>, StoreError> {
+        self.read_for(contact_center, |db, contact_center| {
+            db.prepare_cached(shared!(crate::decryption_keys::SELECT))?
+                .query_map([contact_center], |row| {
+                    let text: [String; 8] = [
+                        row.get(0)?,
+                        row.get(1)?,
+                        row.get(2)?,
+                        row.get(3)?,
+                        row.get(4)?,
+                        row.get(5)?,
+                        row.get(6)?,
+                        row.get(7)?,
+                    ];
+                    Ok(crate::decryption_keys::key(
+                        contact_center,
+                        text,
+                        row.get(8)?,
+                    ))
+                })?
+                .collect()
+        })
+        .await
+    }
+
+    async fn delete_decryption_key(
+        &self,
+        contact_center: &str,
+        alias: &str,
+    ) -> Result<Removal, StoreError> {
+        let alias = alias.to_owned();
+        self.write_for(contact_center, move |tx, contact_center| {
+            let deleted = tx.execute(
+                shared!(crate::decryption_keys::DELETE),
+                [contact_center, &alias],
+            )?;
+            Ok(crate::sql::removal(deleted as u64))
+        })
+        .await
+    }
+}
+
 #[cfg(test)]
 mod tests;
 

@@ -24,9 +24,9 @@ use crate::s3_storage::s3_record;
 use crate::webdav::pattern;
 
 /// A running `weed mini` with one bucket; killed when dropped.
-struct Weed {
-    endpoint: String,
-    client: S3Client,
+pub(crate) struct Weed {
+    pub(crate) endpoint: String,
+    pub(crate) client: S3Client,
     _dir: TempDir,
     _child: Child,
 }
@@ -72,7 +72,7 @@ async fn free_ports(count: usize, attempt: u64) -> Vec<u16> {
 
 impl Weed {
     /// Starts weed, again on other ports if the ones chosen were taken meanwhile.
-    async fn start(bucket: &str) -> Option<Weed> {
+    pub(crate) async fn start(bucket: &str) -> Option<Weed> {
         let binary = weed_binary()?;
         for attempt in 0..5 {
             if let Some(weed) = Weed::start_on(&binary, bucket, attempt).await {
@@ -175,12 +175,12 @@ impl Weed {
         })
     }
 
-    fn settings(&self, bucket: &str, secret: &str) -> serde_json::Value {
+    pub(crate) fn settings(&self, bucket: &str, secret: &str) -> serde_json::Value {
         json!({"endpoint": self.endpoint, "region": REGION, "accessKeyId": ACCESS_KEY,
                "secretAccessKey": secret, "pathStyle": true, "buckets": [bucket]})
     }
 
-    async fn put(&self, bucket: &str, key: &str, bytes: Vec<u8>) {
+    pub(crate) async fn put(&self, bucket: &str, key: &str, bytes: Vec<u8>) {
         let status = self
             .client
             .put(bucket, key, bytes)

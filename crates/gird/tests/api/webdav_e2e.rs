@@ -16,17 +16,17 @@ use crate::body::{edited, minimal_record, set};
 use crate::helpers::{spawn_app, PATIENCE};
 use crate::webdav::pattern;
 
-const USER: &str = "rclone-user";
-const PASSWORD: &str = "rclone-Pass-93c1";
+pub(crate) const USER: &str = "rclone-user";
+pub(crate) const PASSWORD: &str = "rclone-Pass-93c1";
 
 /// A running `rclone serve webdav`; killed when dropped.
-struct Rclone {
-    address: String,
+pub(crate) struct Rclone {
+    pub(crate) address: String,
     _child: Child,
 }
 
 impl Rclone {
-    async fn serve(root: &Path) -> Rclone {
+    pub(crate) async fn serve(root: &Path) -> Rclone {
         let port = free_port().await;
         let address = format!("127.0.0.1:{port}");
         let mut command = Command::new("rclone");

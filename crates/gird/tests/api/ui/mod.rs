@@ -7,6 +7,7 @@
 //! plain HTTP too.
 
 mod browser;
+mod encrypted;
 mod errors;
 mod search;
 mod times;
@@ -65,6 +66,11 @@ async fn sign_in_search_open_and_play_a_recording_in_chromium() {
     let mut record = complete_record("ui-call");
     record["mediaFiles"][0]["mediaDescriptor"]["path"] = json!("calls/tone.wav");
     record["mediaFiles"][0]["type"] = json!("audio/wav");
+    // The sample's pkcs7 is a placeholder, not an envelope: this file is plain.
+    record["mediaFiles"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("pkcs7");
     app.insert(&cc, &record).await.assert_ok();
     app.insert(&cc, &complete_record("other-call"))
         .await

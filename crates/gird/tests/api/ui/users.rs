@@ -20,6 +20,8 @@ const PASSWORD: &str = "Supervisor-pass-7";
 fn recording(id: &str, agent: &str, groups: &[&str], partitions: &[&str]) -> Value {
     let mut record = complete_record(id);
     let media = &mut record["mediaFiles"][0];
+    // The sample's pkcs7 is a placeholder, not an envelope: this file is plain.
+    media.as_object_mut().unwrap().remove("pkcs7");
     media["mediaDescriptor"]["path"] = json!("calls/tone.wav");
     media["type"] = json!("audio/wav");
     media["parameters"]["username"] = json!(agent);
