@@ -694,17 +694,17 @@ impl SqliteStore {
     }
 }
 
+/// A row's first `N` columns, as text.
+fn text_columns<const N: usize>(row: &rusqlite::Row<'_>) -> rusqlite::Result<[String; N]> {
+    let mut columns: [String; N] = std::array::from_fn(|_| String::new());
+    for (index, column) in columns.iter_mut().enumerate() {
+        *column = row.get(index)?;
+    }
+    Ok(columns)
+}
+
 fn user_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<[String; 8]> {
-    Ok([
-        row.get(0)?,
-        row.get(1)?,
-        row.get(2)?,
-        row.get(3)?,
-        row.get(4)?,
-        row.get(5)?,
-        row.get(6)?,
-        row.get(7)?,
-    ])
+    text_columns(row)
 }
 
 #[async_trait]
@@ -890,16 +890,7 @@ impl crate::DecryptionKeyStore for SqliteStore {
         self.read_for(contact_center, |db, contact_center| {
             db.prepare_cached(shared!(crate::decryption_keys::SELECT))?
                 .query_map([contact_center], |row| {
-                    let text: [String; 8] = [
-                        row.get(0)?,
-                        row.get(1)?,
-                        row.get(2)?,
-                        row.get(3)?,
-                        row.get(4)?,
-                        row.get(5)?,
-                        row.get(6)?,
-                        row.get(7)?,
-                    ];
+                    let text: [String; 8] = text_columns(row)?;
                     Ok(crate::decryption_keys::key(
                         contact_center,
                         text,

@@ -166,6 +166,52 @@ pub async fn wait_until(browser: &Client, code: &str, what: &str) -> Value {
     }
 }
 
+/// Plays the page's first audio player and waits until it has played 0.2 s; answers its
+/// duration in seconds.
+pub async fn play_first_audio(browser: &Client, what: &str) -> f64 {
+    let played = script(
+        browser,
+        "return document.querySelector('audio').play().then(() => 'playing', e => 'error: ' + e.message)",
+    )
+    .await;
+    assert_eq!(played, json!("playing"), "{what}");
+    wait_until(
+        browser,
+        "const a = document.querySelector('audio'); return a.currentTime > 0.2 || a.ended",
+        what,
+    )
+    .await;
+    script(browser, "return document.querySelector('audio').duration")
+        .await
+        .as_f64()
+        .expect("a duration")
+}
+
+/// Seeks the first audio player to 0.6 s and waits until it plays on from there, without
+/// a playback error shown.
+pub async fn seek_first_audio(browser: &Client, what: &str) {
+    script(
+        browser,
+        "const a = document.querySelector('audio'); a.pause(); a.currentTime = 0.6; return a.play().then(() => true)",
+    )
+    .await;
+    wait_until(
+        browser,
+        "const a = document.querySelector('audio'); return a.currentTime > 0.65 || a.ended",
+        what,
+    )
+    .await;
+    assert_eq!(
+        script(
+            browser,
+            "return document.querySelector('.play-error').textContent"
+        )
+        .await,
+        json!(""),
+        "no playback error: {what}"
+    );
+}
+
 /// Opens the page at `#hash` (e.g. `/recording?cc=a&id=b`) and signs in as the ops user.
 pub async fn open_signed_in(browser: &Client, app: &TestApp, hash: &str) {
     open_signed_in_as(browser, app, hash, &app.ops_user, &app.ops_password).await;

@@ -5,8 +5,8 @@ use serde_json::json;
 use tempfile::TempDir;
 
 use super::browser::{
-    find, open_signed_in, recording_hash, screenshot, script, scroll_to, tone, wait_for_title,
-    wait_until, Driver, DESKTOP,
+    find, open_signed_in, play_first_audio, recording_hash, screenshot, script, scroll_to,
+    seek_first_audio, tone, wait_for_title, Driver, DESKTOP,
 };
 use crate::body::complete_record;
 use crate::client::send;
@@ -56,43 +56,12 @@ async fn an_encrypted_segment_is_marked_and_plays_in_chromium() {
     scroll_to(&browser, ".players").await;
     screenshot(&browser, "encrypted.png").await;
 
-    let played = script(
-        &browser,
-        "return document.querySelector('audio').play().then(() => 'playing', e => 'error: ' + e.message)",
-    )
-    .await;
-    assert_eq!(played, json!("playing"));
-    wait_until(
-        &browser,
-        "const a = document.querySelector('audio'); return a.currentTime > 0.2 || a.ended",
-        "the decrypted audio plays",
-    )
-    .await;
-    let duration = script(&browser, "return document.querySelector('audio').duration").await;
+    let duration = play_first_audio(&browser, "the decrypted audio plays").await;
     assert!(
-        (duration.as_f64().unwrap() - 1.0).abs() < 0.05,
+        (duration - 1.0).abs() < 0.05,
         "the plaintext's duration: {duration}"
     );
-    script(
-        &browser,
-        "const a = document.querySelector('audio'); a.pause(); a.currentTime = 0.6; return a.play().then(() => true)",
-    )
-    .await;
-    wait_until(
-        &browser,
-        "const a = document.querySelector('audio'); return a.currentTime > 0.65 || a.ended",
-        "the decrypted audio plays on after the seek",
-    )
-    .await;
-    assert_eq!(
-        script(
-            &browser,
-            "return document.querySelector('.play-error').textContent"
-        )
-        .await,
-        json!(""),
-        "no playback error"
-    );
+    seek_first_audio(&browser, "the decrypted audio plays on after the seek").await;
     let seen = dav.seen();
     assert!(
         seen.iter().any(|request| request.range.is_some()),

@@ -21,8 +21,8 @@ use crate::body::complete_record;
 use crate::helpers::{send, spawn_app};
 use crate::webdav::WebDav;
 use browser::{
-    assert_no_sideways_scroll, find, open_signed_in, screenshot, script, set_viewport, tone,
-    wait_for_title, wait_until, Driver, DESKTOP, PHONE,
+    assert_no_sideways_scroll, find, open_signed_in, play_first_audio, screenshot, script,
+    seek_first_audio, set_viewport, tone, wait_for_title, wait_until, Driver, DESKTOP, PHONE,
 };
 
 /// A recording whose id, caller number and agent are single long words.
@@ -270,49 +270,15 @@ async fn sign_in_search_open_and_play_a_recording_in_chromium() {
     );
 
     // Play: the browser streams the file through gird with Range requests.
-    let played = script(
-        &browser,
-        "return document.querySelector('audio').play().then(() => 'playing', e => 'error: ' + e.message)",
-    )
-    .await;
-    assert_eq!(played, json!("playing"));
-    wait_until(
-        &browser,
-        "const a = document.querySelector('audio'); return a.currentTime > 0.2 || a.ended",
-        "the audio plays",
-    )
-    .await;
-    let duration = script(&browser, "return document.querySelector('audio').duration").await;
-    assert!(
-        (duration.as_f64().unwrap() - 1.0).abs() < 0.05,
-        "{duration}"
-    );
+    let duration = play_first_audio(&browser, "the audio plays").await;
+    assert!((duration - 1.0).abs() < 0.05, "{duration}");
     let seen = dav.seen();
     assert!(
         seen.iter().any(|request| request.range.is_some()),
         "the browser asked for ranges: {seen:?}"
     );
     // Seeking asks gird for another range, and plays on from there.
-    script(
-        &browser,
-        "const a = document.querySelector('audio'); a.pause(); a.currentTime = 0.6; return a.play().then(() => true)",
-    )
-    .await;
-    wait_until(
-        &browser,
-        "const a = document.querySelector('audio'); return a.currentTime > 0.65 || a.ended",
-        "the audio plays on after the seek",
-    )
-    .await;
-    assert_eq!(
-        script(
-            &browser,
-            "return document.querySelector('.play-error').textContent"
-        )
-        .await,
-        json!(""),
-        "no playback error"
-    );
+    seek_first_audio(&browser, "the audio plays on after the seek").await;
     script(
         &browser,
         "document.querySelector('.players').scrollIntoView(); return true",

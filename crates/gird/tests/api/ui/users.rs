@@ -7,8 +7,8 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use super::browser::{
-    find, open_signed_in_as, recording_hash, screenshot, script, tone, wait_for_title, wait_until,
-    Driver, DESKTOP,
+    find, open_signed_in_as, play_first_audio, recording_hash, screenshot, script, tone,
+    wait_for_title, wait_until, Driver, DESKTOP,
 };
 use crate::body::complete_record;
 use crate::helpers::{send, spawn_app};
@@ -115,18 +115,7 @@ async fn a_restricted_supervisor_sees_and_plays_only_their_recordings_in_chromiu
     let terms = shown[1].as_array().unwrap();
     assert!(terms.contains(&json!("Legal hold")), "{terms:?}");
     assert!(!terms.contains(&json!("SpeechMiner")), "{terms:?}");
-    let played = script(
-        &browser,
-        "return document.querySelector('audio').play().then(() => 'playing', e => 'error: ' + e.message)",
-    )
-    .await;
-    assert_eq!(played, json!("playing"));
-    wait_until(
-        &browser,
-        "const a = document.querySelector('audio'); return a.currentTime > 0.2 || a.ended",
-        "the audio plays",
-    )
-    .await;
+    play_first_audio(&browser, "the audio plays").await;
     screenshot(&browser, "supervisor-recording.png").await;
 
     // A recording of another group, by its address: as unknown as a missing one.
