@@ -40,6 +40,13 @@ impl Answer {
     }
 }
 
+/// The `Authorization` header of HTTP Basic credentials.
+fn basic(user: &str, password: &str) -> anyhow::Result<HeaderValue> {
+    let credentials =
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    Ok(HeaderValue::from_str(&format!("Basic {credentials}"))?)
+}
+
 impl Session {
     pub fn new(base_url: &str, user: &str, password: &str) -> anyhow::Result<Self> {
         let uri: Uri = base_url
@@ -53,14 +60,9 @@ impl Session {
             Some(_) => authority.to_string(),
             None => format!("{}:80", authority.host()),
         };
-        let credentials =
-            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
         let mut headers = HeaderMap::new();
         headers.insert(HOST, HeaderValue::from_str(&authority)?);
-        headers.insert(
-            AUTHORIZATION,
-            HeaderValue::from_str(&format!("Basic {credentials}"))?,
-        );
+        headers.insert(AUTHORIZATION, basic(user, password)?);
         Ok(Self {
             authority,
             base_path: uri.path().trim_end_matches('/').to_owned(),
@@ -71,13 +73,8 @@ impl Session {
     /// This session's headers with another user's Basic credentials instead (GET
     /// requests need no CSRF token, so the session's cookie may stay).
     pub fn headers_as(&self, user: &str, password: &str) -> anyhow::Result<HeaderMap> {
-        let credentials =
-            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
         let mut headers = self.headers.clone();
-        headers.insert(
-            AUTHORIZATION,
-            HeaderValue::from_str(&format!("Basic {credentials}"))?,
-        );
+        headers.insert(AUTHORIZATION, basic(user, password)?);
         Ok(headers)
     }
 

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use tempfile::TempDir;
 use tokio::process::Command;
 
+use crate::helpers::free_port;
+
 const BIN: &str = "/usr/lib/postgresql/15/bin";
 
 pub struct Cluster {
@@ -105,10 +107,4 @@ fn is_root() -> bool {
 fn run(command: &mut std::process::Command) {
     let status = command.status().expect("run a command");
     assert!(status.success(), "{command:?} failed");
-}
-
-/// A port nothing listens on right now.
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    listener.local_addr().expect("local address").port()
 }

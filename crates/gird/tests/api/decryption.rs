@@ -714,7 +714,7 @@ async fn a_large_encrypted_file_plays_with_flat_memory() {
     let pid = staged.app().child.id().expect("gird runs");
     let before = peak_rss(pid);
 
-    let mut response = staged
+    let response = staged
         .app()
         .request(Method::GET, &format!("/api/v2{play_path}"))
         .query(&[("contactCenterId", staged.cc())])
@@ -726,12 +726,7 @@ async fn a_large_encrypted_file_plays_with_flat_memory() {
         response.headers()["content-length"],
         LARGE.to_string().as_str()
     );
-    let (mut hash, mut received) = (Fnv::default(), 0);
-    while let Some(chunk) = response.chunk().await.expect("a body chunk") {
-        hash.update(&chunk);
-        received += chunk.len();
-    }
-    assert_eq!((received, hash), (LARGE, expected));
+    assert_eq!(Fnv::of_body(response).await, (LARGE, expected));
     let growth = peak_rss(pid).saturating_sub(before);
     assert!(
         growth < (LARGE / 4) as u64,

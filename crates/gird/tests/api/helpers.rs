@@ -425,6 +425,24 @@ where
     eventually_within(PATIENCE, Duration::from_millis(20), what, check).await;
 }
 
+/// A loopback port nobody listens on now.
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    listener.local_addr().expect("local address").port()
+}
+
+/// Waits until the server `child` (named `name`) accepts connections on `address`: the
+/// signal of servers that say they are ready only in their logs. Fails when it exits.
+pub async fn accepting(child: &mut Child, name: &str, address: &str) {
+    eventually(&format!("{name} listens on {address}"), || {
+        if let Some(status) = child.try_wait().expect("poll the server") {
+            panic!("{name} exited before listening on {address}: {status}");
+        }
+        async move { tokio::net::TcpStream::connect(address).await.is_ok() }
+    })
+    .await;
+}
+
 /// [`eventually`] with a deadline and a pace of its own, for what takes longer by design
 /// (a file looked at every 10 s, say).
 pub async fn eventually_within<F, Fut>(patience: Duration, poll: Duration, what: &str, mut check: F)

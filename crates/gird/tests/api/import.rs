@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -15,7 +14,6 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 use tempfile::TempDir;
 use tokio::process::{Child, Command};
-use tokio::time::{sleep, Instant};
 
 use crate::body::{complete_record, media_by_id};
 use crate::helpers::{spawn_app, AppBuilder, TestApp, PATIENCE};
@@ -1049,11 +1047,10 @@ fn scripted_args(address: &str, file: &Path) -> Vec<String> {
 }
 
 async fn wait_for_posts(scripted: &Scripted, count: u32) {
-    let deadline = Instant::now() + PATIENCE;
-    while scripted.total() < count {
-        assert!(Instant::now() < deadline, "only {} posts", scripted.total());
-        sleep(Duration::from_millis(10)).await;
-    }
+    crate::helpers::eventually(&format!("{count} posts"), || async {
+        scripted.total() >= count
+    })
+    .await;
 }
 
 fn signal(child: &Child, name: &str) {

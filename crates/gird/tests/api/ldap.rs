@@ -9,18 +9,17 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::{json, Value};
 use tempfile::TempDir;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
-use tokio::time::{sleep, Instant};
+use tokio::time::Instant;
 
 use crate::body::{edited, minimal_record, set};
 use crate::client::{send, ApiResponse};
-use crate::helpers::{unique, AppBuilder, TestApp, PATIENCE};
+use crate::helpers::{accepting, free_port, unique, AppBuilder, TestApp, PATIENCE};
 
 const SUFFIX: &str = "dc=example,dc=org";
 const ROOT_DN: &str = "cn=admin,dc=example,dc=org";
@@ -84,11 +83,6 @@ fn test_ca() -> (String, String, String) {
     (ca.pem(), server.pem(), key.serialize_pem())
 }
 
-async fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    listener.local_addr().expect("local address").port()
-}
-
 fn tool(name: &str, debian_path: &str) -> String {
     if Path::new(debian_path).exists() {
         debian_path.to_owned()
@@ -144,8 +138,8 @@ impl Slapd {
             db = path("db"),
         );
         std::fs::write(root.join("slapd.conf"), config).unwrap();
-        let port = free_port().await;
-        let tls_port = free_port().await;
+        let port = free_port();
+        let tls_port = free_port();
         let urls = format!("ldap://127.0.0.1:{port}/ ldaps://127.0.0.1:{tls_port}/");
         let mut command = Command::new(tool("slapd", "/usr/sbin/slapd"));
         // -d keeps slapd in the foreground, so that it is this process and dies with it.
@@ -167,18 +161,7 @@ impl Slapd {
             Err(error) => panic!("cannot start slapd: {error}"),
         };
         let address = format!("127.0.0.1:{port}");
-        let deadline = Instant::now() + PATIENCE;
-        // slapd says it is ready only in its debug log; its port accepting is the signal.
-        while TcpStream::connect(&address).await.is_err() {
-            if let Some(status) = child.try_wait().expect("poll slapd") {
-                panic!("slapd exited before listening on {address}: {status}");
-            }
-            assert!(
-                Instant::now() < deadline,
-                "slapd did not listen on {address}"
-            );
-            sleep(Duration::from_millis(20)).await;
-        }
+        accepting(&mut child, "slapd", &address).await;
         let slapd = Slapd {
             folder,
             port,

@@ -2,6 +2,7 @@
 //! and legal hold"), against the in-process S3 server of `s3`: whole files and ranges,
 //! every way S3 can fail, buckets a record may not name, and the legal hold.
 
+use crate::playback::peak_rss;
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
@@ -333,17 +334,6 @@ async fn without_s3_settings_an_s3_file_is_404() {
 }
 
 /// Peak resident memory of a process, in bytes.
-fn peak_rss(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
-    let kib: u64 = status
-        .lines()
-        .find(|line| line.starts_with("VmHWM:"))
-        .and_then(|line| line.split_whitespace().nth(1))
-        .and_then(|value| value.parse().ok())
-        .expect("VmHWM in kB");
-    kib * 1024
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_large_s3_object_is_streamed_not_held() {
     const LARGE: usize = 40 * 1024 * 1024;
@@ -365,7 +355,7 @@ async fn a_large_s3_object_is_streamed_not_held() {
 
     let url = format!("/api/v2{play_path}");
     let started = Instant::now();
-    let mut response = stage
+    let response = stage
         .app
         .request(Method::GET, &url)
         .query(&[("contactCenterId", &stage.cc)])
@@ -373,12 +363,7 @@ async fn a_large_s3_object_is_streamed_not_held() {
         .await
         .expect("gird answers");
     assert_eq!(response.status().as_u16(), 200);
-    let (mut hash, mut received) = (Fnv::default(), 0);
-    while let Some(chunk) = response.chunk().await.expect("a body chunk") {
-        hash.update(&chunk);
-        received += chunk.len();
-    }
-    assert_eq!((received, hash), (LARGE, expected));
+    assert_eq!(Fnv::of_body(response).await, (LARGE, expected));
     let growth = peak_rss(pid).saturating_sub(before);
     eprintln!(
         "streamed {LARGE} bytes from S3 in {:?}; gird's peak memory grew by {growth} bytes",

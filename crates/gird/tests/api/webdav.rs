@@ -305,4 +305,14 @@ impl Fnv {
         hash.update(bytes);
         hash
     }
+
+    /// The length and hash of a response's body, read chunk by chunk (never held whole).
+    pub async fn of_body(mut response: reqwest::Response) -> (usize, Fnv) {
+        let (mut hash, mut received) = (Fnv::default(), 0);
+        while let Some(chunk) = response.chunk().await.expect("a body chunk") {
+            hash.update(&chunk);
+            received += chunk.len();
+        }
+        (received, hash)
+    }
 }

@@ -4,16 +4,13 @@
 
 use std::path::Path;
 use std::process::Stdio;
-use std::time::Duration;
 
 use serde_json::json;
 use tempfile::TempDir;
-use tokio::net::{TcpListener, TcpStream};
 use tokio::process::{Child, Command};
-use tokio::time::{sleep, Instant};
 
 use crate::body::{edited, minimal_record, set};
-use crate::helpers::{spawn_app, PATIENCE};
+use crate::helpers::{accepting, free_port, spawn_app};
 use crate::webdav::pattern;
 
 pub(crate) const USER: &str = "rclone-user";
@@ -27,7 +24,7 @@ pub(crate) struct Rclone {
 
 impl Rclone {
     pub(crate) async fn serve(root: &Path) -> Rclone {
-        let port = free_port().await;
+        let port = free_port();
         let address = format!("127.0.0.1:{port}");
         let mut command = Command::new("rclone");
         command
@@ -48,28 +45,12 @@ impl Rclone {
             }
             Err(error) => panic!("cannot start rclone: {error}"),
         };
-        let deadline = Instant::now() + PATIENCE;
-        // rclone reports readiness only in its log; the port accepting is the signal.
-        while TcpStream::connect(&address).await.is_err() {
-            if let Some(status) = child.try_wait().expect("poll rclone") {
-                panic!("rclone exited before listening on {address}: {status}");
-            }
-            assert!(
-                Instant::now() < deadline,
-                "rclone did not listen on {address}"
-            );
-            sleep(Duration::from_millis(20)).await;
-        }
+        accepting(&mut child, "rclone", &address).await;
         Rclone {
             address: format!("http://{address}"),
             _child: child,
         }
     }
-}
-
-async fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    listener.local_addr().expect("local address").port()
 }
 
 #[tokio::test]
